@@ -1,0 +1,177 @@
+//! The crate's one error type.
+//!
+//! Every fallible function in `plm_detect` returns [`Error`]. Messages name *what* is wrong
+//! and *where*: the file, the 1-based line and column, and the field, whenever the problem
+//! comes from a file. The library never panics on bad input and never prints.
+//!
+//! [`Error::is_input_error`] separates problems with the caller's data (the `plm` binary
+//! exits with code 2) from other failures such as I/O (exit code 1).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Where in a text file a problem was found. Line and column are 1-based; `column` counts
+/// fields (CSV columns), not characters.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Location {
+    /// The file, when the data came from one.
+    pub path: Option<PathBuf>,
+    /// 1-based line number.
+    pub line: Option<u64>,
+    /// 1-based field (column) number.
+    pub column: Option<usize>,
+    /// The header name of the column, when known.
+    pub field: Option<String>,
+}
+
+impl Location {
+    /// A location in `path` with no line information yet.
+    #[must_use]
+    pub fn file(path: Option<&Path>) -> Self {
+        Self { path: path.map(Path::to_path_buf), ..Self::default() }
+    }
+
+    /// The same location at `line`.
+    #[must_use]
+    pub fn at_line(&self, line: u64) -> Self {
+        Self { line: Some(line), ..self.clone() }
+    }
+
+    /// The same location at `line`, field number `column` (1-based) named `field`.
+    #[must_use]
+    pub fn at_field(&self, line: u64, column: usize, field: &str) -> Self {
+        Self {
+            line: Some(line),
+            column: Some(column),
+            field: Some(field.to_owned()),
+            path: self.path.clone(),
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts: Vec<String> = Vec::new();
+        if let Some(p) = &self.path {
+            parts.push(p.display().to_string());
+        }
+        if let Some(l) = self.line {
+            parts.push(format!("line {l}"));
+        }
+        if let Some(c) = self.column {
+            match &self.field {
+                Some(name) => parts.push(format!("column {c} ({name})")),
+                None => parts.push(format!("column {c}")),
+            }
+        }
+        if parts.is_empty() {
+            write!(f, "<input>")
+        } else {
+            write!(f, "{}", parts.join(", "))
+        }
+    }
+}
+
+/// Everything that can go wrong in `plm_detect`.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading a file failed at the operating-system level.
+    Io {
+        /// The file being read or written.
+        path: Option<PathBuf>,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The content of an input file (or in-memory table) is malformed.
+    Parse {
+        /// Where the problem is.
+        location: Location,
+        /// What is wrong.
+        message: String,
+    },
+    /// The input is well-formed but cannot be analysed (too short, no leg channel, ...).
+    Input {
+        /// Where the problem is, when it comes from a file.
+        location: Location,
+        /// What is wrong.
+        message: String,
+    },
+    /// A configuration value is out of its valid range.
+    Config {
+        /// The configuration field, e.g. `imi_min_s`.
+        field: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+impl Error {
+    /// `true` when the error is about the caller's data or configuration (the binary exits
+    /// with code 2), `false` for I/O and other failures (exit code 1).
+    #[must_use]
+    pub fn is_input_error(&self) -> bool {
+        !matches!(self, Error::Io { .. })
+    }
+
+    pub(crate) fn parse(location: Location, message: impl Into<String>) -> Self {
+        Error::Parse { location, message: message.into() }
+    }
+
+    pub(crate) fn input(location: Location, message: impl Into<String>) -> Self {
+        Error::Input { location, message: message.into() }
+    }
+
+    pub(crate) fn config(field: &'static str, message: impl Into<String>) -> Self {
+        Error::Config { field, message: message.into() }
+    }
+
+    pub(crate) fn io(path: Option<&Path>, source: std::io::Error) -> Self {
+        Error::Io { path: path.map(Path::to_path_buf), source }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io { path: Some(p), source } => write!(f, "{}: {source}", p.display()),
+            Error::Io { path: None, source } => write!(f, "I/O error: {source}"),
+            Error::Parse { location, message } | Error::Input { location, message } => {
+                write!(f, "{location}: {message}")
+            }
+            Error::Config { field, message } => write!(f, "invalid configuration `{field}`: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// `Result` with the crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn location_formats_file_line_column_field() {
+        let loc = Location::file(Some(Path::new("night.csv"))).at_field(12, 3, "right_uv");
+        let e = Error::parse(loc, "`abc` is not a number");
+        assert_eq!(e.to_string(), "night.csv, line 12, column 3 (right_uv): `abc` is not a number");
+        assert!(e.is_input_error());
+    }
+
+    #[test]
+    fn io_errors_are_not_input_errors() {
+        let e = Error::io(Some(Path::new("x.csv")), std::io::Error::other("boom"));
+        assert!(!e.is_input_error());
+        assert_eq!(e.to_string(), "x.csv: boom");
+    }
+}
