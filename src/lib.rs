@@ -2,6 +2,7 @@
 
 pub mod context;
 pub mod error;
+pub mod filter;
 pub mod events;
 pub mod rules;
 pub mod scoring;
