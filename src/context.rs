@@ -16,7 +16,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Location, Result};
-use crate::events::{Interval, validate_intervals};
+use crate::events::{Interval, LegMovement, Side, validate_intervals};
 use crate::table;
 
 /// A sleep stage (AASM names).
@@ -254,8 +254,9 @@ pub fn read_respiratory(path: &Path) -> Result<Vec<RespiratoryEvent>> {
 /// As [`read_respiratory`].
 pub fn read_respiratory_from(path: Option<&Path>, input: Box<dyn Read + Send>) -> Result<Vec<RespiratoryEvent>> {
     let mut out = Vec::new();
-    read_intervals(path, input, "respiratory event", &["kind", "type", "event", "label"], |on, off, kind| {
+    read_intervals(path, input, "respiratory event", &["kind", "type", "event", "label"], |on, off, kind, _| {
         out.push(RespiratoryEvent { onset_s: on, offset_s: off, kind: kind.map(str::to_owned) });
+        Ok(())
     })?;
     Ok(out)
 }
@@ -274,7 +275,36 @@ pub fn read_arousals(path: &Path) -> Result<Vec<Interval>> {
 /// As [`read_respiratory`].
 pub fn read_arousals_from(path: Option<&Path>, input: Box<dyn Read + Send>) -> Result<Vec<Interval>> {
     let mut out = Vec::new();
-    read_intervals(path, input, "arousal", &[], |on, off, _| out.push(Interval { onset_s: on, offset_s: off }))?;
+    read_intervals(path, input, "arousal", &[], |on, off, _, _| {
+        out.push(Interval { onset_s: on, offset_s: off });
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Reads a list of monolateral leg movements `onset_s,offset_s,side` (side `left`/`right`
+/// or `L`/`R`; extra columns ignored), e.g. hand-scored LMs for `plm score`.
+///
+/// # Errors
+/// As [`read_respiratory`], and for a missing `side` column or an unknown side.
+pub fn read_leg_movements(path: &Path) -> Result<Vec<LegMovement>> {
+    read_leg_movements_from(Some(path), table::open_path(path)?)
+}
+
+/// [`read_leg_movements`] from any reader; `path` is only used in messages.
+///
+/// # Errors
+/// As [`read_leg_movements`].
+pub fn read_leg_movements_from(path: Option<&Path>, input: Box<dyn Read + Send>) -> Result<Vec<LegMovement>> {
+    let mut out = Vec::new();
+    read_intervals(path, input, "leg movement", &["side", "leg", "channel"], |on, off, side, at| {
+        let side_text = side.ok_or_else(|| Error::parse(at.clone(), "missing side (expected left or right)"))?;
+        let side = Side::parse(side_text).ok_or_else(|| {
+            Error::parse(at.clone(), format!("side `{}` is not left or right", table::shorten(side_text)))
+        })?;
+        out.push(LegMovement::new(on, off, side));
+        Ok(())
+    })?;
     Ok(out)
 }
 
@@ -284,7 +314,7 @@ pub(crate) fn read_intervals(
     input: Box<dyn Read + Send>,
     what: &str,
     label_aliases: &[&str],
-    mut push: impl FnMut(f64, f64, Option<&str>),
+    mut push: impl FnMut(f64, f64, Option<&str>, &Location) -> Result<()>,
 ) -> Result<()> {
     let mut src = table::open_csv(path, input)?;
     let on_col = table::find_column(&src.headers, ONSET_ALIASES).unwrap_or(0);
@@ -296,6 +326,9 @@ pub(crate) fn read_intervals(
         ));
     }
     let label_col = if label_aliases.is_empty() { None } else { table::find_column(&src.headers, label_aliases) };
+    if what == "leg movement" && label_col.is_none() {
+        return Err(Error::input(src.loc.at_line(1), "no `side` column: a leg-movement list needs `onset_s,offset_s,side`"));
+    }
     let (on_name, off_name) = (src.headers[on_col].clone(), src.headers[off_col].clone());
     let mut record = csv::ByteRecord::new();
     loop {
@@ -319,11 +352,14 @@ pub(crate) fn read_intervals(
                 format!("{what} ends ({off} s) before it starts ({on} s)"),
             ));
         }
-        let label = match label_col {
-            Some(c) => Some(table::text_cell(&record, c, &src.loc, line, "kind")?).filter(|s| !s.is_empty()),
-            None => None,
+        let (label, at) = match label_col {
+            Some(c) => (
+                Some(table::text_cell(&record, c, &src.loc, line, &src.headers[c])?).filter(|s| !s.is_empty()),
+                src.loc.at_field(line, c + 1, &src.headers[c]),
+            ),
+            None => (None, src.loc.at_line(line)),
         };
-        push(on, off, label);
+        push(on, off, label, &at)?;
     }
     Ok(())
 }
@@ -373,5 +409,17 @@ mod tests {
         assert!(e.to_string().starts_with("a.csv, line 2, column 2"), "{e}");
         let e = read_arousals_from(Some(Path::new("a.csv")), Box::new(&b"onset_s,offset_s\n5\n"[..])).unwrap_err();
         assert!(e.to_string().contains("missing field"), "{e}");
+    }
+
+    #[test]
+    fn reads_leg_movement_lists() {
+        let lms = |t: &'static str| read_leg_movements_from(Some(Path::new("lm.csv")), Box::new(t.as_bytes()));
+        let v = lms("onset_s,offset_s,side,certain\n1,2,left,1\n3,4.5,R,0\n").unwrap();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[1].side, Side::Right);
+        let e = lms("onset_s,offset_s,side\n1,2,left\n3,4,middle\n").unwrap_err().to_string();
+        assert_eq!(e, "lm.csv, line 3, column 3 (side): side `middle` is not left or right");
+        assert!(lms("onset_s,offset_s\n1,2\n").unwrap_err().to_string().contains("no `side` column"));
+        assert!(lms("onset_s,offset_s,side\n2,1,left\n").unwrap_err().to_string().contains("before it starts"));
     }
 }

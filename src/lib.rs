@@ -1,15 +1,25 @@
 #![doc = include_str!("../README.md")]
 
 pub mod context;
+pub mod detect;
+pub mod detector;
+pub mod envelope;
 pub mod error;
-pub mod filter;
 pub mod events;
+pub mod filter;
+pub mod input;
+pub mod report;
 pub mod rules;
 pub mod scoring;
+pub mod signal;
 mod table;
 
 pub use context::{Context, Hypnogram, RespiratoryEvent, Stage};
+pub use detector::{Detector, DetectorConfig, NotchMode, score_movements};
 pub use error::{Error, Location, Result};
 pub use events::{Interval, LegMovement, Side};
+pub use input::{ReadOptions, Unit, read_night};
+pub use report::Report;
 pub use rules::Rules;
 pub use scoring::{CandidateMovement, MovementSide, Scored, Series, Span, Summary, score};
+pub use signal::{Channel, Recording};

@@ -1,1 +1,224 @@
-fn main(){}
+//! `plm`: detect and score periodic limb movements from the command line.
+//!
+//! Exit codes: 0 success, 2 bad input (file content, arguments, configuration), 1 other
+//! failures (I/O). Errors are one line on stderr naming file, line and column.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use plm_detect::context::{read_arousals, read_hypnogram, read_leg_movements, read_respiratory};
+use plm_detect::{Context, Detector, DetectorConfig, Error, NotchMode, ReadOptions, Report, Rules, Unit};
+
+#[derive(Parser)]
+#[command(name = "plm", version, about = "Detect and score periodic limb movements during sleep (WASM 2016 / AASM)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Detect leg movements in a night of leg EMG (CSV) and score them.
+    Detect(DetectArgs),
+    /// Score a list of monolateral leg movements (`onset_s,offset_s,side`), as PLMScoRe does.
+    Score(ScoreArgs),
+}
+
+#[derive(Args)]
+struct ContextArgs {
+    /// Hypnogram CSV: `epoch_start_s,stage` (30-s epochs; W/N1/N2/N3/R, S1–S4, 0–5).
+    #[arg(long, value_name = "CSV")]
+    hypnogram: Option<PathBuf>,
+    /// Respiratory events CSV: `onset_s,offset_s[,kind]`.
+    #[arg(long, value_name = "CSV")]
+    respiratory: Option<PathBuf>,
+    /// Arousals CSV: `onset_s,offset_s`.
+    #[arg(long, value_name = "CSV")]
+    arousals: Option<PathBuf>,
+    /// Scoring rules preset.
+    #[arg(long, default_value = "wasm2016", value_name = "wasm2016|aasm")]
+    rules: String,
+    /// JSON file overriding fields of the rules preset (see the README's rules table).
+    #[arg(long, value_name = "JSON")]
+    config: Option<PathBuf>,
+    /// Write the full JSON report here (`-` for stdout; the summary then goes to stderr).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write one CSV row per candidate movement here (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    events: Option<PathBuf>,
+    /// Do not print the human summary.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct DetectArgs {
+    /// The night: CSV (or .csv.gz) with a time column and leg EMG columns.
+    night: PathBuf,
+    /// Sample rate in Hz (required when the file has no time column).
+    #[arg(long, value_name = "HZ")]
+    fs: Option<f64>,
+    /// Name of the left-leg column.
+    #[arg(long, value_name = "NAME")]
+    left: Option<String>,
+    /// Name of the right-leg column.
+    #[arg(long, value_name = "NAME")]
+    right: Option<String>,
+    /// Unit of the leg columns.
+    #[arg(long, default_value = "uV", value_name = "uV|mV|V")]
+    unit: String,
+    /// Mains notch: `auto` (detect 50/60 Hz hum), `off`, or a frequency in Hz.
+    #[arg(long, default_value = "auto", value_name = "auto|off|HZ")]
+    notch: String,
+    /// JSON file overriding fields of the detector's signal-processing settings.
+    #[arg(long, value_name = "JSON")]
+    detector_config: Option<PathBuf>,
+    #[command(flatten)]
+    context: ContextArgs,
+}
+
+#[derive(Args)]
+struct ScoreArgs {
+    /// Leg movements CSV: `onset_s,offset_s,side` (side left/right).
+    movements: PathBuf,
+    /// Recording length in seconds (default: the hypnogram's end, else the last offset).
+    #[arg(long, value_name = "S")]
+    duration: Option<f64>,
+    #[command(flatten)]
+    context: ContextArgs,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Detect(a) => detect(&a),
+        Command::Score(a) => score(&a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("plm: error: {e}");
+            ExitCode::from(if e.is_input_error() { 2 } else { 1 })
+        }
+    }
+}
+
+fn read_text(path: &Path) -> Result<String, Error> {
+    std::fs::read_to_string(path).map_err(|e| Error::Io { path: Some(path.to_path_buf()), source: e })
+}
+
+fn rules(a: &ContextArgs) -> Result<Rules, Error> {
+    let base = Rules::preset(&a.rules)?;
+    match &a.config {
+        Some(p) => Rules::from_json_over(&base, &read_text(p)?).map_err(|e| with_file(e, p)),
+        None => Ok(base),
+    }
+}
+
+/// Prefixes a config error with the file it came from.
+fn with_file(e: Error, path: &Path) -> Error {
+    match e {
+        Error::Config { field, message } => Error::Config { field, message: format!("{} ({})", message, path.display()) },
+        other => other,
+    }
+}
+
+fn context(a: &ContextArgs, rules: &Rules) -> Result<Context, Error> {
+    Ok(Context {
+        hypnogram: a.hypnogram.as_deref().map(|p| read_hypnogram(p, rules.epoch_s)).transpose()?,
+        respiratory: a.respiratory.as_deref().map(read_respiratory).transpose()?.unwrap_or_default(),
+        arousals: a.arousals.as_deref().map(read_arousals).transpose()?.unwrap_or_default(),
+    })
+}
+
+fn detect(a: &DetectArgs) -> Result<(), Error> {
+    let rules = rules(&a.context)?;
+    let mut config = match &a.detector_config {
+        Some(p) => {
+            serde_json::from_str::<DetectorConfig>(&read_text(p)?).map_err(|e| Error::Config {
+                field: "detector_config",
+                message: format!("{e} ({})", p.display()),
+            })?
+        }
+        None => DetectorConfig::default(),
+    };
+    config.notch = match a.notch.to_ascii_lowercase().as_str() {
+        "auto" => NotchMode::Auto,
+        "off" | "none" => NotchMode::Off,
+        f => NotchMode::Fixed(f.trim_end_matches("hz").parse::<f64>().map_err(|_| Error::Config {
+            field: "notch",
+            message: format!("`{}` is not auto, off or a frequency in Hz", a.notch),
+        })?),
+    };
+    let detector = Detector::new(rules.clone(), config)?;
+    let unit = Unit::parse(&a.unit)
+        .ok_or_else(|| Error::Config { field: "unit", message: format!("`{}` is not uV, mV or V", a.unit) })?;
+    let mut opts = ReadOptions::new().unit(unit);
+    opts.sample_rate_hz = a.fs;
+    opts.left.clone_from(&a.left);
+    opts.right.clone_from(&a.right);
+    let ctx = context(&a.context, &rules)?;
+    let recording = plm_detect::read_night(&a.night, &opts)?;
+    let report = detector.run(&recording, &ctx)?;
+    emit(&report, &a.context, Some(&a.night))
+}
+
+fn score(a: &ScoreArgs) -> Result<(), Error> {
+    let rules = rules(&a.context)?;
+    let ctx = context(&a.context, &rules)?;
+    let lms = read_leg_movements(&a.movements)?;
+    let report = plm_detect::score_movements(&lms, &ctx, &rules, a.duration)?;
+    emit(&report, &a.context, Some(&a.movements))
+}
+
+/// Writes the requested outputs; files are written to a temporary name and renamed, so a
+/// failure never leaves a partial report behind.
+fn emit(report: &Report, a: &ContextArgs, input: Option<&Path>) -> Result<(), Error> {
+    let stdout_taken = a.json.as_deref() == Some(Path::new("-")) || a.events.as_deref() == Some(Path::new("-"));
+    if let Some(p) = &a.json {
+        write_output(p, |w| report.write_json(w))?;
+    }
+    if let Some(p) = &a.events {
+        write_output(p, |w| report.write_events_csv(w))?;
+    }
+    if !a.quiet {
+        let mut text = String::new();
+        if let Some(p) = input {
+            text.push_str(&format!("input       {}\n", p.display()));
+        }
+        text.push_str(&report.summary_text());
+        if stdout_taken {
+            eprint!("{text}");
+        } else {
+            print!("{text}");
+        }
+    }
+    Ok(())
+}
+
+fn write_output(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<(), Error>) -> Result<(), Error> {
+    let io = |e: std::io::Error| Error::Io { path: Some(path.to_path_buf()), source: e };
+    if path == Path::new("-") {
+        let stdout = std::io::stdout();
+        let mut lock = stdout.lock();
+        write(&mut lock)?;
+        return lock.flush().map_err(io);
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".partial");
+    let tmp = PathBuf::from(tmp);
+    let result = (|| {
+        let mut w = BufWriter::new(File::create(&tmp).map_err(io)?);
+        write(&mut w)?;
+        w.into_inner().map_err(|e| io(e.into_error()))?.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}

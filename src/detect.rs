@@ -1,0 +1,174 @@
+//! Leg-movement detection on one leg (SCORING.md §1).
+//!
+//! Input: an [`Envelope`] (amplitude, resting level, morphology median; µV per block) and
+//! the [`Rules`]. Output: monolateral [`LegMovement`]s in seconds, sorted by onset.
+//!
+//! * **Onset**: the first block whose amplitude is ≥ `onset_above_rest_uv` (8 µV) above
+//!   the resting level.
+//! * **Offset**: the *start* of the first run of at least `offset_quiet_s` (0.5 s) in which
+//!   the amplitude stays ≤ `offset_above_rest_uv` (2 µV) above the resting level. Activity
+//!   resuming sooner belongs to the same LM (same-leg joining follows from this rule).
+//! * **Duration** ≥ `min_lm_s` (0.5 s); shorter activity is not an LM at all.
+//! * **Morphology** (WASM 2016, computer scoring): the morphology median must exceed the
+//!   offset level somewhere inside the LM, else it is an "empty" spiky detection.
+//! * An LM whose offset cannot be established because a gap (`NaN`) or the end of the
+//!   recording comes first is dropped: its duration, hence whether it is a CLM, is unknown.
+//!   Gaps are excluded time anyway.
+//!
+//! Electrode pops (< 0.2 s) never become LMs: the envelope median ignores them, and what
+//! remains is shorter than 0.5 s and fails the morphology check.
+//!
+//! The whole detector is one pass over the blocks, O(n), without allocation besides the
+//! output.
+
+use crate::envelope::Envelope;
+use crate::events::{LegMovement, Side};
+use crate::rules::Rules;
+
+/// Detects the leg movements of one leg. `unscorable[k]` marks blocks excluded for noise;
+/// they act like gaps.
+#[must_use]
+pub fn detect(env: &Envelope, side: Side, rules: &Rules, unscorable: &[bool]) -> Vec<LegMovement> {
+    let n = env.len();
+    let quiet_blocks = (rules.offset_quiet_s * env.rate_hz).ceil().max(1.0) as usize;
+    let usable = |k: usize| {
+        env.amplitude_uv[k].is_finite() && env.rest_uv[k].is_finite() && !unscorable.get(k).copied().unwrap_or(false)
+    };
+    let mut out = Vec::new();
+    let mut k = 0;
+    while k < n {
+        if !usable(k) || env.amplitude_uv[k] < env.rest_uv[k] + rules.onset_above_rest_uv {
+            k += 1;
+            continue;
+        }
+        let onset = k;
+        // Scan for the first quiet run of `quiet_blocks`.
+        let mut quiet_start: Option<usize> = None;
+        let mut j = k;
+        let mut end: Option<usize> = None; // offset block
+        let mut aborted = false;
+        while j < n {
+            if !usable(j) {
+                // A gap before the quiet run completes: the offset is unknown unless the
+                // run had already started (then the LM ended before the gap).
+                aborted = quiet_start.is_none();
+                end = quiet_start;
+                break;
+            }
+            if env.amplitude_uv[j] <= env.rest_uv[j] + rules.offset_above_rest_uv {
+                let s = *quiet_start.get_or_insert(j);
+                if j + 1 - s >= quiet_blocks {
+                    end = Some(s);
+                    break;
+                }
+            } else {
+                quiet_start = None;
+            }
+            j += 1;
+        }
+        if j >= n {
+            end = quiet_start;
+            aborted = quiet_start.is_none();
+        }
+        let resume = j.max(k + 1);
+        k = resume;
+        if aborted {
+            continue;
+        }
+        let Some(offset) = end else { continue };
+        let on_s = env.time_s(onset);
+        let off_s = env.time_s(offset);
+        if off_s - on_s < rules.min_lm_s {
+            continue;
+        }
+        let inside = onset..offset;
+        if rules.morphology_check
+            && !inside.clone().any(|b| env.morphology_uv[b] > env.rest_uv[b] + rules.offset_above_rest_uv)
+        {
+            continue;
+        }
+        let (mut peak, mut sum) = (f64::NEG_INFINITY, 0.0);
+        for b in inside.clone() {
+            peak = peak.max(env.amplitude_uv[b]);
+            sum += env.amplitude_uv[b];
+        }
+        out.push(LegMovement {
+            onset_s: on_s,
+            offset_s: off_s,
+            side,
+            peak_uv: Some(peak),
+            mean_uv: Some(sum / inside.len() as f64),
+            rest_uv: Some(env.rest_uv[onset]),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An envelope at 100 blocks/s with rest 1 µV and the given (start, end, level) bursts.
+    fn env(n: usize, bursts: &[(usize, usize, f64)]) -> Envelope {
+        let mut amp = vec![1.0; n];
+        for &(a, b, v) in bursts {
+            for x in &mut amp[a..b] {
+                *x = v;
+            }
+        }
+        Envelope { block: 1, rate_hz: 100.0, morphology_uv: amp.clone(), rest_uv: vec![1.0; n], amplitude_uv: amp }
+    }
+
+    #[test]
+    fn onset_at_8_uv_offset_at_start_of_half_second_quiet() {
+        let r = Rules::wasm2016();
+        let e = env(1000, &[(100, 200, 20.0)]);
+        let lms = detect(&e, Side::Left, &r, &[]);
+        assert_eq!(lms.len(), 1);
+        assert!((lms[0].onset_s - 1.005).abs() < 1e-9);
+        assert!((lms[0].offset_s - 2.005).abs() < 1e-9);
+        assert_eq!(lms[0].peak_uv, Some(20.0));
+        // 7 µV above rest is not an onset; 8 is.
+        assert!(detect(&env(1000, &[(100, 200, 8.0)]), Side::Left, &r, &[]).is_empty());
+        assert_eq!(detect(&env(1000, &[(100, 200, 9.0)]), Side::Left, &r, &[]).len(), 1);
+    }
+
+    #[test]
+    fn activity_resuming_within_half_a_second_is_one_lm() {
+        let r = Rules::wasm2016();
+        // Gap of 0.49 s at ≤ +2 µV between two bursts: one LM.
+        let e = env(1000, &[(100, 150, 20.0), (199, 260, 20.0)]);
+        let lms = detect(&e, Side::Left, &r, &[]);
+        assert_eq!(lms.len(), 1);
+        assert!((lms[0].offset_s - 2.605).abs() < 1e-9);
+        // 0.5 s quiet: two movements (each ≥ 0.5 s).
+        let e = env(1000, &[(100, 150, 20.0), (200, 260, 20.0)]);
+        assert_eq!(detect(&e, Side::Left, &r, &[]).len(), 2);
+        // Middle level (between +2 and +8) keeps the LM going.
+        let e = env(1000, &[(100, 150, 20.0), (150, 400, 5.0)]);
+        assert!((detect(&e, Side::Left, &r, &[])[0].offset_s - 4.005).abs() < 1e-9);
+    }
+
+    #[test]
+    fn short_activity_and_gaps() {
+        let r = Rules::wasm2016();
+        assert!(detect(&env(1000, &[(100, 149, 50.0)]), Side::Left, &r, &[]).is_empty());
+        // An LM running into a gap has no offset: dropped.
+        let mut e = env(1000, &[(100, 200, 20.0)]);
+        e.amplitude_uv[180] = f64::NAN;
+        assert!(detect(&e, Side::Left, &r, &[]).is_empty());
+        // Running into the end of the recording: dropped.
+        assert!(detect(&env(300, &[(100, 300, 20.0)]), Side::Left, &r, &[]).is_empty());
+        // Ending just before the end (quiet run started): kept.
+        assert_eq!(detect(&env(300, &[(100, 280, 20.0)]), Side::Left, &r, &[]).len(), 1);
+    }
+
+    #[test]
+    fn morphology_rejects_spiky_detections() {
+        let r = Rules::wasm2016();
+        let mut e = env(1000, &[(100, 200, 20.0)]);
+        e.morphology_uv = vec![1.0; 1000];
+        assert!(detect(&e, Side::Left, &r, &[]).is_empty());
+        assert_eq!(detect(&e, Side::Left, &Rules::aasm(), &[]).len(), 1);
+    }
+}

@@ -1,0 +1,393 @@
+//! The detector: recording → filtered EMG → envelope → leg movements → scored [`Report`].
+//!
+//! Input: a [`Recording`] (µV, Hz) and a [`Context`]. Output: a [`Report`]. Each leg is
+//! processed independently up to its leg movements; both legs' movements then go through
+//! the one scoring path ([`crate::scoring::score`]), which is also what
+//! [`score_movements`] uses for hand-scored lists.
+//!
+//! Per leg:
+//! 1. gap-free stretches shorter than `min_stretch_s` are excluded;
+//! 2. mains hum is looked for in the raw signal ([`NotchMode::Auto`]) and notched with its
+//!    harmonics up to 1.5 × the upper band edge;
+//! 3. Butterworth band-pass (`highpass_hz`–`lowpass_hz`, the upper edge capped at
+//!    `max_upper_fraction` × rate so it stays below Nyquist), zero-phase, per stretch;
+//! 4. envelope and resting level ([`crate::envelope`]);
+//! 5. leg movements ([`crate::detect`]).
+//!
+//! Excluded time (gaps, too-short stretches, stretches whose resting level is above
+//! `max_rest_uv`) is reported per channel; the union over channels is excluded from
+//! scoring: no IMI is computed across it and it is removed from the index denominators.
+
+use serde::{Deserialize, Serialize};
+
+use crate::context::Context;
+use crate::envelope::{self, EnvelopeConfig};
+use crate::error::{Error, Location, Result};
+use crate::events::{Interval, LegMovement, Side};
+use crate::filter::{self, Band, MainsLine, ZeroPhase};
+use crate::report::{ChannelInfo, Modality, RecordingInfo, Report};
+use crate::rules::Rules;
+use crate::scoring::{self, Span};
+use crate::signal::Recording;
+
+/// Whether and how to notch mains hum.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotchMode {
+    /// No notch.
+    Off,
+    /// Detect 50/60 Hz hum (and harmonics) from each channel's spectrum; notch what is found.
+    Auto,
+    /// Notch this frequency (Hz) and its harmonics below the band edge.
+    Fixed(f64),
+}
+
+/// Signal-processing settings of the detector (the scoring numbers live in [`Rules`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectorConfig {
+    /// High-pass edge, Hz. Default 10 (AASM routine leg EMG filter, SCORING.md §1).
+    pub highpass_hz: f64,
+    /// Low-pass edge, Hz. Default 100 (AASM), capped at `max_upper_fraction` × rate.
+    pub lowpass_hz: f64,
+    /// Largest upper edge as a fraction of the sample rate. Default 0.45 (90 Hz at 200 Hz).
+    pub max_upper_fraction: f64,
+    /// Butterworth band-pass order (scipy's N: N sections, 2N poles). Default 4.
+    pub filter_order: usize,
+    /// Mains notch. Default `auto`.
+    pub notch: NotchMode,
+    /// Notch quality factor (bandwidth = f0 / Q). Default 30.
+    pub notch_q: f64,
+    /// Prominence a spectral line needs to count as hum, dB. Default 10.
+    pub notch_min_prominence_db: f64,
+    /// Shortest gap-free stretch that is analysed, s. Default 2.
+    pub min_stretch_s: f64,
+    /// Envelope and resting-level settings.
+    pub envelope: EnvelopeConfig,
+}
+
+impl Default for DetectorConfig {
+    fn default() -> Self {
+        Self {
+            highpass_hz: 10.0,
+            lowpass_hz: 100.0,
+            max_upper_fraction: 0.45,
+            filter_order: 4,
+            notch: NotchMode::Auto,
+            notch_q: 30.0,
+            notch_min_prominence_db: 10.0,
+            min_stretch_s: 2.0,
+            envelope: EnvelopeConfig::default(),
+        }
+    }
+}
+
+impl DetectorConfig {
+    /// Checks ranges (rate-dependent checks happen in [`Detector::run`]).
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the bad field.
+    pub fn validate(&self) -> Result<()> {
+        let pos = |f: &'static str, v: f64| {
+            if v.is_finite() && v > 0.0 { Ok(()) } else { Err(Error::config(f, format!("must be positive, got {v}"))) }
+        };
+        pos("highpass_hz", self.highpass_hz)?;
+        pos("lowpass_hz", self.lowpass_hz)?;
+        pos("notch_q", self.notch_q)?;
+        pos("min_stretch_s", self.min_stretch_s)?;
+        if !(self.max_upper_fraction > 0.0 && self.max_upper_fraction < 0.5) {
+            return Err(Error::config("max_upper_fraction", "must be in (0, 0.5)"));
+        }
+        if self.highpass_hz >= self.lowpass_hz {
+            return Err(Error::config("highpass_hz", "must be below lowpass_hz"));
+        }
+        if !(1..=12).contains(&self.filter_order) {
+            return Err(Error::config("filter_order", format!("must be 1–12, got {}", self.filter_order)));
+        }
+        if let NotchMode::Fixed(f) = self.notch {
+            pos("notch", f)?;
+        }
+        if !self.notch_min_prominence_db.is_finite() {
+            return Err(Error::config("notch_min_prominence_db", "must be finite"));
+        }
+        self.envelope.validate()
+    }
+}
+
+/// Detects and scores leg movements. Plan once, run on many recordings.
+#[derive(Debug, Clone, Default)]
+pub struct Detector {
+    rules: Rules,
+    config: DetectorConfig,
+}
+
+/// What detection found on one leg, before scoring.
+#[derive(Debug, Clone)]
+pub struct LegResult {
+    /// Leg movements, s.
+    pub movements: Vec<LegMovement>,
+    /// Stretches excluded on this leg, s.
+    pub excluded: Vec<Interval>,
+    /// Channel details for the report.
+    pub info: ChannelInfo,
+}
+
+impl Detector {
+    /// A detector with the given rules and settings.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when either is invalid.
+    pub fn new(rules: Rules, config: DetectorConfig) -> Result<Self> {
+        rules.validate()?;
+        config.validate()?;
+        Ok(Self { rules, config })
+    }
+
+    /// The scoring rules.
+    #[must_use]
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// The signal-processing settings.
+    #[must_use]
+    pub fn config(&self) -> &DetectorConfig {
+        &self.config
+    }
+
+    /// Detects leg movements on every channel, then scores them with `context`.
+    ///
+    /// # Errors
+    /// [`Error::Input`] when the recording is invalid, too short to filter (no gap-free
+    /// stretch of `min_stretch_s`), or sampled too slowly for the band; context errors as in
+    /// [`crate::scoring::score`].
+    pub fn run(&self, recording: &Recording, context: &Context) -> Result<Report> {
+        recording.validate()?;
+        let legs = recording
+            .channels
+            .iter()
+            .map(|c| self.detect_leg(&c.samples_uv, recording.sample_rate_hz, c.side, &c.name))
+            .collect::<Result<Vec<_>>>()?;
+        self.score_legs(recording, legs, context)
+    }
+
+    /// Scores per-leg detections of `recording` (the second half of [`Detector::run`]).
+    ///
+    /// # Errors
+    /// As [`crate::scoring::score`].
+    pub fn score_legs(&self, recording: &Recording, legs: Vec<LegResult>, context: &Context) -> Result<Report> {
+        let duration_s = recording.duration_s();
+        let mut lms: Vec<LegMovement> = Vec::new();
+        let mut excluded: Vec<Interval> = Vec::new();
+        let mut channels = Vec::new();
+        for leg in legs {
+            lms.extend(leg.movements);
+            excluded.extend(leg.excluded);
+            channels.push(leg.info);
+        }
+        let excluded = merge_intervals(excluded);
+        if excluded.iter().map(Interval::duration_s).sum::<f64>() >= duration_s - 1e-9 {
+            return Err(Error::input(
+                Location::default(),
+                "no part of the recording can be scored (all of it is gaps, too short or too noisy)",
+            ));
+        }
+        let scored = scoring::score(&lms, context, &self.rules, Span { duration_s, excluded: &excluded })?;
+        let info = RecordingInfo {
+            duration_s,
+            sample_rate_hz: Some(recording.sample_rate_hz),
+            samples: Some(recording.len()),
+            start_time: recording.start_time.clone(),
+            time_base: Some(recording.time_base),
+            excluded_s: excluded.iter().map(Interval::duration_s).sum(),
+            excluded,
+            channels,
+        };
+        Ok(Report::new(Modality::Emg, info, self.rules.clone(), Some(self.config.clone()), context, scored))
+    }
+
+    /// Runs filtering, envelope and detection on one leg's raw samples (µV at `fs_hz`).
+    ///
+    /// # Errors
+    /// [`Error::Input`] when no stretch is long enough to filter or the rate is too low for
+    /// the band; [`Error::Config`] for a bad design.
+    pub fn detect_leg(&self, samples_uv: &[f64], fs_hz: f64, side: Side, name: &str) -> Result<LegResult> {
+        let cfg = &self.config;
+        let upper = cfg.lowpass_hz.min(cfg.max_upper_fraction * fs_hz);
+        if upper <= cfg.highpass_hz * 1.2 {
+            return Err(Error::input(
+                Location::default(),
+                format!(
+                    "channel `{name}`: a sample rate of {fs_hz} Hz is too low for a {}–{} Hz EMG band-pass (needs ≥ {:.0} Hz)",
+                    cfg.highpass_hz,
+                    cfg.lowpass_hz,
+                    cfg.highpass_hz * 1.2 / cfg.max_upper_fraction
+                ),
+            ));
+        }
+        let mains: Vec<MainsLine> = match cfg.notch {
+            NotchMode::Off => Vec::new(),
+            NotchMode::Auto => {
+                filter::detect_mains(samples_uv, fs_hz, (1.5 * upper).min(fs_hz / 2.0 - 1.0), cfg.notch_min_prominence_db)
+            }
+            NotchMode::Fixed(f0) => {
+                let mut v = Vec::new();
+                let mut k = 1.0;
+                while k * f0 <= (1.5 * upper).min(fs_hz / 2.0 - 1.0) {
+                    v.push(MainsLine { frequency_hz: k * f0, prominence_db: f64::NAN });
+                    k += 1.0;
+                }
+                v
+            }
+        };
+        let mut sos = filter::butterworth(cfg.filter_order, Band::BandPass(cfg.highpass_hz, upper), fs_hz)?;
+        for line in &mains {
+            sos.push(filter::notch(line.frequency_hz, cfg.notch_q, fs_hz)?);
+        }
+        let zp = ZeroPhase::new(sos)?;
+        let min_len = zp.min_len().max((cfg.min_stretch_s * fs_hz).ceil() as usize);
+
+        // Filter each gap-free stretch.
+        let mut filtered = vec![f64::NAN; samples_uv.len()];
+        let mut scratch = Vec::new();
+        let mut any = false;
+        let mut i = 0;
+        while i < samples_uv.len() {
+            if samples_uv[i].is_nan() {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < samples_uv.len() && !samples_uv[i].is_nan() {
+                i += 1;
+            }
+            if i - start >= min_len {
+                zp.apply(&samples_uv[start..i], &mut filtered[start..i], &mut scratch)?;
+                any = true;
+            }
+        }
+        if !any {
+            return Err(Error::input(
+                Location::default(),
+                format!(
+                    "channel `{name}` is too short to filter: no gap-free stretch of {:.1} s ({min_len} samples at {fs_hz} Hz)",
+                    min_len as f64 / fs_hz
+                ),
+            ));
+        }
+        drop(scratch);
+
+        let env = envelope::envelope(&filtered, fs_hz, &cfg.envelope, self.rules.morphology_window_s)?;
+        drop(filtered);
+        let unscorable: Vec<bool> = env.rest_uv.iter().map(|&r| r > cfg.envelope.max_rest_uv).collect();
+        let movements = crate::detect::detect(&env, side, &self.rules, &unscorable);
+
+        // Excluded blocks → intervals in seconds (block k covers [k, k+1) · block / fs).
+        let secs = |k: usize| ((k * env.block) as f64 / fs_hz).min(samples_uv.len() as f64 / fs_hz);
+        let mut excluded = Vec::new();
+        let mut k = 0;
+        while k < env.len() {
+            let bad = |k: usize| unscorable[k] || !env.amplitude_uv[k].is_finite() || !env.rest_uv[k].is_finite();
+            if bad(k) {
+                let s = k;
+                while k < env.len() && bad(k) {
+                    k += 1;
+                }
+                excluded.push(Interval { onset_s: secs(s), offset_s: secs(k) });
+            } else {
+                k += 1;
+            }
+        }
+        let mut rest: Vec<f64> = env.rest_uv.iter().copied().filter(|v| v.is_finite()).collect();
+        let median_rest_uv = if rest.is_empty() {
+            None
+        } else {
+            let mid = rest.len() / 2;
+            Some(*rest.select_nth_unstable_by(mid, f64::total_cmp).1)
+        };
+        let info = ChannelInfo {
+            name: name.to_owned(),
+            side,
+            band_hz: [cfg.highpass_hz, upper],
+            filter_order: cfg.filter_order,
+            notch_hz: mains.iter().map(|l| l.frequency_hz).collect(),
+            mains,
+            median_rest_uv,
+            excluded_s: excluded.iter().map(Interval::duration_s).sum(),
+            leg_movements: movements.len(),
+        };
+        Ok(LegResult { movements, excluded, info })
+    }
+}
+
+/// Scores a list of monolateral leg movements (what PLMScoRe does). The recording length
+/// is `duration_s` if given, else the hypnogram's end, else the last offset.
+///
+/// # Errors
+/// As [`crate::scoring::score`]; [`Error::Input`] when no duration can be found.
+pub fn score_movements(lms: &[LegMovement], context: &Context, rules: &Rules, duration_s: Option<f64>) -> Result<Report> {
+    let duration_s = duration_s
+        .or_else(|| context.hypnogram.as_ref().map(crate::context::Hypnogram::end_s))
+        .or_else(|| lms.iter().map(|m| m.offset_s).reduce(f64::max))
+        .filter(|d| *d > 0.0)
+        .ok_or_else(|| Error::input(Location::default(), "cannot tell the recording length: give a duration or a hypnogram"))?;
+    let scored = scoring::score(lms, context, rules, Span { duration_s, excluded: &[] })?;
+    let info = RecordingInfo {
+        duration_s,
+        sample_rate_hz: None,
+        samples: None,
+        start_time: None,
+        time_base: None,
+        excluded_s: 0.0,
+        excluded: Vec::new(),
+        channels: Vec::new(),
+    };
+    Ok(Report::new(Modality::LegMovementList, info, rules.clone(), None, context, scored))
+}
+
+/// Sorts and merges overlapping or touching intervals.
+fn merge_intervals(mut v: Vec<Interval>) -> Vec<Interval> {
+    v.sort_by(|a, b| a.onset_s.total_cmp(&b.onset_s));
+    let mut out: Vec<Interval> = Vec::with_capacity(v.len());
+    for iv in v {
+        match out.last_mut() {
+            Some(last) if iv.onset_s <= last.offset_s => last.offset_s = last.offset_s.max(iv.offset_s),
+            _ => out.push(iv),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merges_intervals() {
+        let v = vec![
+            Interval { onset_s: 5.0, offset_s: 6.0 },
+            Interval { onset_s: 1.0, offset_s: 2.0 },
+            Interval { onset_s: 1.5, offset_s: 3.0 },
+        ];
+        let m = merge_intervals(v);
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].offset_s, 3.0);
+    }
+
+    #[test]
+    fn too_slow_or_too_short_recordings_are_errors() {
+        let d = Detector::default();
+        let e = d.detect_leg(&[0.0; 1000], 20.0, Side::Left, "left").unwrap_err();
+        assert!(e.to_string().contains("too low"), "{e}");
+        let e = d.detect_leg(&[0.0; 100], 256.0, Side::Left, "left").unwrap_err();
+        assert!(e.to_string().contains("too short to filter"), "{e}");
+    }
+
+    #[test]
+    fn config_validation() {
+        let c = DetectorConfig { highpass_hz: 200.0, ..DetectorConfig::default() };
+        assert!(c.validate().is_err());
+        assert!(DetectorConfig { filter_order: 0, ..DetectorConfig::default() }.validate().is_err());
+        DetectorConfig::default().validate().unwrap();
+    }
+}

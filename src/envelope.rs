@@ -1,0 +1,308 @@
+//! Envelope and resting baseline.
+//!
+//! Input: band-passed EMG of one leg, µV, at `fs` Hz (`NaN` = gap). Output: an
+//! [`Envelope`] sampled in blocks of `block` input samples (≈ 10 ms): the amplitude (µV),
+//! the local resting level (µV), and the 0.5-s median used by the WASM 2016 morphology
+//! check (µV). Block `k` covers input samples `[k·block, (k+1)·block)`; its time is the
+//! block centre, `(k + 0.5) · block / fs` seconds.
+//!
+//! * **Amplitude**: mean of the rectified signal over each block, then a centred running
+//!   median over `envelope_median_s` (0.25 s). The median ignores anything occupying less
+//!   than half its window, so ECG QRS complexes (≈ 0.1 s) and electrode pops (< 0.2 s) do
+//!   not lift the amplitude, while the edges of a sustained burst stay where they are.
+//!   Its scale is that of the mean rectified EMG, the amplitude SCORING.md §1's +8/+2 µV
+//!   refer to.
+//! * **Resting level** (SCORING.md §1: local and adaptive, not one global value): the
+//!   `rest_percentile` (30th) percentile of the amplitude in consecutive `rest_segment_s`
+//!   (5 s) segments, then the median of those over ±`rest_half_window_s` (15 s), linearly
+//!   interpolated between segment centres. Leg movements cover well under half of any 30-s
+//!   stretch even in dense PLM, so the level tracks the resting EMG, its drift and any
+//!   steady ECG/hum floor, and not the movements.
+//! * **Unscorable**: blocks whose resting level exceeds `max_rest_uv` are flagged; the
+//!   detector reports them as excluded time (MATPLM uses 15 µV, S-PLMAD ~50 µV).
+
+use crate::error::{Error, Location, Result};
+
+/// Parameters of the envelope and baseline (all in seconds or µV).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvelopeConfig {
+    /// Block length for the rectified mean, s. Default 0.01.
+    pub block_s: f64,
+    /// Running-median window of the amplitude, s. Default 0.25 (twice a QRS complex).
+    pub envelope_median_s: f64,
+    /// Segment over which the resting percentile is taken, s. Default 5.
+    pub rest_segment_s: f64,
+    /// Half-width of the median over segment percentiles, s. Default 15.
+    pub rest_half_window_s: f64,
+    /// Percentile (0–1) of the amplitude taken as resting level. Default 0.3.
+    pub rest_percentile: f64,
+    /// Resting level above which a stretch is too noisy to score, µV. Default 20.
+    pub max_rest_uv: f64,
+}
+
+impl Default for EnvelopeConfig {
+    fn default() -> Self {
+        Self {
+            block_s: 0.01,
+            envelope_median_s: 0.25,
+            rest_segment_s: 5.0,
+            rest_half_window_s: 15.0,
+            rest_percentile: 0.3,
+            max_rest_uv: 20.0,
+        }
+    }
+}
+
+impl EnvelopeConfig {
+    /// Checks ranges.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the bad field.
+    pub fn validate(&self) -> Result<()> {
+        let pos = |f: &'static str, v: f64| {
+            if v.is_finite() && v > 0.0 { Ok(()) } else { Err(Error::config(f, format!("must be positive, got {v}"))) }
+        };
+        pos("block_s", self.block_s)?;
+        pos("envelope_median_s", self.envelope_median_s)?;
+        pos("rest_segment_s", self.rest_segment_s)?;
+        pos("rest_half_window_s", self.rest_half_window_s)?;
+        pos("max_rest_uv", self.max_rest_uv)?;
+        if !(self.rest_percentile > 0.0 && self.rest_percentile < 1.0) {
+            return Err(Error::config("rest_percentile", format!("must be in (0, 1), got {}", self.rest_percentile)));
+        }
+        Ok(())
+    }
+}
+
+/// Amplitude, resting level and morphology median of one leg, per block.
+#[derive(Debug, Clone, Default)]
+pub struct Envelope {
+    /// Input samples per block.
+    pub block: usize,
+    /// Blocks per second (`fs / block`).
+    pub rate_hz: f64,
+    /// Amplitude, µV (`NaN` in gaps).
+    pub amplitude_uv: Vec<f64>,
+    /// Resting level, µV (`NaN` where unknown).
+    pub rest_uv: Vec<f64>,
+    /// Running median of the block means over the morphology window, µV.
+    pub morphology_uv: Vec<f64>,
+}
+
+impl Envelope {
+    /// Time of block `k`'s centre, s.
+    #[must_use]
+    pub fn time_s(&self, k: usize) -> f64 {
+        (k as f64 + 0.5) / self.rate_hz
+    }
+
+    /// Number of blocks.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.amplitude_uv.len()
+    }
+
+    /// `true` when there are no blocks.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.amplitude_uv.is_empty()
+    }
+}
+
+/// Computes the envelope of band-passed samples `y_uv` at `fs_hz`; `morphology_s` is the
+/// morphology-median window (SCORING.md §1, 0.5 s).
+///
+/// # Errors
+/// [`Error::Config`] for invalid parameters, [`Error::Input`] for a non-positive rate.
+pub fn envelope(y_uv: &[f64], fs_hz: f64, cfg: &EnvelopeConfig, morphology_s: f64) -> Result<Envelope> {
+    cfg.validate()?;
+    if !(fs_hz.is_finite() && fs_hz > 0.0) {
+        return Err(Error::input(Location::default(), format!("sample rate must be positive, got {fs_hz}")));
+    }
+    let block = ((fs_hz * cfg.block_s).round() as usize).max(1);
+    let rate = fs_hz / block as f64;
+    let nb = y_uv.len() / block + usize::from(y_uv.len() % block != 0);
+    let mut means = Vec::with_capacity(nb);
+    for chunk in y_uv.chunks(block) {
+        let mut s = 0.0;
+        for v in chunk {
+            s += v.abs();
+        }
+        means.push(s / chunk.len() as f64); // NaN propagates
+    }
+    let odd = |seconds: f64| ((seconds * rate).round() as usize).max(1) | 1;
+    let mut amplitude = vec![0.0; nb];
+    running_median(&means, odd(cfg.envelope_median_s), &mut amplitude);
+    let mut morphology = vec![0.0; nb];
+    running_median(&means, odd(morphology_s), &mut morphology);
+    let rest = resting_level(&amplitude, rate, cfg);
+    Ok(Envelope { block, rate_hz: rate, amplitude_uv: amplitude, rest_uv: rest, morphology_uv: morphology })
+}
+
+/// Centred running median over an odd window `w` of `x` into `out`. `NaN`s are ignored;
+/// the output is `NaN` where fewer than half the window's values are finite or `x` itself
+/// is `NaN`. Sorted-window insertion: O(n·w) with a small constant (w ≈ 25–50 here).
+pub fn running_median(x: &[f64], w: usize, out: &mut [f64]) {
+    let n = x.len();
+    let h = w / 2;
+    let mut win: Vec<f64> = Vec::with_capacity(w + 1);
+    let insert = |win: &mut Vec<f64>, v: f64| {
+        if v.is_finite() {
+            let p = win.partition_point(|&a| a < v);
+            win.insert(p, v);
+        }
+    };
+    let remove = |win: &mut Vec<f64>, v: f64| {
+        if v.is_finite() {
+            let p = win.partition_point(|&a| a < v);
+            if p < win.len() {
+                win.remove(p);
+            }
+        }
+    };
+    for &v in x.iter().take(h.min(n)) {
+        insert(&mut win, v);
+    }
+    for i in 0..n {
+        if i + h < n {
+            insert(&mut win, x[i + h]);
+        }
+        if i > h {
+            remove(&mut win, x[i - h - 1]);
+        }
+        let span = (i + h).min(n - 1) + 1 - i.saturating_sub(h);
+        out[i] = if x[i].is_nan() || win.len() * 2 < span || win.is_empty() {
+            f64::NAN
+        } else {
+            let m = win.len();
+            if m % 2 == 1 { win[m / 2] } else { 0.5 * (win[m / 2 - 1] + win[m / 2]) }
+        };
+    }
+}
+
+/// Resting level per block (see module docs).
+fn resting_level(amp: &[f64], rate: f64, cfg: &EnvelopeConfig) -> Vec<f64> {
+    let n = amp.len();
+    let seg = ((cfg.rest_segment_s * rate).round() as usize).max(1);
+    let nseg = n.div_ceil(seg);
+    let mut buf: Vec<f64> = Vec::with_capacity(seg);
+    let mut pct: Vec<f64> = Vec::with_capacity(nseg);
+    for chunk in amp.chunks(seg) {
+        buf.clear();
+        buf.extend(chunk.iter().copied().filter(|v| v.is_finite()));
+        if buf.len() * 2 < chunk.len() || buf.is_empty() {
+            pct.push(f64::NAN);
+            continue;
+        }
+        let k = ((buf.len() - 1) as f64 * cfg.rest_percentile).round() as usize;
+        let (_, v, _) = buf.select_nth_unstable_by(k, f64::total_cmp);
+        pct.push(*v);
+    }
+    // Median of segment percentiles over ±half window.
+    let half = ((cfg.rest_half_window_s / cfg.rest_segment_s).round() as usize).max(1);
+    let mut smooth = vec![f64::NAN; nseg];
+    let mut win: Vec<f64> = Vec::with_capacity(2 * half + 1);
+    for (i, s) in smooth.iter_mut().enumerate() {
+        win.clear();
+        win.extend(pct[i.saturating_sub(half)..(i + half + 1).min(nseg)].iter().copied().filter(|v| v.is_finite()));
+        if win.is_empty() {
+            continue;
+        }
+        win.sort_by(f64::total_cmp);
+        let m = win.len();
+        *s = if m % 2 == 1 { win[m / 2] } else { 0.5 * (win[m / 2 - 1] + win[m / 2]) };
+    }
+    // Interpolate between segment centres; blocks in gaps stay NaN.
+    let centre = |i: usize| (i * seg) as f64 + (seg.min(n - i * seg) as f64 - 1.0) / 2.0;
+    let mut out = vec![f64::NAN; n];
+    let mut j = 0usize;
+    for (k, o) in out.iter_mut().enumerate() {
+        if amp[k].is_nan() {
+            continue;
+        }
+        let x = k as f64;
+        while j + 1 < nseg && centre(j + 1) <= x {
+            j += 1;
+        }
+        let a = smooth[j];
+        *o = if j + 1 < nseg && x > centre(j) {
+            let b = smooth[j + 1];
+            match (a.is_finite(), b.is_finite()) {
+                (true, true) => a + (b - a) * (x - centre(j)) / (centre(j + 1) - centre(j)),
+                (true, false) => a,
+                (false, true) => b,
+                _ => f64::NAN,
+            }
+        } else {
+            a
+        };
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_median_suppresses_short_spikes_and_keeps_edges() {
+        let mut x = vec![1.0; 100];
+        x[30] = 100.0;
+        x[31] = 100.0; // 2-sample spike in a 7-wide window
+        for v in &mut x[60..80] {
+            *v = 10.0;
+        }
+        let mut out = vec![0.0; 100];
+        running_median(&x, 7, &mut out);
+        assert!(out[25..40].iter().all(|&v| (v - 1.0).abs() < 1e-12));
+        assert_eq!(out[59], 1.0);
+        assert_eq!(out[60], 10.0);
+        assert_eq!(out[79], 10.0);
+        assert_eq!(out[80], 1.0);
+    }
+
+    #[test]
+    fn running_median_handles_nan_and_tiny_inputs() {
+        let x = [1.0, f64::NAN, 3.0];
+        let mut out = [0.0; 3];
+        running_median(&x, 3, &mut out);
+        assert_eq!(out[0], 1.0);
+        assert!(out[1].is_nan());
+        assert_eq!(out[2], 3.0);
+        let mut one = [0.0];
+        running_median(&[5.0], 25, &mut one);
+        assert_eq!(one[0], 5.0);
+        running_median(&[], 5, &mut []);
+    }
+
+    #[test]
+    fn resting_level_tracks_drift_not_bursts() {
+        // 10-min envelope at 100 blocks/s: rest rises 1 → 4 µV; a 2-s burst of 30 µV every 20 s.
+        let rate = 100.0;
+        let n = 60_000;
+        let amp: Vec<f64> = (0..n)
+            .map(|k| {
+                let t = k as f64 / rate;
+                let rest = 1.0 + 3.0 * t / 600.0;
+                if (t % 20.0) < 2.0 { 30.0 } else { rest }
+            })
+            .collect();
+        let rest = resting_level(&amp, rate, &EnvelopeConfig::default());
+        for k in (3000..57_000).step_by(1000) {
+            let want = 1.0 + 3.0 * (k as f64 / rate) / 600.0;
+            assert!((rest[k] - want).abs() < 0.2, "block {k}: {} vs {want}", rest[k]);
+        }
+    }
+
+    #[test]
+    fn envelope_scale_is_mean_rectified() {
+        let fs = 256.0;
+        let y: Vec<f64> = (0..2560).map(|i| 10.0 * (2.0 * std::f64::consts::PI * 40.0 * f64::from(i) / fs).sin()).collect();
+        let env = envelope(&y, fs, &EnvelopeConfig::default(), 0.5).unwrap();
+        assert_eq!(env.block, 3);
+        let mid = env.amplitude_uv[400];
+        assert!((mid - 10.0 * 2.0 / std::f64::consts::PI).abs() < 0.8, "{mid}");
+        assert!(envelope(&y, 0.0, &EnvelopeConfig::default(), 0.5).is_err());
+    }
+}

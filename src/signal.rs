@@ -1,0 +1,189 @@
+//! A recording: leg-EMG channels on a uniform time grid.
+//!
+//! Samples are microvolts (`_uv`) at `sample_rate_hz`; sample `i` is at `i / sample_rate_hz`
+//! seconds from the start. `NaN` marks a gap (a missing sample or an empty cell); no leg
+//! movement may cross a gap and gaps are reported as excluded time. Index → seconds
+//! conversions happen only through [`Recording::time_s`] and the detector's one
+//! equivalent, with the true rate (SCORING.md §8).
+
+use ndarray::ArrayView2;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Location, Result};
+use crate::events::Side;
+
+/// One leg's EMG.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Channel {
+    /// Column name in the source file (or `left`/`right`).
+    pub name: String,
+    /// The leg.
+    pub side: Side,
+    /// Samples, µV; `NaN` = gap.
+    pub samples_uv: Vec<f64>,
+}
+
+/// How the time grid was obtained from the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeBase {
+    /// The sample rate was given; rows are consecutive samples.
+    GivenRate,
+    /// Rows placed on the grid by their time stamps (rate estimated from all of them).
+    TimeColumn,
+    /// Time stamps too irregular for direct placement: values were linearly interpolated
+    /// onto the uniform grid.
+    Resampled,
+    /// Built in memory.
+    InMemory,
+}
+
+/// A night of one- or two-leg EMG.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recording {
+    /// Sample rate, Hz.
+    pub sample_rate_hz: f64,
+    /// One or two channels, at most one per side, all the same length.
+    pub channels: Vec<Channel>,
+    /// Wall-clock time of the first sample, when the file gave date-times (ISO 8601).
+    pub start_time: Option<String>,
+    /// How the grid was built.
+    pub time_base: TimeBase,
+}
+
+impl Recording {
+    /// Builds a recording from per-leg sample slices (µV, `NaN` = gap). At least one leg.
+    ///
+    /// # Errors
+    /// [`Error::Input`] when no leg is given, lengths differ, a sample is infinite, the
+    /// rate is not positive, or the recording is empty.
+    pub fn from_slices(sample_rate_hz: f64, left_uv: Option<&[f64]>, right_uv: Option<&[f64]>) -> Result<Self> {
+        let mut channels = Vec::new();
+        if let Some(l) = left_uv {
+            channels.push(Channel { name: "left".into(), side: Side::Left, samples_uv: l.to_vec() });
+        }
+        if let Some(r) = right_uv {
+            channels.push(Channel { name: "right".into(), side: Side::Right, samples_uv: r.to_vec() });
+        }
+        let rec = Self { sample_rate_hz, channels, start_time: None, time_base: TimeBase::InMemory };
+        rec.validate()?;
+        Ok(rec)
+    }
+
+    /// Builds a recording from a `(samples, legs)` array whose columns are the legs in
+    /// `sides` order (µV, `NaN` = gap).
+    ///
+    /// # Errors
+    /// As [`Recording::from_slices`], and when `sides` does not match the column count or
+    /// names a leg twice.
+    pub fn from_array(sample_rate_hz: f64, samples_uv: ArrayView2<'_, f64>, sides: &[Side]) -> Result<Self> {
+        if samples_uv.ncols() != sides.len() {
+            return Err(Error::input(
+                Location::default(),
+                format!("{} columns but {} sides given", samples_uv.ncols(), sides.len()),
+            ));
+        }
+        let channels = sides
+            .iter()
+            .zip(samples_uv.columns())
+            .map(|(&side, col)| Channel { name: side.as_str().into(), side, samples_uv: col.to_vec() })
+            .collect();
+        let rec = Self { sample_rate_hz, channels, start_time: None, time_base: TimeBase::InMemory };
+        rec.validate()?;
+        Ok(rec)
+    }
+
+    /// Checks the invariants listed on the fields.
+    ///
+    /// # Errors
+    /// [`Error::Input`] describing the first violation.
+    pub fn validate(&self) -> Result<()> {
+        let loc = Location::default();
+        if !(self.sample_rate_hz.is_finite() && self.sample_rate_hz > 0.0) {
+            return Err(Error::input(loc, format!("sample rate must be positive, got {} Hz", self.sample_rate_hz)));
+        }
+        if self.channels.is_empty() {
+            return Err(Error::input(loc, "no leg channel"));
+        }
+        if self.channels.len() > 2 {
+            return Err(Error::input(loc, format!("{} channels; expected one per leg", self.channels.len())));
+        }
+        if self.channels.len() == 2 && self.channels[0].side == self.channels[1].side {
+            return Err(Error::input(loc, format!("two channels for the {} leg", self.channels[0].side.as_str())));
+        }
+        let n = self.channels[0].samples_uv.len();
+        if n == 0 {
+            return Err(Error::input(loc, "the recording has no samples"));
+        }
+        for c in &self.channels {
+            if c.samples_uv.len() != n {
+                return Err(Error::input(
+                    loc,
+                    format!("channel `{}` has {} samples, `{}` has {n}", c.name, c.samples_uv.len(), self.channels[0].name),
+                ));
+            }
+            if let Some(i) = c.samples_uv.iter().position(|v| v.is_infinite()) {
+                return Err(Error::input(loc, format!("channel `{}`: sample {i} is infinite", c.name)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Number of samples per channel.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.channels.first().map_or(0, |c| c.samples_uv.len())
+    }
+
+    /// `true` when there are no samples.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Duration, s (`len / rate`).
+    #[must_use]
+    pub fn duration_s(&self) -> f64 {
+        self.len() as f64 / self.sample_rate_hz
+    }
+
+    /// Time of sample `idx`, s.
+    #[must_use]
+    pub fn time_s(&self, idx: usize) -> f64 {
+        idx as f64 / self.sample_rate_hz
+    }
+
+    /// The channel of `side`, if recorded.
+    #[must_use]
+    pub fn channel(&self, side: Side) -> Option<&Channel> {
+        self.channels.iter().find(|c| c.side == side)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    #[test]
+    fn builds_from_slices_and_arrays() {
+        let r = Recording::from_slices(200.0, Some(&[1.0, 2.0]), None).unwrap();
+        assert_eq!(r.len(), 2);
+        assert!((r.duration_s() - 0.01).abs() < 1e-15);
+        let a = Array2::from_shape_vec((3, 2), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
+        let r = Recording::from_array(100.0, a.view(), &[Side::Left, Side::Right]).unwrap();
+        assert_eq!(r.channel(Side::Right).unwrap().samples_uv, vec![2.0, 4.0, 6.0]);
+    }
+
+    #[test]
+    fn rejects_bad_recordings() {
+        assert!(Recording::from_slices(200.0, None, None).is_err());
+        assert!(Recording::from_slices(0.0, Some(&[1.0]), None).is_err());
+        assert!(Recording::from_slices(200.0, Some(&[1.0]), Some(&[1.0, 2.0])).is_err());
+        assert!(Recording::from_slices(200.0, Some(&[f64::INFINITY]), None).is_err());
+        assert!(Recording::from_slices(200.0, Some(&[]), None).is_err());
+        let a = Array2::<f64>::zeros((3, 2));
+        assert!(Recording::from_array(100.0, a.view(), &[Side::Left, Side::Left]).is_err());
+        assert!(Recording::from_array(100.0, a.view(), &[Side::Left]).is_err());
+    }
+}
