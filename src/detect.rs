@@ -4,7 +4,17 @@
 //! the [`Rules`]. Output: monolateral [`LegMovement`]s in seconds, sorted by onset.
 //!
 //! * **Onset**: the first block whose amplitude is ≥ `onset_above_rest_uv` (8 µV) above
-//!   the resting level.
+//!   the resting level. The running median delays that crossing on the rising edge of a
+//!   burst by up to half its window, so the onset is then moved back, within that half
+//!   window, to the first block whose own rectified mean is ≥ 8 µV above rest and from
+//!   which at least half the blocks up to the crossing are too (an isolated ECG spike just
+//!   before a movement does not pull the onset back).
+//! * **Edges**: the same median blurs both edges of a burst inwards. Each edge is moved
+//!   outwards through the contiguous blocks whose own rectified mean is still above the
+//!   offset level (+2 µV, the standard's resting tolerance), bridging single dips of up to
+//!   two blocks (a 10-ms mean of an oscillating burst can dip), by at most half the median
+//!   window: this only undoes the smoothing's lag, it never adds activity that the
+//!   unsmoothed signal does not show.
 //! * **Offset**: the *start* of the first run of at least `offset_quiet_s` (0.5 s) in which
 //!   the amplitude stays ≤ `offset_above_rest_uv` (2 µV) above the resting level. Activity
 //!   resuming sooner belongs to the same LM (same-leg joining follows from this rule).
@@ -41,7 +51,7 @@ pub fn detect(env: &Envelope, side: Side, rules: &Rules, unscorable: &[bool]) ->
             k += 1;
             continue;
         }
-        let onset = k;
+        let onset = refine_onset(env, k, rules.onset_above_rest_uv);
         // Scan for the first quiet run of `quiet_blocks`.
         let mut quiet_start: Option<usize> = None;
         let mut j = k;
@@ -76,12 +86,14 @@ pub fn detect(env: &Envelope, side: Side, rules: &Rules, unscorable: &[bool]) ->
             continue;
         }
         let Some(offset) = end else { continue };
+        let (onset, offset) = widen_edges(env, onset, offset, rules.offset_above_rest_uv);
         let on_s = env.time_s(onset);
+        let onset_for_stats = onset;
         let off_s = env.time_s(offset);
         if off_s - on_s < rules.min_lm_s {
             continue;
         }
-        let inside = onset..offset;
+        let inside = onset_for_stats..offset;
         if rules.morphology_check
             && !inside.clone().any(|b| env.morphology_uv[b] > env.rest_uv[b] + rules.offset_above_rest_uv)
         {
@@ -104,6 +116,51 @@ pub fn detect(env: &Envelope, side: Side, rules: &Rules, unscorable: &[bool]) ->
     out
 }
 
+/// Moves `onset` back and `offset` forward through contiguous blocks whose own mean is
+/// above `level_uv` over rest, each by at most half the median window.
+fn widen_edges(env: &Envelope, onset: usize, offset: usize, level_uv: f64) -> (usize, usize) {
+    if env.block_mean_uv.len() != env.len() {
+        return (onset, offset);
+    }
+    let active = |b: usize| {
+        env.block_mean_uv[b].is_finite() && env.rest_uv[b].is_finite() && env.block_mean_uv[b] > env.rest_uv[b] + level_uv
+    };
+    const BRIDGE: usize = 3;
+    let h = env.median_half_blocks;
+    let lo = onset.saturating_sub(h);
+    let mut on = onset;
+    while let Some(j) = (1..=BRIDGE).find(|&j| on >= lo + j && active(on - j)) {
+        on -= j;
+    }
+    // `offset` is the first quiet block; the activity ends after the last active one.
+    let hi = (offset + h).min(env.len());
+    let mut off = offset;
+    while let Some(j) = (0..BRIDGE).find(|&j| off + j < hi && active(off + j)) {
+        off += j + 1;
+    }
+    (on, off)
+}
+
+/// Moves an onset found on the smoothed amplitude back to where the block means crossed
+/// (see module docs).
+fn refine_onset(env: &Envelope, k: usize, level_uv: f64) -> usize {
+    if env.block_mean_uv.len() != env.len() {
+        return k;
+    }
+    let first = k.saturating_sub(env.median_half_blocks);
+    let above = |b: usize| env.block_mean_uv[b].is_finite() && env.block_mean_uv[b] >= env.rest_uv[k] + level_uv;
+    for b in first..k {
+        if !above(b) {
+            continue;
+        }
+        let n_above = (b..=k).filter(|&i| above(i)).count();
+        if 2 * n_above >= k - b + 1 {
+            return b;
+        }
+    }
+    k
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,7 +173,15 @@ mod tests {
                 *x = v;
             }
         }
-        Envelope { block: 1, rate_hz: 100.0, morphology_uv: amp.clone(), rest_uv: vec![1.0; n], amplitude_uv: amp }
+        Envelope {
+            block: 1,
+            rate_hz: 100.0,
+            morphology_uv: amp.clone(),
+            rest_uv: vec![1.0; n],
+            block_mean_uv: amp.clone(),
+            median_half_blocks: 12,
+            amplitude_uv: amp,
+        }
     }
 
     #[test]

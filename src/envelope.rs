@@ -14,10 +14,12 @@
 //!   refer to.
 //! * **Resting level** (SCORING.md §1: local and adaptive, not one global value): the
 //!   `rest_percentile` (30th) percentile of the amplitude in consecutive `rest_segment_s`
-//!   (5 s) segments, then the median of those over ±`rest_half_window_s` (15 s), linearly
-//!   interpolated between segment centres. Leg movements cover well under half of any 30-s
-//!   stretch even in dense PLM, so the level tracks the resting EMG, its drift and any
-//!   steady ECG/hum floor, and not the movements.
+//!   (5 s) segments, then the lower quartile (`rest_window_quantile`) of those over
+//!   ±`rest_half_window_s` (30 s), linearly interpolated between segment centres. A
+//!   movement lifts only the segments it covers; with 13 segments in the window, the level
+//!   stays at rest under movements up to ~45 s long (nonCLMs must stay visible: they break
+//!   series) and under dense PLM, while it follows drift and any steady ECG/hum floor
+//!   within a few tens of seconds.
 //! * **Unscorable**: blocks whose resting level exceeds `max_rest_uv` are flagged; the
 //!   detector reports them as excluded time (MATPLM uses 15 µV, S-PLMAD ~50 µV).
 
@@ -33,8 +35,10 @@ pub struct EnvelopeConfig {
     pub envelope_median_s: f64,
     /// Segment over which the resting percentile is taken, s. Default 5.
     pub rest_segment_s: f64,
-    /// Half-width of the median over segment percentiles, s. Default 15.
+    /// Half-width of the window over segment percentiles, s. Default 30.
     pub rest_half_window_s: f64,
+    /// Quantile (0–1) of the segment percentiles in that window. Default 0.25.
+    pub rest_window_quantile: f64,
     /// Percentile (0–1) of the amplitude taken as resting level. Default 0.3.
     pub rest_percentile: f64,
     /// Resting level above which a stretch is too noisy to score, µV. Default 20.
@@ -47,7 +51,8 @@ impl Default for EnvelopeConfig {
             block_s: 0.01,
             envelope_median_s: 0.25,
             rest_segment_s: 5.0,
-            rest_half_window_s: 15.0,
+            rest_half_window_s: 30.0,
+            rest_window_quantile: 0.25,
             rest_percentile: 0.3,
             max_rest_uv: 20.0,
         }
@@ -68,6 +73,9 @@ impl EnvelopeConfig {
         pos("rest_segment_s", self.rest_segment_s)?;
         pos("rest_half_window_s", self.rest_half_window_s)?;
         pos("max_rest_uv", self.max_rest_uv)?;
+        if !(0.0..=1.0).contains(&self.rest_window_quantile) {
+            return Err(Error::config("rest_window_quantile", format!("must be in [0, 1], got {}", self.rest_window_quantile)));
+        }
         if !(self.rest_percentile > 0.0 && self.rest_percentile < 1.0) {
             return Err(Error::config("rest_percentile", format!("must be in (0, 1), got {}", self.rest_percentile)));
         }
@@ -88,6 +96,10 @@ pub struct Envelope {
     pub rest_uv: Vec<f64>,
     /// Running median of the block means over the morphology window, µV.
     pub morphology_uv: Vec<f64>,
+    /// The rectified mean of each block before the running median, µV.
+    pub block_mean_uv: Vec<f64>,
+    /// Half the amplitude median window, blocks.
+    pub median_half_blocks: usize,
 }
 
 impl Envelope {
@@ -133,11 +145,20 @@ pub fn envelope(y_uv: &[f64], fs_hz: f64, cfg: &EnvelopeConfig, morphology_s: f6
     }
     let odd = |seconds: f64| ((seconds * rate).round() as usize).max(1) | 1;
     let mut amplitude = vec![0.0; nb];
-    running_median(&means, odd(cfg.envelope_median_s), &mut amplitude);
+    let w = odd(cfg.envelope_median_s);
+    running_median(&means, w, &mut amplitude);
     let mut morphology = vec![0.0; nb];
     running_median(&means, odd(morphology_s), &mut morphology);
     let rest = resting_level(&amplitude, rate, cfg);
-    Ok(Envelope { block, rate_hz: rate, amplitude_uv: amplitude, rest_uv: rest, morphology_uv: morphology })
+    Ok(Envelope {
+        block,
+        rate_hz: rate,
+        amplitude_uv: amplitude,
+        rest_uv: rest,
+        morphology_uv: morphology,
+        block_mean_uv: means,
+        median_half_blocks: w / 2,
+    })
 }
 
 /// Centred running median over an odd window `w` of `x` into `out`. `NaN`s are ignored;
@@ -199,7 +220,7 @@ fn resting_level(amp: &[f64], rate: f64, cfg: &EnvelopeConfig) -> Vec<f64> {
         let (_, v, _) = buf.select_nth_unstable_by(k, f64::total_cmp);
         pct.push(*v);
     }
-    // Median of segment percentiles over ±half window.
+    // Lower quantile of segment percentiles over ±half window.
     let half = ((cfg.rest_half_window_s / cfg.rest_segment_s).round() as usize).max(1);
     let mut smooth = vec![f64::NAN; nseg];
     let mut win: Vec<f64> = Vec::with_capacity(2 * half + 1);
@@ -209,9 +230,9 @@ fn resting_level(amp: &[f64], rate: f64, cfg: &EnvelopeConfig) -> Vec<f64> {
         if win.is_empty() {
             continue;
         }
-        win.sort_by(f64::total_cmp);
-        let m = win.len();
-        *s = if m % 2 == 1 { win[m / 2] } else { 0.5 * (win[m / 2 - 1] + win[m / 2]) };
+        let q = ((win.len() - 1) as f64 * cfg.rest_window_quantile).round() as usize;
+        let (_, v, _) = win.select_nth_unstable_by(q, f64::total_cmp);
+        *s = *v;
     }
     // Interpolate between segment centres; blocks in gaps stay NaN.
     let centre = |i: usize| (i * seg) as f64 + (seg.min(n - i * seg) as f64 - 1.0) / 2.0;
