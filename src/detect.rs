@@ -3,21 +3,19 @@
 //! Input: an [`Envelope`] (amplitude, resting level, morphology median; µV per block) and
 //! the [`Rules`]. Output: monolateral [`LegMovement`]s in seconds, sorted by onset.
 //!
-//! * **Onset**: the first block whose amplitude is ≥ `onset_above_rest_uv` (8 µV) above
-//!   the resting level. The running median delays that crossing on the rising edge of a
-//!   burst by up to half its window, so the onset is then moved back, within that half
-//!   window, to the first block whose own rectified mean is ≥ 8 µV above rest and from
-//!   which at least half the blocks up to the crossing are too (an isolated ECG spike just
-//!   before a movement does not pull the onset back).
-//! * **Edges**: the same median blurs both edges of a burst inwards. Each edge is moved
-//!   outwards through the contiguous blocks whose own rectified mean is still above the
-//!   offset level (+2 µV, the standard's resting tolerance), bridging single dips of up to
-//!   two blocks (a 10-ms mean of an oscillating burst can dip), by at most half the median
-//!   window: this only undoes the smoothing's lag, it never adds activity that the
-//!   unsmoothed signal does not show.
+//! * **Onset**: detection starts at the first block whose amplitude is ≥
+//!   `onset_above_rest_uv` (8 µV) above the resting level.
 //! * **Offset**: the *start* of the first run of at least `offset_quiet_s` (0.5 s) in which
 //!   the amplitude stays ≤ `offset_above_rest_uv` (2 µV) above the resting level. Activity
 //!   resuming sooner belongs to the same LM (same-leg joining follows from this rule).
+//! * **Edges**: the amplitude is a 0.25-s running median, which blurs a burst's edges
+//!   inwards by up to half its window, and a burst rises and falls over ~0.1 s. Both edges
+//!   are therefore placed on the 40-ms edge amplitude ([`Envelope::fine_uv`]) where the
+//!   burst leaves / re-enters the resting band (+2 µV, the offset level): the onset moves
+//!   back, the offset forward, through contiguous blocks above that level, each by at most
+//!   `EDGE_REACH_S`. For the offset this is the rule itself (activity above +2 µV before the
+//!   quiet period belongs to the LM); measuring the onset the same way keeps durations from
+//!   being biased short by the rise time, which matters at the 0.5 s and 10 s limits.
 //! * **Duration** ≥ `min_lm_s` (0.5 s); shorter activity is not an LM at all.
 //! * **Morphology** (WASM 2016, computer scoring): the morphology median must exceed the
 //!   offset level somewhere inside the LM, else it is an "empty" spiky detection.
@@ -51,7 +49,7 @@ pub fn detect(env: &Envelope, side: Side, rules: &Rules, unscorable: &[bool]) ->
             k += 1;
             continue;
         }
-        let onset = refine_onset(env, k, rules.onset_above_rest_uv);
+        let onset = k;
         // Scan for the first quiet run of `quiet_blocks`.
         let mut quiet_start: Option<usize> = None;
         let mut j = k;
@@ -87,13 +85,11 @@ pub fn detect(env: &Envelope, side: Side, rules: &Rules, unscorable: &[bool]) ->
         }
         let Some(offset) = end else { continue };
         let (onset, offset) = widen_edges(env, onset, offset, rules.offset_above_rest_uv);
-        let on_s = env.time_s(onset);
-        let onset_for_stats = onset;
-        let off_s = env.time_s(offset);
+        let (on_s, off_s) = edge_times(env, onset, offset, rules.offset_above_rest_uv);
         if off_s - on_s < rules.min_lm_s {
             continue;
         }
-        let inside = onset_for_stats..offset;
+        let inside = onset..offset;
         if rules.morphology_check
             && !inside.clone().any(|b| env.morphology_uv[b] > env.rest_uv[b] + rules.offset_above_rest_uv)
         {
@@ -116,49 +112,49 @@ pub fn detect(env: &Envelope, side: Side, rules: &Rules, unscorable: &[bool]) ->
     out
 }
 
-/// Moves `onset` back and `offset` forward through contiguous blocks whose own mean is
-/// above `level_uv` over rest, each by at most half the median window.
+/// Largest edge adjustment, s: the offset's own quiet period (0.5 s); anything further
+/// away is separated from the burst by a stretch that would end an LM.
+const EDGE_REACH_S: f64 = 0.5;
+
+/// Moves `onset` back and `offset` (the first quiet block) forward through contiguous
+/// blocks whose edge amplitude is above `level_uv` over rest (see module docs).
 fn widen_edges(env: &Envelope, onset: usize, offset: usize, level_uv: f64) -> (usize, usize) {
-    if env.block_mean_uv.len() != env.len() {
+    if env.fine_uv.len() != env.len() {
         return (onset, offset);
     }
-    let active = |b: usize| {
-        env.block_mean_uv[b].is_finite() && env.rest_uv[b].is_finite() && env.block_mean_uv[b] > env.rest_uv[b] + level_uv
-    };
-    const BRIDGE: usize = 3;
-    let h = env.median_half_blocks;
-    let lo = onset.saturating_sub(h);
+    let active = |b: usize| env.fine_uv[b].is_finite() && env.rest_uv[b].is_finite() && env.fine_uv[b] > env.rest_uv[b] + level_uv;
+    let reach = (EDGE_REACH_S * env.rate_hz).round() as usize;
     let mut on = onset;
-    while let Some(j) = (1..=BRIDGE).find(|&j| on >= lo + j && active(on - j)) {
-        on -= j;
+    while on > onset.saturating_sub(reach) && active(on - 1) {
+        on -= 1;
     }
-    // `offset` is the first quiet block; the activity ends after the last active one.
-    let hi = (offset + h).min(env.len());
+    let hi = (offset + reach).min(env.len());
     let mut off = offset;
-    while let Some(j) = (0..BRIDGE).find(|&j| off + j < hi && active(off + j)) {
-        off += j + 1;
+    while off < hi && active(off) {
+        off += 1;
     }
     (on, off)
 }
 
-/// Moves an onset found on the smoothed amplitude back to where the block means crossed
-/// (see module docs).
-fn refine_onset(env: &Envelope, k: usize, level_uv: f64) -> usize {
-    if env.block_mean_uv.len() != env.len() {
-        return k;
-    }
-    let first = k.saturating_sub(env.median_half_blocks);
-    let above = |b: usize| env.block_mean_uv[b].is_finite() && env.block_mean_uv[b] >= env.rest_uv[k] + level_uv;
-    for b in first..k {
-        if !above(b) {
-            continue;
-        }
-        let n_above = (b..=k).filter(|&i| above(i)).count();
-        if 2 * n_above >= k - b + 1 {
-            return b;
-        }
-    }
-    k
+/// Times of the edges with sub-block precision: where the edge amplitude crosses
+/// `level_uv` over rest, linearly interpolated between the last quiet and the first active
+/// block (onset) and the last active and the first quiet block (offset).
+fn edge_times(env: &Envelope, onset: usize, offset: usize, level_uv: f64) -> (f64, f64) {
+    let margin = |b: usize| env.fine_uv.get(b).map(|v| v - env.rest_uv[b] - level_uv).filter(|m| m.is_finite());
+    // Fraction of a block between `quiet` (margin ≤ 0) and `active` (margin > 0).
+    let cross = |quiet: usize, active: usize| -> Option<f64> {
+        let (dq, da) = (margin(quiet)?, margin(active)?);
+        (dq <= 0.0 && da > 0.0).then(|| -dq / (da - dq))
+    };
+    let on = match onset.checked_sub(1).and_then(|q| cross(q, onset)) {
+        Some(f) => env.time_s(onset) - (1.0 - f) / env.rate_hz,
+        None => env.time_s(onset),
+    };
+    let off = match offset.checked_sub(1).and_then(|a| cross(offset, a)) {
+        Some(f) => env.time_s(offset) - f / env.rate_hz,
+        None => env.time_s(offset),
+    };
+    (on, off.max(on))
 }
 
 #[cfg(test)]
@@ -178,8 +174,7 @@ mod tests {
             rate_hz: 100.0,
             morphology_uv: amp.clone(),
             rest_uv: vec![1.0; n],
-            block_mean_uv: amp.clone(),
-            median_half_blocks: 12,
+            fine_uv: amp.clone(),
             amplitude_uv: amp,
         }
     }

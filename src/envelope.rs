@@ -20,6 +20,8 @@
 //!   stays at rest under movements up to ~45 s long (nonCLMs must stay visible: they break
 //!   series) and under dense PLM, while it follows drift and any steady ECG/hum floor
 //!   within a few tens of seconds.
+//! * **Edge amplitude**: a 40-ms centred moving average of the block means, used only to
+//!   place the edges of a movement found on the amplitude (see [`crate::detect`]).
 //! * **Unscorable**: blocks whose resting level exceeds `max_rest_uv` are flagged; the
 //!   detector reports them as excluded time (MATPLM uses 15 µV, S-PLMAD ~50 µV).
 
@@ -43,6 +45,8 @@ pub struct EnvelopeConfig {
     pub rest_percentile: f64,
     /// Resting level above which a stretch is too noisy to score, µV. Default 20.
     pub max_rest_uv: f64,
+    /// Moving-average window of the edge-locating amplitude, s. Default 0.04.
+    pub edge_smooth_s: f64,
 }
 
 impl Default for EnvelopeConfig {
@@ -55,6 +59,7 @@ impl Default for EnvelopeConfig {
             rest_window_quantile: 0.25,
             rest_percentile: 0.3,
             max_rest_uv: 20.0,
+            edge_smooth_s: 0.04,
         }
     }
 }
@@ -73,6 +78,7 @@ impl EnvelopeConfig {
         pos("rest_segment_s", self.rest_segment_s)?;
         pos("rest_half_window_s", self.rest_half_window_s)?;
         pos("max_rest_uv", self.max_rest_uv)?;
+        pos("edge_smooth_s", self.edge_smooth_s)?;
         if !(0.0..=1.0).contains(&self.rest_window_quantile) {
             return Err(Error::config("rest_window_quantile", format!("must be in [0, 1], got {}", self.rest_window_quantile)));
         }
@@ -96,10 +102,9 @@ pub struct Envelope {
     pub rest_uv: Vec<f64>,
     /// Running median of the block means over the morphology window, µV.
     pub morphology_uv: Vec<f64>,
-    /// The rectified mean of each block before the running median, µV.
-    pub block_mean_uv: Vec<f64>,
-    /// Half the amplitude median window, blocks.
-    pub median_half_blocks: usize,
+    /// A lightly smoothed amplitude for locating edges: centred moving average of the
+    /// block means over `edge_smooth_s`, µV.
+    pub fine_uv: Vec<f64>,
 }
 
 impl Envelope {
@@ -145,20 +150,13 @@ pub fn envelope(y_uv: &[f64], fs_hz: f64, cfg: &EnvelopeConfig, morphology_s: f6
     }
     let odd = |seconds: f64| ((seconds * rate).round() as usize).max(1) | 1;
     let mut amplitude = vec![0.0; nb];
-    let w = odd(cfg.envelope_median_s);
-    running_median(&means, w, &mut amplitude);
+    running_median(&means, odd(cfg.envelope_median_s), &mut amplitude);
     let mut morphology = vec![0.0; nb];
     running_median(&means, odd(morphology_s), &mut morphology);
     let rest = resting_level(&amplitude, rate, cfg);
-    Ok(Envelope {
-        block,
-        rate_hz: rate,
-        amplitude_uv: amplitude,
-        rest_uv: rest,
-        morphology_uv: morphology,
-        block_mean_uv: means,
-        median_half_blocks: w / 2,
-    })
+    let mut fine = vec![0.0; nb];
+    moving_average(&means, odd(cfg.edge_smooth_s).max(3), &mut fine);
+    Ok(Envelope { block, rate_hz: rate, amplitude_uv: amplitude, rest_uv: rest, morphology_uv: morphology, fine_uv: fine })
 }
 
 /// Centred running median over an odd window `w` of `x` into `out`. `NaN`s are ignored;
@@ -199,6 +197,34 @@ pub fn running_median(x: &[f64], w: usize, out: &mut [f64]) {
             let m = win.len();
             if m % 2 == 1 { win[m / 2] } else { 0.5 * (win[m / 2 - 1] + win[m / 2]) }
         };
+    }
+}
+
+/// Centred moving average over an odd window `w`, shrinking at the ends; `NaN` where any
+/// value in the window is `NaN`. O(n).
+pub fn moving_average(x: &[f64], w: usize, out: &mut [f64]) {
+    let n = x.len();
+    let h = w / 2;
+    let (mut sum, mut nans, mut count) = (0.0, 0usize, 0usize);
+    let add = |v: f64, sign: f64, sum: &mut f64, nans: &mut usize, count: &mut usize| {
+        if v.is_nan() {
+            if sign > 0.0 { *nans += 1 } else { *nans -= 1 }
+        } else {
+            *sum += sign * v;
+        }
+        if sign > 0.0 { *count += 1 } else { *count -= 1 }
+    };
+    for &v in x.iter().take(h.min(n)) {
+        add(v, 1.0, &mut sum, &mut nans, &mut count);
+    }
+    for i in 0..n {
+        if i + h < n {
+            add(x[i + h], 1.0, &mut sum, &mut nans, &mut count);
+        }
+        if i > h {
+            add(x[i - h - 1], -1.0, &mut sum, &mut nans, &mut count);
+        }
+        out[i] = if nans > 0 || count == 0 { f64::NAN } else { sum / count as f64 };
     }
 }
 
@@ -295,6 +321,22 @@ mod tests {
         running_median(&[5.0], 25, &mut one);
         assert_eq!(one[0], 5.0);
         running_median(&[], 5, &mut []);
+    }
+
+    #[test]
+    fn moving_average_matches_direct_sums() {
+        let x: Vec<f64> = (0..20).map(|i| f64::from(i * i % 7)).collect();
+        let mut out = vec![0.0; 20];
+        moving_average(&x, 5, &mut out);
+        for i in 0..20usize {
+            let (a, b) = (i.saturating_sub(2), (i + 3).min(20));
+            let want = x[a..b].iter().sum::<f64>() / (b - a) as f64;
+            assert!((out[i] - want).abs() < 1e-12);
+        }
+        let mut y = x.clone();
+        y[10] = f64::NAN;
+        moving_average(&y, 3, &mut out);
+        assert!(out[9].is_nan() && out[11].is_nan() && out[12].is_finite());
     }
 
     #[test]

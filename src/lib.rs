@@ -12,6 +12,7 @@ pub mod report;
 pub mod rules;
 pub mod scoring;
 pub mod signal;
+pub mod simulate;
 mod table;
 
 pub use context::{Context, Hypnogram, RespiratoryEvent, Stage};
