@@ -6,7 +6,8 @@
 //! `NAME.resp.csv`).
 //!
 //! The model, all parameters in [`SimConfig`]:
-//! * **Resting EMG**: Gaussian noise band-limited to 20–150 Hz (capped below Nyquist),
+//! * **Resting EMG**: Gaussian noise band-limited to 20–100 Hz (capped at 0.45 × rate), so
+//!   amplitudes are those a scorer sees through the AASM 10–100 Hz leg-EMG filter,
 //!   scaled so its mean rectified amplitude is `rest_uv`, times a slow random drift of
 //!   relative depth `rest_drift` (periods of 3–60 min), plus 0.3 Hz baseline wander.
 //! * **Leg movements**: the same noise with a raised-cosine envelope (ramps 40–150 ms),
@@ -262,7 +263,7 @@ pub fn simulate(cfg: &SimConfig) -> Result<SimNight> {
 
     // Signals.
     let n = (dur * fs).round() as usize;
-    let band = butterworth(4, Band::BandPass(20.0, 150f64.min(0.45 * fs)), fs)?;
+    let band = butterworth(4, Band::BandPass(20.0, 100f64.min(0.45 * fs)), fs)?;
     let ecg_beats = heartbeats(&mut rng, dur, cfg.heart_rate_bpm);
     let mut channels = Vec::new();
     for side in [Side::Left, Side::Right] {
