@@ -121,6 +121,17 @@ pub struct Detector {
     config: DetectorConfig,
 }
 
+/// One leg after filtering: its envelope and what the filter did.
+#[derive(Debug, Clone)]
+pub struct Conditioned {
+    /// Amplitude, resting level and edge amplitude per block, µV.
+    pub envelope: envelope::Envelope,
+    /// Mains lines notched.
+    pub mains: Vec<MainsLine>,
+    /// Band-pass edges used, Hz.
+    pub band_hz: [f64; 2],
+}
+
 /// What detection found on one leg, before scoring.
 #[derive(Debug, Clone)]
 pub struct LegResult {
@@ -206,12 +217,13 @@ impl Detector {
         Ok(Report::new(Modality::Emg, info, self.rules.clone(), Some(self.config.clone()), context, scored))
     }
 
-    /// Runs filtering, envelope and detection on one leg's raw samples (µV at `fs_hz`).
+    /// Filters one leg's raw samples (µV at `fs_hz`) and computes its envelope and resting
+    /// level: steps 1–4 of the module docs. Useful for plotting what the detector saw.
     ///
     /// # Errors
     /// [`Error::Input`] when no stretch is long enough to filter or the rate is too low for
     /// the band; [`Error::Config`] for a bad design.
-    pub fn detect_leg(&self, samples_uv: &[f64], fs_hz: f64, side: Side, name: &str) -> Result<LegResult> {
+    pub fn envelope_leg(&self, samples_uv: &[f64], fs_hz: f64, name: &str) -> Result<Conditioned> {
         let cfg = &self.config;
         let upper = cfg.lowpass_hz.min(cfg.max_upper_fraction * fs_hz);
         if upper <= cfg.highpass_hz * 1.2 {
@@ -276,10 +288,29 @@ impl Detector {
             ));
         }
         drop(scratch);
+        let envelope = envelope::envelope(
+            &filtered,
+            fs_hz,
+            &cfg.envelope,
+            self.rules.morphology_window_s,
+            self.rules.offset_above_rest_uv,
+        )?;
+        Ok(Conditioned { envelope, mains, band_hz: [cfg.highpass_hz, upper] })
+    }
 
-        let env = envelope::envelope(&filtered, fs_hz, &cfg.envelope, self.rules.morphology_window_s)?;
-        drop(filtered);
-        let unscorable: Vec<bool> = env.rest_uv.iter().map(|&r| r > cfg.envelope.max_rest_uv).collect();
+    /// Runs filtering, envelope and detection on one leg's raw samples (µV at `fs_hz`).
+    ///
+    /// # Errors
+    /// As [`Detector::envelope_leg`].
+    pub fn detect_leg(&self, samples_uv: &[f64], fs_hz: f64, side: Side, name: &str) -> Result<LegResult> {
+        let cfg = &self.config;
+        let Conditioned { envelope: env, mains, band_hz } = self.envelope_leg(samples_uv, fs_hz, name)?;
+        let unscorable: Vec<bool> = env
+            .rest_uv
+            .iter()
+            .zip(&env.margin_uv)
+            .map(|(&r, &m)| r > cfg.envelope.max_rest_uv || m >= self.rules.onset_above_rest_uv)
+            .collect();
         let movements = crate::detect::detect(&env, side, &self.rules, &unscorable);
 
         // Excluded blocks → intervals in seconds (block k covers [k, k+1) · block / fs).
@@ -308,7 +339,7 @@ impl Detector {
         let info = ChannelInfo {
             name: name.to_owned(),
             side,
-            band_hz: [cfg.highpass_hz, upper],
+            band_hz,
             filter_order: cfg.filter_order,
             notch_hz: mains.iter().map(|l| l.frequency_hz).collect(),
             mains,

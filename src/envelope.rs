@@ -6,6 +6,10 @@
 //! check (µV). Block `k` covers input samples `[k·block, (k+1)·block)`; its time is the
 //! block centre, `(k + 0.5) · block / fs` seconds.
 //!
+//! * **Spikes**: isolated transients shorter than `spike_max_s` (0.2 s) rising more than
+//!   `spike_level_uv` above the running amplitude — ECG QRS complexes, electrode pops — are
+//!   clipped to the running amplitude before the final median, so a strong ECG cannot
+//!   hold an LM open or lift the resting level.
 //! * **Amplitude**: mean of the rectified signal over each block, then a centred running
 //!   median over `envelope_median_s` (0.25 s). The median ignores anything occupying less
 //!   than half its window, so ECG QRS complexes (≈ 0.1 s) and electrode pops (< 0.2 s) do
@@ -21,9 +25,18 @@
 //!   series) and under dense PLM, while it follows drift and any steady ECG/hum floor
 //!   within a few tens of seconds.
 //! * **Edge amplitude**: a 40-ms centred moving average of the block means, used only to
-//!   place the edges of a movement found on the amplitude (see [`crate::detect`]).
-//! * **Unscorable**: blocks whose resting level exceeds `max_rest_uv` are flagged; the
-//!   detector reports them as excluded time (MATPLM uses 15 µV, S-PLMAD ~50 µV).
+//!   place the edges of a movement found on the amplitude (see [`crate::detect`]), with
+//!   its own margin from its own (larger) resting fluctuation.
+//! * **Offset margin**: the standard's +2 µV resting tolerance presumes a baseline that
+//!   fluctuates less than that. The resting fluctuation (30th − 5th percentile of the
+//!   amplitude per segment, windowed like the resting level; from the lower tail, which
+//!   movements leave alone) is measured, and the offset
+//!   margin is `max(+2 µV, noise_factor × fluctuation)`: on a clean baseline it is exactly
+//!   +2 µV; on a noisy one (ECG, drifting noise) it grows with the noise as in S-PLMAD, so
+//!   noise does not hold LMs open.
+//! * **Unscorable**: blocks whose resting level exceeds `max_rest_uv` (MATPLM uses 15 µV,
+//!   S-PLMAD ~50 µV) or whose offset margin reaches the onset level (the noise alone would
+//!   cross +8 µV) are flagged; the detector reports them as excluded time.
 
 use crate::error::{Error, Location, Result};
 
@@ -47,6 +60,20 @@ pub struct EnvelopeConfig {
     pub max_rest_uv: f64,
     /// Moving-average window of the edge-locating amplitude, s. Default 0.04.
     pub edge_smooth_s: f64,
+    /// Longest transient clipped as a spike (QRS, pop), s. Default 0.2 (SCORING.md §1:
+    /// pops are < 0.2 s; a QRS is ≈ 0.1 s).
+    pub spike_max_s: f64,
+    /// Quiet needed on each side of a spike, s. Default 0.15.
+    pub spike_guard_s: f64,
+    /// How far above the running amplitude a transient must rise to be clipped, µV.
+    /// Default 4.
+    pub spike_level_uv: f64,
+    /// Lower percentile (0–1) of the resting amplitude for its fluctuation. Default 0.05.
+    pub noise_percentile: f64,
+    /// The offset margin is at least this many times the resting fluctuation
+    /// (p30 − p5 ≈ 1.1 σ, so 3 × ≈ 3.4 σ, above the 99th percentile of rest even with the
+    /// right skew of a rectified amplitude). Default 3.
+    pub noise_factor: f64,
 }
 
 impl Default for EnvelopeConfig {
@@ -60,6 +87,11 @@ impl Default for EnvelopeConfig {
             rest_percentile: 0.3,
             max_rest_uv: 20.0,
             edge_smooth_s: 0.04,
+            spike_max_s: 0.2,
+            spike_guard_s: 0.15,
+            spike_level_uv: 4.0,
+            noise_percentile: 0.05,
+            noise_factor: 3.0,
         }
     }
 }
@@ -79,6 +111,15 @@ impl EnvelopeConfig {
         pos("rest_half_window_s", self.rest_half_window_s)?;
         pos("max_rest_uv", self.max_rest_uv)?;
         pos("edge_smooth_s", self.edge_smooth_s)?;
+        pos("spike_max_s", self.spike_max_s)?;
+        pos("spike_guard_s", self.spike_guard_s)?;
+        pos("spike_level_uv", self.spike_level_uv)?;
+        if !self.noise_factor.is_finite() || self.noise_factor < 0.0 {
+            return Err(Error::config("noise_factor", format!("must be ≥ 0, got {}", self.noise_factor)));
+        }
+        if !(self.noise_percentile >= 0.0 && self.noise_percentile < self.rest_percentile) {
+            return Err(Error::config("noise_percentile", "must lie between 0 and rest_percentile"));
+        }
         if !(0.0..=1.0).contains(&self.rest_window_quantile) {
             return Err(Error::config("rest_window_quantile", format!("must be in [0, 1], got {}", self.rest_window_quantile)));
         }
@@ -102,9 +143,14 @@ pub struct Envelope {
     pub rest_uv: Vec<f64>,
     /// Running median of the block means over the morphology window, µV.
     pub morphology_uv: Vec<f64>,
+    /// Offset margin above rest, µV: the rules' offset level (+2 µV), or `noise_factor` ×
+    /// the resting fluctuation where that is larger.
+    pub margin_uv: Vec<f64>,
     /// A lightly smoothed amplitude for locating edges: centred moving average of the
     /// block means over `edge_smooth_s`, µV.
     pub fine_uv: Vec<f64>,
+    /// The offset margin for the edge amplitude (from its own resting fluctuation), µV.
+    pub fine_margin_uv: Vec<f64>,
 }
 
 impl Envelope {
@@ -128,11 +174,12 @@ impl Envelope {
 }
 
 /// Computes the envelope of band-passed samples `y_uv` at `fs_hz`; `morphology_s` is the
-/// morphology-median window (SCORING.md §1, 0.5 s).
+/// morphology-median window and `offset_level_uv` the offset level (SCORING.md §1: 0.5 s
+/// and +2 µV).
 ///
 /// # Errors
 /// [`Error::Config`] for invalid parameters, [`Error::Input`] for a non-positive rate.
-pub fn envelope(y_uv: &[f64], fs_hz: f64, cfg: &EnvelopeConfig, morphology_s: f64) -> Result<Envelope> {
+pub fn envelope(y_uv: &[f64], fs_hz: f64, cfg: &EnvelopeConfig, morphology_s: f64, offset_level_uv: f64) -> Result<Envelope> {
     cfg.validate()?;
     if !(fs_hz.is_finite() && fs_hz > 0.0) {
         return Err(Error::input(Location::default(), format!("sample rate must be positive, got {fs_hz}")));
@@ -140,7 +187,7 @@ pub fn envelope(y_uv: &[f64], fs_hz: f64, cfg: &EnvelopeConfig, morphology_s: f6
     let block = ((fs_hz * cfg.block_s).round() as usize).max(1);
     let rate = fs_hz / block as f64;
     let nb = y_uv.len() / block + usize::from(y_uv.len() % block != 0);
-    let mut means = Vec::with_capacity(nb);
+    let mut means: Vec<f64> = Vec::with_capacity(nb);
     for chunk in y_uv.chunks(block) {
         let mut s = 0.0;
         for v in chunk {
@@ -150,13 +197,30 @@ pub fn envelope(y_uv: &[f64], fs_hz: f64, cfg: &EnvelopeConfig, morphology_s: f6
     }
     let odd = |seconds: f64| ((seconds * rate).round() as usize).max(1) | 1;
     let mut amplitude = vec![0.0; nb];
-    running_median(&means, odd(cfg.envelope_median_s), &mut amplitude);
+    let mut fine = vec![0.0; nb];
+    let (median_w, fine_w) = (odd(cfg.envelope_median_s), odd(cfg.edge_smooth_s).max(3));
+    running_median(&means, median_w, &mut amplitude);
+    moving_average(&means, fine_w, &mut fine);
+    let guard = (cfg.spike_guard_s * rate).round() as usize;
+    if suppress_spikes(&mut means, &amplitude, &fine, (cfg.spike_max_s * rate).round() as usize, guard, cfg.spike_level_uv) {
+        running_median(&means, median_w, &mut amplitude);
+        moving_average(&means, fine_w, &mut fine);
+    }
     let mut morphology = vec![0.0; nb];
     running_median(&means, odd(morphology_s), &mut morphology);
     let rest = resting_level(&amplitude, rate, cfg);
-    let mut fine = vec![0.0; nb];
-    moving_average(&means, odd(cfg.edge_smooth_s).max(3), &mut fine);
-    Ok(Envelope { block, rate_hz: rate, amplitude_uv: amplitude, rest_uv: rest, morphology_uv: morphology, fine_uv: fine })
+    let margin = margins(resting_spread(&amplitude, rate, cfg), offset_level_uv, cfg.noise_factor);
+    let fine_margin = margins(resting_spread(&fine, rate, cfg), offset_level_uv, cfg.noise_factor);
+    Ok(Envelope {
+        block,
+        rate_hz: rate,
+        amplitude_uv: amplitude,
+        rest_uv: rest,
+        morphology_uv: morphology,
+        margin_uv: margin,
+        fine_uv: fine,
+        fine_margin_uv: fine_margin,
+    })
 }
 
 /// Centred running median over an odd window `w` of `x` into `out`. `NaN`s are ignored;
@@ -200,6 +264,49 @@ pub fn running_median(x: &[f64], w: usize, out: &mut [f64]) {
     }
 }
 
+/// Clips isolated narrow transients (ECG QRS complexes, electrode pops) in the block means
+/// `means`: a run of blocks where the edge amplitude `fine` exceeds the first-pass
+/// amplitude `amp` by more than `level_uv`, at most `max_w` blocks long, with `guard`
+/// blocks on each side below that level, is replaced by the median of those guard blocks
+/// (widened by one block each side for the filter's ringing). A sustained burst is longer than `max_w` and never
+/// isolated, so it is left alone. Returns whether anything changed.
+fn suppress_spikes(means: &mut [f64], amp: &[f64], fine: &[f64], max_w: usize, guard: usize, level_uv: f64) -> bool {
+    let n = means.len();
+    let high = |b: usize| fine[b].is_finite() && amp[b].is_finite() && fine[b] > amp[b] + level_uv;
+    let quiet = |b: usize| fine[b].is_finite() && amp[b].is_finite() && fine[b] <= amp[b] + level_uv;
+    let mut changed = false;
+    let mut k = 0;
+    while k < n {
+        if !high(k) {
+            k += 1;
+            continue;
+        }
+        let start = k;
+        while k < n && high(k) {
+            k += 1;
+        }
+        let end = k; // exclusive
+        if end - start > max_w || start < guard || end + guard > n {
+            continue;
+        }
+        if (start - guard..start).all(quiet) && (end..end + guard).all(quiet) {
+            // The quiet level around the spike: median of the guard blocks.
+            let mut around: Vec<f64> =
+                (start - guard..start).chain(end..end + guard).map(|b| means[b]).filter(|v| v.is_finite()).collect();
+            if around.is_empty() {
+                continue;
+            }
+            let mid = around.len() / 2;
+            let level = *around.select_nth_unstable_by(mid, f64::total_cmp).1;
+            for m in &mut means[start.saturating_sub(1)..(end + 1).min(n)] {
+                *m = level;
+            }
+            changed = true;
+        }
+    }
+    changed
+}
+
 /// Centred moving average over an odd window `w`, shrinking at the ends; `NaN` where any
 /// value in the window is `NaN`. O(n).
 pub fn moving_average(x: &[f64], w: usize, out: &mut [f64]) {
@@ -230,6 +337,35 @@ pub fn moving_average(x: &[f64], w: usize, out: &mut [f64]) {
 
 /// Resting level per block (see module docs).
 fn resting_level(amp: &[f64], rate: f64, cfg: &EnvelopeConfig) -> Vec<f64> {
+    let p = cfg.rest_percentile;
+    segment_level(amp, rate, cfg, |buf| quantile(buf, p))
+}
+
+/// Resting fluctuation per block: the lower-quantile window (as for the resting level) of
+/// each segment's `rest_percentile` − `noise_percentile` spread. Taken from the lower tail
+/// so movements, which only add high values, leave it alone even when they fill most of a
+/// segment.
+fn resting_spread(amp: &[f64], rate: f64, cfg: &EnvelopeConfig) -> Vec<f64> {
+    let (lo, hi) = (cfg.noise_percentile, cfg.rest_percentile);
+    segment_level(amp, rate, cfg, |buf| {
+        let a = quantile(buf, lo);
+        quantile(buf, hi) - a
+    })
+}
+
+/// `max(level, factor × spread)` per block.
+fn margins(spread: Vec<f64>, level: f64, factor: f64) -> Vec<f64> {
+    spread.into_iter().map(|sp| if sp.is_finite() { level.max(factor * sp) } else { level }).collect()
+}
+
+/// The `q` quantile (nearest rank) of `buf`, reordering it. `buf` is not empty.
+fn quantile(buf: &mut [f64], q: f64) -> f64 {
+    let k = ((buf.len() - 1) as f64 * q).round() as usize;
+    *buf.select_nth_unstable_by(k, f64::total_cmp).1
+}
+
+/// A per-segment statistic, lower-quantile over the window, interpolated per block.
+fn segment_level(amp: &[f64], rate: f64, cfg: &EnvelopeConfig, mut stat: impl FnMut(&mut [f64]) -> f64) -> Vec<f64> {
     let n = amp.len();
     let seg = ((cfg.rest_segment_s * rate).round() as usize).max(1);
     let nseg = n.div_ceil(seg);
@@ -242,9 +378,7 @@ fn resting_level(amp: &[f64], rate: f64, cfg: &EnvelopeConfig) -> Vec<f64> {
             pct.push(f64::NAN);
             continue;
         }
-        let k = ((buf.len() - 1) as f64 * cfg.rest_percentile).round() as usize;
-        let (_, v, _) = buf.select_nth_unstable_by(k, f64::total_cmp);
-        pct.push(*v);
+        pct.push(stat(&mut buf));
     }
     // Lower quantile of segment percentiles over ±half window.
     let half = ((cfg.rest_half_window_s / cfg.rest_segment_s).round() as usize).max(1);
@@ -362,10 +496,10 @@ mod tests {
     fn envelope_scale_is_mean_rectified() {
         let fs = 256.0;
         let y: Vec<f64> = (0..2560).map(|i| 10.0 * (2.0 * std::f64::consts::PI * 40.0 * f64::from(i) / fs).sin()).collect();
-        let env = envelope(&y, fs, &EnvelopeConfig::default(), 0.5).unwrap();
+        let env = envelope(&y, fs, &EnvelopeConfig::default(), 0.5, 2.0).unwrap();
         assert_eq!(env.block, 3);
         let mid = env.amplitude_uv[400];
         assert!((mid - 10.0 * 2.0 / std::f64::consts::PI).abs() < 0.8, "{mid}");
-        assert!(envelope(&y, 0.0, &EnvelopeConfig::default(), 0.5).is_err());
+        assert!(envelope(&y, 0.0, &EnvelopeConfig::default(), 0.5, 2.0).is_err());
     }
 }

@@ -20,7 +20,7 @@
 //!   the end of apnoeas arriving in clusters.
 //! * **Contamination**: ECG (QRS ≈ 80 ms, `ecg_uv` peak, heart rate with variability),
 //!   mains hum at `mains_hz` with a 3rd harmonic, electrode pops (< 0.2 s, up to 300 µV).
-//! * **Hypnogram**: a wake period, then ~90-min NREM/REM cycles with brief awakenings.
+//! * **Hypnogram**: a wake period (5–15 min, at most a tenth of the night), then ~90-min NREM/REM cycles with brief awakenings.
 //!
 //! The model was written with this crate; nights from an independent model are in the
 //! project's shared dev set. Deterministic for a given seed (ChaCha8).
@@ -434,7 +434,8 @@ fn hypnogram(rng: &mut ChaCha8Rng, dur: f64) -> Hypnogram {
             stages.push(s);
         }
     };
-    push(Stage::W, rng.random_range(5.0..15.0), &mut stages);
+    // Wake after lights-off: 5–15 min, at most a tenth of the night.
+    push(Stage::W, rng.random_range(5.0..15.0f64).min(dur / 600.0), &mut stages);
     let mut cycle = 0;
     while stages.len() < n {
         push(Stage::N1, rng.random_range(2.0..6.0), &mut stages);

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use plm_detect::context::{read_arousals, read_hypnogram, read_leg_movements, read_respiratory};
+use plm_detect::simulate::SimConfig;
 use plm_detect::{Context, Detector, DetectorConfig, Error, NotchMode, ReadOptions, Report, Rules, Unit};
 
 #[derive(Parser)]
@@ -25,6 +26,26 @@ enum Command {
     Detect(DetectArgs),
     /// Score a list of monolateral leg movements (`onset_s,offset_s,side`), as PLMScoRe does.
     Score(ScoreArgs),
+    /// Write a simulated night with known truth: PREFIX.csv, .truth.csv, .hyp.csv, .resp.csv.
+    Simulate(SimulateArgs),
+}
+
+#[derive(Args)]
+struct SimulateArgs {
+    /// Output prefix (e.g. `data/night1` writes `data/night1.csv`, `data/night1.truth.csv`, ...).
+    prefix: PathBuf,
+    /// JSON file with simulator settings (any subset of the fields of `SimConfig`).
+    #[arg(long, value_name = "JSON")]
+    config: Option<PathBuf>,
+    /// Random seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Length in seconds.
+    #[arg(long, value_name = "S")]
+    duration: Option<f64>,
+    /// Sample rate in Hz.
+    #[arg(long, value_name = "HZ")]
+    fs: Option<f64>,
 }
 
 #[derive(Args)]
@@ -97,6 +118,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Detect(a) => detect(&a),
         Command::Score(a) => score(&a),
+        Command::Simulate(a) => simulate(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -173,6 +195,36 @@ fn score(a: &ScoreArgs) -> Result<(), Error> {
     let lms = read_leg_movements(&a.movements)?;
     let report = plm_detect::score_movements(&lms, &ctx, &rules, a.duration)?;
     emit(&report, &a.context, Some(&a.movements))
+}
+
+fn simulate(a: &SimulateArgs) -> Result<(), Error> {
+    let mut cfg: SimConfig = match &a.config {
+        Some(p) => serde_json::from_str(&read_text(p)?)
+            .map_err(|e| Error::Config { field: "simulator config", message: format!("{e} ({})", p.display()) })?,
+        None => SimConfig::default(),
+    };
+    if let Some(v) = a.seed {
+        cfg.seed = v;
+    }
+    if let Some(v) = a.duration {
+        cfg.duration_s = v;
+    }
+    if let Some(v) = a.fs {
+        cfg.sample_rate_hz = v;
+    }
+    let night = plm_detect::simulate::simulate(&cfg)?;
+    night.write(&a.prefix)?;
+    let certain = night.truth.iter().filter(|t| t.certain).count();
+    println!(
+        "wrote {}.csv ({:.0} s at {} Hz): {} leg movements ({} certain), {} respiratory events",
+        a.prefix.display(),
+        cfg.duration_s,
+        cfg.sample_rate_hz,
+        night.truth.len(),
+        certain,
+        night.respiratory.len()
+    );
+    Ok(())
 }
 
 /// Writes the requested outputs; files are written to a temporary name and renamed, so a
