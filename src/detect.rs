@@ -88,7 +88,7 @@ pub fn detect(env: &Envelope, side: Side, rules: &Rules, unscorable: &[bool]) ->
         }
         let Some(offset) = end else { continue };
         let fine_margin = |b: usize| env.fine_margin_uv.get(b).copied().unwrap_or(rules.offset_above_rest_uv);
-        let (onset, offset) = widen_edges(env, onset, offset, &fine_margin);
+        let Some((onset, offset)) = widen_edges(env, onset, offset, &fine_margin) else { continue };
         let (on_s, off_s) = edge_times(env, onset, offset, &fine_margin);
         if off_s - on_s < rules.min_lm_s {
             continue;
@@ -121,24 +121,29 @@ pub fn detect(env: &Envelope, side: Side, rules: &Rules, unscorable: &[bool]) ->
 const EDGE_REACH_S: f64 = 0.5;
 
 /// Moves `onset` back and `offset` (the first quiet block) forward through contiguous
-/// blocks whose edge amplitude is above `level_uv` over rest (see module docs).
-fn widen_edges(env: &Envelope, onset: usize, offset: usize, level_uv: &dyn Fn(usize) -> f64) -> (usize, usize) {
+/// blocks whose edge amplitude is above `level_uv` over rest (see module docs). `None` when
+/// the activity reaches back into a gap or the start of the recording: its onset is
+/// unknown.
+fn widen_edges(env: &Envelope, onset: usize, offset: usize, level_uv: &dyn Fn(usize) -> f64) -> Option<(usize, usize)> {
     if env.fine_uv.len() != env.len() {
-        return (onset, offset);
+        return Some((onset, offset));
     }
-    let active =
-        |b: usize| env.fine_uv[b].is_finite() && env.rest_uv[b].is_finite() && env.fine_uv[b] > env.rest_uv[b] + level_uv(b);
+    let usable = |b: usize| env.amplitude_uv[b].is_finite() && env.fine_uv[b].is_finite() && env.rest_uv[b].is_finite();
+    let active = |b: usize| usable(b) && env.fine_uv[b] > env.rest_uv[b] + level_uv(b);
     let reach = (EDGE_REACH_S * env.rate_hz).round() as usize;
     let mut on = onset;
     while on > onset.saturating_sub(reach) && active(on - 1) {
         on -= 1;
+    }
+    if on == 0 || !usable(on - 1) {
+        return None;
     }
     let hi = (offset + reach).min(env.len());
     let mut off = offset;
     while off < hi && active(off) {
         off += 1;
     }
-    (on, off)
+    Some((on, off))
 }
 
 /// Times of the edges with sub-block precision: where the edge amplitude crosses
