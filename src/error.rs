@@ -114,6 +114,25 @@ impl Error {
         !matches!(self, Error::Io { .. })
     }
 
+    /// The same error, with `path` as its file when it has no file yet (for errors about
+    /// data that came from `path` but were found after reading, e.g. "too short to
+    /// filter").
+    #[must_use]
+    pub fn in_file(self, path: &Path) -> Self {
+        let fill = |mut l: Location| {
+            if l.path.is_none() {
+                l.path = Some(path.to_path_buf());
+            }
+            l
+        };
+        match self {
+            Error::Parse { location, message } => Error::Parse { location: fill(location), message },
+            Error::Input { location, message } => Error::Input { location: fill(location), message },
+            Error::Io { path: None, source } => Error::Io { path: Some(path.to_path_buf()), source },
+            other => other,
+        }
+    }
+
     pub(crate) fn parse(location: Location, message: impl Into<String>) -> Self {
         Error::Parse { location, message: message.into() }
     }
@@ -137,7 +156,11 @@ impl fmt::Display for Error {
             Error::Io { path: Some(p), source } => write!(f, "{}: {source}", p.display()),
             Error::Io { path: None, source } => write!(f, "I/O error: {source}"),
             Error::Parse { location, message } | Error::Input { location, message } => {
-                write!(f, "{location}: {message}")
+                if *location == Location::default() {
+                    write!(f, "{message}")
+                } else {
+                    write!(f, "{location}: {message}")
+                }
             }
             Error::Config { field, message } => write!(f, "invalid configuration `{field}`: {message}"),
         }
@@ -166,6 +189,15 @@ mod tests {
         let e = Error::parse(loc, "`abc` is not a number");
         assert_eq!(e.to_string(), "night.csv, line 12, column 3 (right_uv): `abc` is not a number");
         assert!(e.is_input_error());
+    }
+
+    #[test]
+    fn in_file_fills_a_missing_path_only() {
+        let e = Error::input(Location::default(), "too short").in_file(Path::new("n.csv"));
+        assert_eq!(e.to_string(), "n.csv: too short");
+        let e = Error::input(Location::file(Some(Path::new("a.csv"))), "x").in_file(Path::new("b.csv"));
+        assert_eq!(e.to_string(), "a.csv: x");
+        assert_eq!(Error::input(Location::default(), "bare").to_string(), "bare");
     }
 
     #[test]

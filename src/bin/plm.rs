@@ -185,7 +185,7 @@ fn detect(a: &DetectArgs) -> Result<(), Error> {
     opts.right.clone_from(&a.right);
     let ctx = context(&a.context, &rules)?;
     let recording = plm_detect::read_night(&a.night, &opts)?;
-    let report = detector.run(&recording, &ctx)?;
+    let report = detector.run(&recording, &ctx).map_err(|e| e.in_file(&a.night))?;
     emit(&report, &a.context, Some(&a.night))
 }
 
@@ -193,7 +193,7 @@ fn score(a: &ScoreArgs) -> Result<(), Error> {
     let rules = rules(&a.context)?;
     let ctx = context(&a.context, &rules)?;
     let lms = read_leg_movements(&a.movements)?;
-    let report = plm_detect::score_movements(&lms, &ctx, &rules, a.duration)?;
+    let report = plm_detect::score_movements(&lms, &ctx, &rules, a.duration).map_err(|e| e.in_file(&a.movements))?;
     emit(&report, &a.context, Some(&a.movements))
 }
 
