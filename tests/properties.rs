@@ -1,0 +1,219 @@
+//! Property tests: scoring equals an independent transcription of PLMScoRe's algorithm on
+//! any leg-movement list; readers and the detector never panic; events are sorted, inside
+//! the recording, and series obey the rules.
+
+use plm_detect::{Context, Detector, LegMovement, Recording, Rules, Side, Span, score};
+use proptest::prelude::*;
+
+/// PLMScoRe's order of operations (SCORING.md §2–3), written independently of
+/// `plm_detect::scoring`: returns (CLM count, PLM count, periodic flag per candidate).
+fn plmscore(lms: &[(f64, f64, Side)]) -> (usize, usize, Vec<bool>) {
+    // 1. join per leg (next onset < offset + 0.5), 2. drop < 0.5 s.
+    let mut legs: Vec<(f64, f64, Side)> = Vec::new();
+    for side in [Side::Left, Side::Right] {
+        let mut v: Vec<(f64, f64)> = lms.iter().filter(|m| m.2 == side).map(|m| (m.0, m.1)).collect();
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let mut joined: Vec<(f64, f64)> = Vec::new();
+        for (on, off) in v {
+            if let Some(last) = joined.last_mut() {
+                if on < last.1 + 0.5 {
+                    last.1 = last.1.max(off);
+                    continue;
+                }
+            }
+            joined.push((on, off));
+        }
+        legs.extend(joined.into_iter().filter(|(a, b)| b - a >= 0.5).map(|(a, b)| (a, b, side)));
+    }
+    legs.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap().then(a.2.cmp(&b.2)));
+    // 3–4. walk both legs; a group absorbs LMs starting before its offset + 0.5.
+    struct G {
+        on: f64,
+        off: f64,
+        parts: Vec<(f64, f64, Side)>,
+    }
+    let mut groups: Vec<G> = Vec::new();
+    for m in legs {
+        match groups.last_mut() {
+            Some(g) if m.0 < g.off + 0.5 => {
+                g.off = g.off.max(m.1);
+                g.parts.push(m);
+            }
+            _ => groups.push(G { on: m.0, off: m.1, parts: vec![m] }),
+        }
+    }
+    let clm: Vec<bool> = groups
+        .iter()
+        .map(|g| {
+            // As the evaluation's reference: one side → 0.5–10 s; both → ≤ 15 s, ≤ 4 parts,
+            // no part over 10 s.
+            let bilateral = g.parts.iter().any(|p| p.2 != g.parts[0].2);
+            let dur = g.off - g.on;
+            if bilateral {
+                dur <= 15.0 && g.parts.len() <= 4 && g.parts.iter().all(|p| p.1 - p.0 <= 10.0)
+            } else {
+                (0.5..=10.0).contains(&dur)
+            }
+        })
+        .collect();
+    // 5. series: IMI in [10, 90]; short IMI restarts; nonCLM breaks.
+    let mut periodic = vec![false; groups.len()];
+    let mut run: Vec<usize> = Vec::new();
+    let mut prev: Option<f64> = None;
+    let flush = |run: &mut Vec<usize>, periodic: &mut Vec<bool>| {
+        if run.len() >= 4 {
+            for &k in run.iter() {
+                periodic[k] = true;
+            }
+        }
+        run.clear();
+    };
+    for (k, g) in groups.iter().enumerate() {
+        if !clm[k] {
+            flush(&mut run, &mut periodic);
+            prev = None;
+            continue;
+        }
+        match prev.map(|p| g.on - p) {
+            Some(imi) if (10.0..=90.0).contains(&imi) => run.push(k),
+            _ => {
+                flush(&mut run, &mut periodic);
+                run.push(k);
+            }
+        }
+        prev = Some(g.on);
+    }
+    flush(&mut run, &mut periodic);
+    let clms = clm.iter().filter(|c| **c).count();
+    let plms = periodic.iter().filter(|p| **p).count();
+    (clms, plms, periodic)
+}
+
+/// Leg movements on a coarse time grid so that gaps of exactly 0.5 s, IMIs of exactly 10
+/// and 90 s and durations of exactly 0.5 and 10 s occur often.
+fn lm_list() -> impl Strategy<Value = Vec<(f64, f64, Side)>> {
+    let lm = (0u32..4000, prop_oneof![1u32..=4, 5u32..=40, 95u32..=105, 140u32..=160], any::<bool>()).prop_map(
+        |(start, dur, left)| {
+            let on = f64::from(start) * 0.25;
+            (on, on + f64::from(dur) * 0.1, if left { Side::Left } else { Side::Right })
+        },
+    );
+    prop::collection::vec(lm, 0..120)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn scoring_equals_plmscore_on_any_list(list in lm_list()) {
+        let lms: Vec<LegMovement> = list.iter().map(|&(a, b, s)| LegMovement::new(a, b, s)).collect();
+        let s = score(&lms, &Context::default(), &Rules::wasm2016(), Span { duration_s: 2000.0, excluded: &[] }).unwrap();
+        let (clms, plms, periodic) = plmscore(&list);
+        prop_assert_eq!(s.summary.clm_count, clms);
+        prop_assert_eq!(s.summary.plm_count, plms);
+        let ours: Vec<bool> = s.candidate_movements.iter().map(|c| c.periodic).collect();
+        prop_assert_eq!(ours, periodic);
+    }
+
+    #[test]
+    fn scored_events_are_sorted_and_series_obey_the_rules(list in lm_list(), aasm in any::<bool>()) {
+        let rules = if aasm { Rules::aasm() } else { Rules::wasm2016() };
+        let lms: Vec<LegMovement> = list.iter().map(|&(a, b, s)| LegMovement::new(a, b, s)).collect();
+        let s = score(&lms, &Context::default(), &rules, Span { duration_s: 2000.0, excluded: &[] }).unwrap();
+        let c = &s.candidate_movements;
+        prop_assert!(c.windows(2).all(|w| w[0].onset_s <= w[1].onset_s));
+        prop_assert!(s.leg_movements.iter().all(|m| m.duration_s() >= rules.min_lm_s));
+        for series in &s.series {
+            let members: Vec<_> = c.iter().filter(|m| m.series == Some(series.id)).collect();
+            prop_assert!(members.len() >= rules.min_series_len);
+            prop_assert!(members.iter().all(|m| m.clm && m.periodic));
+            for w in members.windows(2) {
+                let imi = w[1].onset_s - w[0].onset_s;
+                prop_assert!(imi >= rules.imi_min_s && imi <= rules.imi_max_s, "IMI {} in series {}", imi, series.id);
+            }
+        }
+        if let Some(pi) = s.summary.periodicity_index {
+            prop_assert!((0.0..=1.0).contains(&pi));
+        }
+    }
+
+    #[test]
+    fn night_reader_never_panics_on_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+        let _ = plm_detect::input::read_night_from(None, Box::new(std::io::Cursor::new(bytes.clone())), &plm_detect::ReadOptions::new());
+        let _ = plm_detect::context::read_hypnogram_from(None, Box::new(std::io::Cursor::new(bytes.clone())), 30.0);
+        let _ = plm_detect::context::read_leg_movements_from(None, Box::new(std::io::Cursor::new(bytes)));
+    }
+
+    #[test]
+    fn night_reader_never_panics_on_mutated_csv(
+        rows in prop::collection::vec((any::<i16>(), any::<i16>(), 0u8..8), 1..60),
+        fs in prop_oneof![Just(None), (1.0f64..1000.0).prop_map(Some)],
+    ) {
+        let mut text = String::from("time_s,left_uv,right_uv\n");
+        for (i, (a, b, mutation)) in rows.iter().enumerate() {
+            let t = i as f64 * 0.004;
+            match mutation {
+                0 => text.push_str(&format!("{t},{a},\n")),
+                1 => text.push_str(&format!("{t},NaN,{b}\n")),
+                2 => text.push_str(&format!("{},{a},{b}\n", t - 0.01)),
+                3 => text.push_str(&format!("{t},{a}\n")),
+                4 => text.push_str(&format!("{t};{a};{b}\n")),
+                _ => text.push_str(&format!("{t},{a},{b}\n")),
+            }
+        }
+        let mut opts = plm_detect::ReadOptions::new();
+        opts.sample_rate_hz = fs;
+        if let Ok(rec) = plm_detect::input::read_night_from(None, Box::new(std::io::Cursor::new(text.into_bytes())), &opts) {
+            let _ = Detector::default().run(&rec, &Context::default());
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Random signals with random gaps: no panic, and every event is sorted, inside the
+    /// recording, outside gaps, and at least 0.5 s long.
+    #[test]
+    fn detector_events_are_sorted_and_within_bounds(
+        seed in any::<u64>(),
+        fs in prop_oneof![Just(200.0), Just(256.0), Just(500.0)],
+        seconds in 3.0f64..90.0,
+        gaps in prop::collection::vec((0.0f64..1.0, 0.0f64..3.0), 0..4),
+        bursts in prop::collection::vec((0.0f64..1.0, 0.1f64..12.0, 1.0f64..200.0), 0..12),
+    ) {
+        let n = (seconds * fs) as usize;
+        let mut state = seed | 1;
+        let mut noise = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let mut x: Vec<f64> = (0..n).map(|_| 4.0 * noise()).collect();
+        for (at, len, amp) in &bursts {
+            let i0 = (at * n as f64) as usize;
+            for v in x.iter_mut().skip(i0).take((len * fs) as usize) {
+                *v += amp * noise();
+            }
+        }
+        for (at, len) in &gaps {
+            let i0 = (at * n as f64) as usize;
+            for v in x.iter_mut().skip(i0).take((len * fs) as usize) {
+                *v = f64::NAN;
+            }
+        }
+        let rec = Recording::from_slices(fs, Some(&x), Some(&x.iter().map(|v| -v).collect::<Vec<_>>())).unwrap();
+        let Ok(report) = Detector::default().run(&rec, &Context::default()) else { return Ok(()) };
+        let dur = rec.duration_s();
+        let lms = &report.leg_movements;
+        prop_assert!(lms.windows(2).all(|w| w[0].onset_s <= w[1].onset_s));
+        for m in lms {
+            prop_assert!(m.onset_s >= 0.0 && m.offset_s <= dur + 1e-9 && m.duration_s() >= 0.5, "{:?}", m);
+            let (a, b) = ((m.onset_s * fs) as usize, ((m.offset_s * fs) as usize).min(n));
+            prop_assert!(x[a..b].iter().all(|v| !v.is_nan()), "LM {:?} crosses a gap", m);
+        }
+        prop_assert!(report.candidate_movements.windows(2).all(|w| w[0].onset_s <= w[1].onset_s));
+        prop_assert!(report.recording.excluded_s >= 0.0 && report.recording.excluded_s <= dur + 1e-9);
+    }
+}
