@@ -1,1 +1,170 @@
-fn main(){}
+//! Criterion benches, one group per pipeline stage plus end to end.
+//!
+//! Inputs are simulated by the crate's simulator (nothing large is committed): a 1-hour
+//! two-leg 256 Hz night for the stages, and an 8-hour one for the end-to-end run from
+//! memory. Throughput is in samples (per leg for the per-leg stages, both legs end to end).
+//! Run with `cargo bench`; figures are recorded in the README.
+
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_main};
+use plm_detect::envelope::{EnvelopeConfig, envelope};
+use plm_detect::filter::{Band, ZeroPhase, butterworth};
+use plm_detect::simulate::{SimConfig, simulate};
+use plm_detect::{Context, Detector, LegMovement, Rules, Span};
+
+fn night(hours: f64) -> plm_detect::simulate::SimNight {
+    simulate(&SimConfig {
+        duration_s: hours * 3600.0,
+        sample_rate_hz: 256.0,
+        series_per_hour: 3.0,
+        ..SimConfig::default()
+    })
+    .expect("simulation")
+}
+
+fn stages(c: &mut Criterion) {
+    let n1 = night(1.0);
+    let fs = n1.recording.sample_rate_hz;
+    let leg = &n1.recording.channels[0].samples_uv;
+    let samples = leg.len() as u64;
+
+    // CSV parse of the 1-hour night written to memory.
+    let mut csv_bytes = Vec::new();
+    n1.write_signals(&mut csv_bytes).expect("in-memory write");
+    let mut g = c.benchmark_group("csv_parse");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(samples));
+    g.bench_function("1h_256hz_two_legs", |b| {
+        b.iter(|| {
+            let input = Box::new(std::io::Cursor::new(csv_bytes.clone()));
+            black_box(
+                plm_detect::input::read_night_from(None, input, &plm_detect::ReadOptions::new())
+                    .expect("parse"),
+            )
+        });
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("filter_design");
+    for order in [2usize, 4, 8] {
+        g.bench_with_input(BenchmarkId::from_parameter(order), &order, |b, &order| {
+            b.iter(|| {
+                black_box(butterworth(order, Band::BandPass(10.0, 100.0), fs).expect("design"))
+            });
+        });
+    }
+    g.finish();
+
+    let zp = ZeroPhase::new(butterworth(4, Band::BandPass(10.0, 100.0), fs).expect("design"))
+        .expect("plan");
+    let mut out = vec![0.0; leg.len()];
+    let mut scratch = Vec::new();
+    let mut g = c.benchmark_group("zero_phase_filter");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(samples));
+    g.bench_function("bandpass4_one_leg_1h", |b| {
+        b.iter(|| {
+            zp.apply(black_box(leg), &mut out, &mut scratch)
+                .expect("filter");
+        });
+    });
+    g.finish();
+
+    let rules = Rules::wasm2016();
+    let cfg = EnvelopeConfig::default();
+    let mut g = c.benchmark_group("envelope_baseline");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(samples));
+    g.bench_function("one_leg_1h", |b| {
+        b.iter(|| {
+            black_box(
+                envelope(
+                    &out,
+                    fs,
+                    &cfg,
+                    rules.morphology_window_s,
+                    rules.offset_above_rest_uv,
+                )
+                .expect("envelope"),
+            )
+        });
+    });
+    g.finish();
+
+    let env = envelope(
+        &out,
+        fs,
+        &cfg,
+        rules.morphology_window_s,
+        rules.offset_above_rest_uv,
+    )
+    .expect("envelope");
+    let mut g = c.benchmark_group("lm_detection");
+    g.throughput(Throughput::Elements(samples));
+    g.bench_function("one_leg_1h", |b| {
+        b.iter(|| {
+            black_box(plm_detect::detect::detect(
+                &env,
+                plm_detect::Side::Left,
+                &rules,
+                &[],
+            ))
+        });
+    });
+    g.finish();
+
+    let lms: Vec<LegMovement> = n1.truth.iter().map(|t| t.lm).collect();
+    let ctx = Context {
+        hypnogram: Some(n1.hypnogram.clone()),
+        respiratory: n1.respiratory.clone(),
+        arousals: vec![],
+    };
+    let mut g = c.benchmark_group("scoring");
+    g.throughput(Throughput::Elements(lms.len() as u64));
+    g.bench_function("truth_lms_1h", |b| {
+        b.iter(|| {
+            black_box(
+                plm_detect::score(
+                    &lms,
+                    &ctx,
+                    &rules,
+                    Span {
+                        duration_s: n1.recording.duration_s(),
+                        excluded: &[],
+                    },
+                )
+                .expect("score"),
+            )
+        });
+    });
+    g.finish();
+}
+
+fn end_to_end(c: &mut Criterion) {
+    let n8 = night(8.0);
+    let ctx = Context {
+        hypnogram: Some(n8.hypnogram.clone()),
+        respiratory: n8.respiratory.clone(),
+        arousals: vec![],
+    };
+    let detector = Detector::default();
+    let mut g = c.benchmark_group("end_to_end");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(
+        (n8.recording.len() * n8.recording.channels.len()) as u64,
+    ));
+    g.bench_function("8h_256hz_two_legs_in_memory", |b| {
+        b.iter(|| black_box(detector.run(&n8.recording, &ctx).expect("run")));
+    });
+    g.finish();
+}
+
+// The macro generates an undocumented public function.
+#[allow(missing_docs)]
+mod groups {
+    use super::{end_to_end, stages};
+    criterion::criterion_group!(benches, stages, end_to_end);
+}
+use groups::benches;
+criterion_main!(benches);

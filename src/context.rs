@@ -42,7 +42,9 @@ impl Stage {
             "W" | "WAKE" | "0" | "SW" | "STAGE W" => Some(Stage::W),
             "N1" | "S1" | "1" | "NREM1" | "STAGE 1" => Some(Stage::N1),
             "N2" | "S2" | "2" | "NREM2" | "STAGE 2" => Some(Stage::N2),
-            "N3" | "S3" | "S4" | "3" | "4" | "NREM3" | "N4" | "STAGE 3" | "STAGE 4" => Some(Stage::N3),
+            "N3" | "S3" | "S4" | "3" | "4" | "NREM3" | "N4" | "STAGE 3" | "STAGE 4" => {
+                Some(Stage::N3)
+            }
             "R" | "REM" | "5" | "SR" | "STAGE R" => Some(Stage::R),
             _ => None,
         }
@@ -74,7 +76,14 @@ impl Hypnogram {
     /// A hypnogram of consecutive epochs starting at 0 s.
     #[must_use]
     pub fn from_stages(epoch_s: f64, stages: &[Stage]) -> Self {
-        Self { epoch_s, epochs: stages.iter().enumerate().map(|(i, &s)| (i as f64 * epoch_s, s)).collect() }
+        Self {
+            epoch_s,
+            epochs: stages
+                .iter()
+                .enumerate()
+                .map(|(i, &s)| (i as f64 * epoch_s, s))
+                .collect(),
+        }
     }
 
     /// Checks epoch length and that starts are finite, non-negative and increasing by at
@@ -84,18 +93,27 @@ impl Hypnogram {
     /// [`Error::Input`] naming the first bad epoch.
     pub fn validate(&self) -> Result<()> {
         if !(self.epoch_s.is_finite() && self.epoch_s > 0.0) {
-            return Err(Error::config("epoch_s", format!("must be positive, got {}", self.epoch_s)));
+            return Err(Error::config(
+                "epoch_s",
+                format!("must be positive, got {}", self.epoch_s),
+            ));
         }
         let mut prev: Option<f64> = None;
         for (i, &(start, _)) in self.epochs.iter().enumerate() {
             if !start.is_finite() || start < 0.0 {
-                return Err(Error::input(Location::default(), format!("hypnogram epoch #{}: bad start {start} s", i + 1)));
+                return Err(Error::input(
+                    Location::default(),
+                    format!("hypnogram epoch #{}: bad start {start} s", i + 1),
+                ));
             }
             if let Some(p) = prev {
                 if start < p + self.epoch_s - 1e-6 {
                     return Err(Error::input(
                         Location::default(),
-                        format!("hypnogram epoch #{}: starts at {start} s, less than one epoch after the previous ({p} s)", i + 1),
+                        format!(
+                            "hypnogram epoch #{}: starts at {start} s, less than one epoch after the previous ({p} s)",
+                            i + 1
+                        ),
                     ));
                 }
             }
@@ -163,13 +181,36 @@ impl Context {
         if let Some(h) = &self.hypnogram {
             h.validate()?;
         }
-        validate_intervals("respiratory event", self.respiratory.iter().map(|e| (e.onset_s, e.offset_s)))?;
-        validate_intervals("arousal", self.arousals.iter().map(|a| (a.onset_s, a.offset_s)))
+        validate_intervals(
+            "respiratory event",
+            self.respiratory.iter().map(|e| (e.onset_s, e.offset_s)),
+        )?;
+        validate_intervals(
+            "arousal",
+            self.arousals.iter().map(|a| (a.onset_s, a.offset_s)),
+        )
     }
 }
 
-const START_ALIASES: &[&str] = &["epochstarts", "epochstart", "starts", "start", "onsets", "onset", "times", "time", "t"];
-const STAGE_ALIASES: &[&str] = &["stage", "sleepstage", "stages", "label", "hypnogram", "score"];
+const START_ALIASES: &[&str] = &[
+    "epochstarts",
+    "epochstart",
+    "starts",
+    "start",
+    "onsets",
+    "onset",
+    "times",
+    "time",
+    "t",
+];
+const STAGE_ALIASES: &[&str] = &[
+    "stage",
+    "sleepstage",
+    "stages",
+    "label",
+    "hypnogram",
+    "score",
+];
 const ONSET_ALIASES: &[&str] = &["onsets", "onset", "starts", "start", "begins", "begin"];
 const OFFSET_ALIASES: &[&str] = &["offsets", "offset", "ends", "end", "stops", "stop"];
 
@@ -186,14 +227,25 @@ pub fn read_hypnogram(path: &Path, epoch_s: f64) -> Result<Hypnogram> {
 ///
 /// # Errors
 /// As [`read_hypnogram`].
-pub fn read_hypnogram_from(path: Option<&Path>, input: Box<dyn Read + Send>, epoch_s: f64) -> Result<Hypnogram> {
+pub fn read_hypnogram_from(
+    path: Option<&Path>,
+    input: Box<dyn Read + Send>,
+    epoch_s: f64,
+) -> Result<Hypnogram> {
     let mut src = table::open_csv(path, input)?;
     let stage_col = table::find_column(&src.headers, STAGE_ALIASES)
         .or_else(|| (src.headers.len() == 1).then_some(0))
-        .ok_or_else(|| Error::input(src.loc.at_line(1), "no `stage` column in the hypnogram header"))?;
+        .ok_or_else(|| {
+            Error::input(
+                src.loc.at_line(1),
+                "no `stage` column in the hypnogram header",
+            )
+        })?;
     let start_col = table::find_column(&src.headers, START_ALIASES).filter(|&c| c != stage_col);
     let stage_name = src.headers[stage_col].clone();
-    let start_name = start_col.map(|c| src.headers[c].clone()).unwrap_or_default();
+    let start_name = start_col
+        .map(|c| src.headers[c].clone())
+        .unwrap_or_default();
     let mut epochs: Vec<(f64, Stage)> = Vec::new();
     let mut record = csv::ByteRecord::new();
     loop {
@@ -210,7 +262,10 @@ pub fn read_hypnogram_from(path: Option<&Path>, input: Box<dyn Read + Send>, epo
         let stage = Stage::parse(label).ok_or_else(|| {
             Error::parse(
                 src.loc.at_field(line, stage_col + 1, &stage_name),
-                format!("unknown sleep stage `{}` (expected W, N1, N2, N3, R or 0–5)", table::shorten(label)),
+                format!(
+                    "unknown sleep stage `{}` (expected W, N1, N2, N3, R or 0–5)",
+                    table::shorten(label)
+                ),
             )
         })?;
         let start = match start_col {
@@ -220,21 +275,28 @@ pub fn read_hypnogram_from(path: Option<&Path>, input: Box<dyn Read + Send>, epo
         if let Some(&(prev, _)) = epochs.last() {
             if start < prev + epoch_s - 1e-6 {
                 return Err(Error::parse(
-                    src.loc.at_field(line, start_col.map_or(1, |c| c + 1), &start_name),
-                    format!("epoch starts at {start} s, less than one {epoch_s}-s epoch after the previous one ({prev} s)"),
+                    src.loc
+                        .at_field(line, start_col.map_or(1, |c| c + 1), &start_name),
+                    format!(
+                        "epoch starts at {start} s, less than one {epoch_s}-s epoch after the previous one ({prev} s)"
+                    ),
                 ));
             }
         }
         if start < 0.0 {
             return Err(Error::parse(
-                src.loc.at_field(line, start_col.map_or(1, |c| c + 1), &start_name),
+                src.loc
+                    .at_field(line, start_col.map_or(1, |c| c + 1), &start_name),
                 format!("negative epoch start {start} s"),
             ));
         }
         epochs.push((start, stage));
     }
     if epochs.is_empty() {
-        return Err(Error::input(src.loc, "the hypnogram has a header but no epochs"));
+        return Err(Error::input(
+            src.loc,
+            "the hypnogram has a header but no epochs",
+        ));
     }
     Ok(Hypnogram { epoch_s, epochs })
 }
@@ -252,12 +314,25 @@ pub fn read_respiratory(path: &Path) -> Result<Vec<RespiratoryEvent>> {
 ///
 /// # Errors
 /// As [`read_respiratory`].
-pub fn read_respiratory_from(path: Option<&Path>, input: Box<dyn Read + Send>) -> Result<Vec<RespiratoryEvent>> {
+pub fn read_respiratory_from(
+    path: Option<&Path>,
+    input: Box<dyn Read + Send>,
+) -> Result<Vec<RespiratoryEvent>> {
     let mut out = Vec::new();
-    read_intervals(path, input, "respiratory event", &["kind", "type", "event", "label"], |on, off, kind, _| {
-        out.push(RespiratoryEvent { onset_s: on, offset_s: off, kind: kind.map(str::to_owned) });
-        Ok(())
-    })?;
+    read_intervals(
+        path,
+        input,
+        "respiratory event",
+        &["kind", "type", "event", "label"],
+        |on, off, kind, _| {
+            out.push(RespiratoryEvent {
+                onset_s: on,
+                offset_s: off,
+                kind: kind.map(str::to_owned),
+            });
+            Ok(())
+        },
+    )?;
     Ok(out)
 }
 
@@ -273,10 +348,16 @@ pub fn read_arousals(path: &Path) -> Result<Vec<Interval>> {
 ///
 /// # Errors
 /// As [`read_respiratory`].
-pub fn read_arousals_from(path: Option<&Path>, input: Box<dyn Read + Send>) -> Result<Vec<Interval>> {
+pub fn read_arousals_from(
+    path: Option<&Path>,
+    input: Box<dyn Read + Send>,
+) -> Result<Vec<Interval>> {
     let mut out = Vec::new();
     read_intervals(path, input, "arousal", &[], |on, off, _, _| {
-        out.push(Interval { onset_s: on, offset_s: off });
+        out.push(Interval {
+            onset_s: on,
+            offset_s: off,
+        });
         Ok(())
     })?;
     Ok(out)
@@ -295,16 +376,29 @@ pub fn read_leg_movements(path: &Path) -> Result<Vec<LegMovement>> {
 ///
 /// # Errors
 /// As [`read_leg_movements`].
-pub fn read_leg_movements_from(path: Option<&Path>, input: Box<dyn Read + Send>) -> Result<Vec<LegMovement>> {
+pub fn read_leg_movements_from(
+    path: Option<&Path>,
+    input: Box<dyn Read + Send>,
+) -> Result<Vec<LegMovement>> {
     let mut out = Vec::new();
-    read_intervals(path, input, "leg movement", &["side", "leg", "channel"], |on, off, side, at| {
-        let side_text = side.ok_or_else(|| Error::parse(at.clone(), "missing side (expected left or right)"))?;
-        let side = Side::parse(side_text).ok_or_else(|| {
-            Error::parse(at.clone(), format!("side `{}` is not left or right", table::shorten(side_text)))
-        })?;
-        out.push(LegMovement::new(on, off, side));
-        Ok(())
-    })?;
+    read_intervals(
+        path,
+        input,
+        "leg movement",
+        &["side", "leg", "channel"],
+        |on, off, side, at| {
+            let side_text = side
+                .ok_or_else(|| Error::parse(at.clone(), "missing side (expected left or right)"))?;
+            let side = Side::parse(side_text).ok_or_else(|| {
+                Error::parse(
+                    at.clone(),
+                    format!("side `{}` is not left or right", table::shorten(side_text)),
+                )
+            })?;
+            out.push(LegMovement::new(on, off, side));
+            Ok(())
+        },
+    )?;
     Ok(out)
 }
 
@@ -322,12 +416,22 @@ pub(crate) fn read_intervals(
     if src.headers.len() < 2 {
         return Err(Error::input(
             src.loc.at_line(1),
-            format!("a {what} list needs `onset_s,offset_s` columns; the header has {}", src.headers.len()),
+            format!(
+                "a {what} list needs `onset_s,offset_s` columns; the header has {}",
+                src.headers.len()
+            ),
         ));
     }
-    let label_col = if label_aliases.is_empty() { None } else { table::find_column(&src.headers, label_aliases) };
+    let label_col = if label_aliases.is_empty() {
+        None
+    } else {
+        table::find_column(&src.headers, label_aliases)
+    };
     if what == "leg movement" && label_col.is_none() {
-        return Err(Error::input(src.loc.at_line(1), "no `side` column: a leg-movement list needs `onset_s,offset_s,side`"));
+        return Err(Error::input(
+            src.loc.at_line(1),
+            "no `side` column: a leg-movement list needs `onset_s,offset_s,side`",
+        ));
     }
     let (on_name, off_name) = (src.headers[on_col].clone(), src.headers[off_col].clone());
     let mut record = csv::ByteRecord::new();
@@ -344,7 +448,10 @@ pub(crate) fn read_intervals(
         let on = table::require_number(&record, on_col, &src.loc, line, &on_name)?;
         let off = table::require_number(&record, off_col, &src.loc, line, &off_name)?;
         if on < 0.0 {
-            return Err(Error::parse(src.loc.at_field(line, on_col + 1, &on_name), format!("negative onset {on} s")));
+            return Err(Error::parse(
+                src.loc.at_field(line, on_col + 1, &on_name),
+                format!("negative onset {on} s"),
+            ));
         }
         if off < on {
             return Err(Error::parse(
@@ -354,7 +461,14 @@ pub(crate) fn read_intervals(
         }
         let (label, at) = match label_col {
             Some(c) => (
-                Some(table::text_cell(&record, c, &src.loc, line, &src.headers[c])?).filter(|s| !s.is_empty()),
+                Some(table::text_cell(
+                    &record,
+                    c,
+                    &src.loc,
+                    line,
+                    &src.headers[c],
+                )?)
+                .filter(|s| !s.is_empty()),
                 src.loc.at_field(line, c + 1, &src.headers[c]),
             ),
             None => (None, src.loc.at_line(line)),
@@ -376,7 +490,10 @@ mod tests {
     fn reads_stage_labels_and_finds_epochs() {
         let h = hyp("epoch_start_s,stage\n0,W\n30,S1\n60,2\n90,S4\n120,REM\n").unwrap();
         let stages: Vec<Stage> = h.epochs.iter().map(|e| e.1).collect();
-        assert_eq!(stages, vec![Stage::W, Stage::N1, Stage::N2, Stage::N3, Stage::R]);
+        assert_eq!(
+            stages,
+            vec![Stage::W, Stage::N1, Stage::N2, Stage::N3, Stage::R]
+        );
         assert_eq!(h.stage_at(29.999), Some(Stage::W));
         assert_eq!(h.stage_at(30.0), Some(Stage::N1));
         assert_eq!(h.stage_at(150.0), None);
@@ -392,34 +509,82 @@ mod tests {
 
     #[test]
     fn unknown_stage_is_an_error_with_position() {
-        let e = hyp("epoch_start_s,stage\n0,W\n30,X9\n").unwrap_err().to_string();
-        assert_eq!(e, "h.csv, line 3, column 2 (stage): unknown sleep stage `X9` (expected W, N1, N2, N3, R or 0–5)");
-        assert!(hyp("epoch_start_s,stage\n").unwrap_err().to_string().contains("no epochs"));
-        assert!(hyp("epoch_start_s,stage\n30,W\n0,W\n").unwrap_err().to_string().contains("line 3"));
+        let e = hyp("epoch_start_s,stage\n0,W\n30,X9\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "h.csv, line 3, column 2 (stage): unknown sleep stage `X9` (expected W, N1, N2, N3, R or 0–5)"
+        );
+        assert!(
+            hyp("epoch_start_s,stage\n")
+                .unwrap_err()
+                .to_string()
+                .contains("no epochs")
+        );
+        assert!(
+            hyp("epoch_start_s,stage\n30,W\n0,W\n")
+                .unwrap_err()
+                .to_string()
+                .contains("line 3")
+        );
     }
 
     #[test]
     fn reads_respiratory_events_and_empty_lists() {
-        let r = read_respiratory_from(None, Box::new(&b"onset_s,offset_s,kind\n1,12.5,hypopnea\n20,30,\n"[..])).unwrap();
+        let r = read_respiratory_from(
+            None,
+            Box::new(&b"onset_s,offset_s,kind\n1,12.5,hypopnea\n20,30,\n"[..]),
+        )
+        .unwrap();
         assert_eq!(r.len(), 2);
         assert_eq!(r[0].kind.as_deref(), Some("hypopnea"));
         assert_eq!(r[1].kind, None);
-        assert!(read_respiratory_from(None, Box::new(&b"onset_s,offset_s,kind\n"[..])).unwrap().is_empty());
-        let e = read_arousals_from(Some(Path::new("a.csv")), Box::new(&b"onset_s,offset_s\n5,4\n"[..])).unwrap_err();
+        assert!(
+            read_respiratory_from(None, Box::new(&b"onset_s,offset_s,kind\n"[..]))
+                .unwrap()
+                .is_empty()
+        );
+        let e = read_arousals_from(
+            Some(Path::new("a.csv")),
+            Box::new(&b"onset_s,offset_s\n5,4\n"[..]),
+        )
+        .unwrap_err();
         assert!(e.to_string().starts_with("a.csv, line 2, column 2"), "{e}");
-        let e = read_arousals_from(Some(Path::new("a.csv")), Box::new(&b"onset_s,offset_s\n5\n"[..])).unwrap_err();
+        let e = read_arousals_from(
+            Some(Path::new("a.csv")),
+            Box::new(&b"onset_s,offset_s\n5\n"[..]),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("missing field"), "{e}");
     }
 
     #[test]
     fn reads_leg_movement_lists() {
-        let lms = |t: &'static str| read_leg_movements_from(Some(Path::new("lm.csv")), Box::new(t.as_bytes()));
+        let lms = |t: &'static str| {
+            read_leg_movements_from(Some(Path::new("lm.csv")), Box::new(t.as_bytes()))
+        };
         let v = lms("onset_s,offset_s,side,certain\n1,2,left,1\n3,4.5,R,0\n").unwrap();
         assert_eq!(v.len(), 2);
         assert_eq!(v[1].side, Side::Right);
-        let e = lms("onset_s,offset_s,side\n1,2,left\n3,4,middle\n").unwrap_err().to_string();
-        assert_eq!(e, "lm.csv, line 3, column 3 (side): side `middle` is not left or right");
-        assert!(lms("onset_s,offset_s\n1,2\n").unwrap_err().to_string().contains("no `side` column"));
-        assert!(lms("onset_s,offset_s,side\n2,1,left\n").unwrap_err().to_string().contains("before it starts"));
+        let e = lms("onset_s,offset_s,side\n1,2,left\n3,4,middle\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "lm.csv, line 3, column 3 (side): side `middle` is not left or right"
+        );
+        assert!(
+            lms("onset_s,offset_s\n1,2\n")
+                .unwrap_err()
+                .to_string()
+                .contains("no `side` column")
+        );
+        assert!(
+            lms("onset_s,offset_s,side\n2,1,left\n")
+                .unwrap_err()
+                .to_string()
+                .contains("before it starts")
+        );
     }
 }

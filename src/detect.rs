@@ -42,9 +42,16 @@ pub fn detect(env: &Envelope, side: Side, rules: &Rules, unscorable: &[bool]) ->
     let n = env.len();
     let quiet_blocks = (rules.offset_quiet_s * env.rate_hz).ceil().max(1.0) as usize;
     let usable = |k: usize| {
-        env.amplitude_uv[k].is_finite() && env.rest_uv[k].is_finite() && !unscorable.get(k).copied().unwrap_or(false)
+        env.amplitude_uv[k].is_finite()
+            && env.rest_uv[k].is_finite()
+            && !unscorable.get(k).copied().unwrap_or(false)
     };
-    let margin = |b: usize| env.margin_uv.get(b).copied().unwrap_or(rules.offset_above_rest_uv);
+    let margin = |b: usize| {
+        env.margin_uv
+            .get(b)
+            .copied()
+            .unwrap_or(rules.offset_above_rest_uv)
+    };
     let mut out = Vec::new();
     let mut k = 0;
     while k < n {
@@ -87,15 +94,24 @@ pub fn detect(env: &Envelope, side: Side, rules: &Rules, unscorable: &[bool]) ->
             continue;
         }
         let Some(offset) = end else { continue };
-        let fine_margin = |b: usize| env.fine_margin_uv.get(b).copied().unwrap_or(rules.offset_above_rest_uv);
-        let Some((onset, offset)) = widen_edges(env, onset, offset, &fine_margin) else { continue };
+        let fine_margin = |b: usize| {
+            env.fine_margin_uv
+                .get(b)
+                .copied()
+                .unwrap_or(rules.offset_above_rest_uv)
+        };
+        let Some((onset, offset)) = widen_edges(env, onset, offset, &fine_margin) else {
+            continue;
+        };
         let (on_s, off_s) = edge_times(env, onset, offset, &fine_margin);
         if off_s - on_s < rules.min_lm_s {
             continue;
         }
         let inside = onset..offset;
         if rules.morphology_check
-            && !inside.clone().any(|b| env.morphology_uv[b] > env.rest_uv[b] + margin(b))
+            && !inside
+                .clone()
+                .any(|b| env.morphology_uv[b] > env.rest_uv[b] + margin(b))
         {
             continue;
         }
@@ -124,11 +140,18 @@ const EDGE_REACH_S: f64 = 0.5;
 /// blocks whose edge amplitude is above `level_uv` over rest (see module docs). `None` when
 /// the activity reaches back into a gap or the start of the recording: its onset is
 /// unknown.
-fn widen_edges(env: &Envelope, onset: usize, offset: usize, level_uv: &dyn Fn(usize) -> f64) -> Option<(usize, usize)> {
+fn widen_edges(
+    env: &Envelope,
+    onset: usize,
+    offset: usize,
+    level_uv: &dyn Fn(usize) -> f64,
+) -> Option<(usize, usize)> {
     if env.fine_uv.len() != env.len() {
         return Some((onset, offset));
     }
-    let usable = |b: usize| env.amplitude_uv[b].is_finite() && env.fine_uv[b].is_finite() && env.rest_uv[b].is_finite();
+    let usable = |b: usize| {
+        env.amplitude_uv[b].is_finite() && env.fine_uv[b].is_finite() && env.rest_uv[b].is_finite()
+    };
     let active = |b: usize| usable(b) && env.fine_uv[b] > env.rest_uv[b] + level_uv(b);
     let reach = (EDGE_REACH_S * env.rate_hz).round() as usize;
     let mut on = onset;
@@ -149,8 +172,18 @@ fn widen_edges(env: &Envelope, onset: usize, offset: usize, level_uv: &dyn Fn(us
 /// Times of the edges with sub-block precision: where the edge amplitude crosses
 /// `level_uv` over rest, linearly interpolated between the last quiet and the first active
 /// block (onset) and the last active and the first quiet block (offset).
-fn edge_times(env: &Envelope, onset: usize, offset: usize, level_uv: &dyn Fn(usize) -> f64) -> (f64, f64) {
-    let margin = |b: usize| env.fine_uv.get(b).map(|v| v - env.rest_uv[b] - level_uv(b)).filter(|m| m.is_finite());
+fn edge_times(
+    env: &Envelope,
+    onset: usize,
+    offset: usize,
+    level_uv: &dyn Fn(usize) -> f64,
+) -> (f64, f64) {
+    let margin = |b: usize| {
+        env.fine_uv
+            .get(b)
+            .map(|v| v - env.rest_uv[b] - level_uv(b))
+            .filter(|m| m.is_finite())
+    };
     // Fraction of a block between `quiet` (margin ≤ 0) and `active` (margin > 0).
     let cross = |quiet: usize, active: usize| -> Option<f64> {
         let (dq, da) = (margin(quiet)?, margin(active)?);
@@ -203,7 +236,10 @@ mod tests {
         assert_eq!(lms[0].peak_uv, Some(20.0));
         // 7 µV above rest is not an onset; 8 is.
         assert!(detect(&env(1000, &[(100, 200, 8.0)]), Side::Left, &r, &[]).is_empty());
-        assert_eq!(detect(&env(1000, &[(100, 200, 9.0)]), Side::Left, &r, &[]).len(), 1);
+        assert_eq!(
+            detect(&env(1000, &[(100, 200, 9.0)]), Side::Left, &r, &[]).len(),
+            1
+        );
     }
 
     #[test]
@@ -233,7 +269,10 @@ mod tests {
         // Running into the end of the recording: dropped.
         assert!(detect(&env(300, &[(100, 300, 20.0)]), Side::Left, &r, &[]).is_empty());
         // Ending just before the end (quiet run started): kept.
-        assert_eq!(detect(&env(300, &[(100, 280, 20.0)]), Side::Left, &r, &[]).len(), 1);
+        assert_eq!(
+            detect(&env(300, &[(100, 280, 20.0)]), Side::Left, &r, &[]).len(),
+            1
+        );
     }
 
     #[test]

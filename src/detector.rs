@@ -89,7 +89,11 @@ impl DetectorConfig {
     /// [`Error::Config`] naming the bad field.
     pub fn validate(&self) -> Result<()> {
         let pos = |f: &'static str, v: f64| {
-            if v.is_finite() && v > 0.0 { Ok(()) } else { Err(Error::config(f, format!("must be positive, got {v}"))) }
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(Error::config(f, format!("must be positive, got {v}")))
+            }
         };
         pos("highpass_hz", self.highpass_hz)?;
         pos("lowpass_hz", self.lowpass_hz)?;
@@ -102,7 +106,10 @@ impl DetectorConfig {
             return Err(Error::config("highpass_hz", "must be below lowpass_hz"));
         }
         if !(1..=12).contains(&self.filter_order) {
-            return Err(Error::config("filter_order", format!("must be 1–12, got {}", self.filter_order)));
+            return Err(Error::config(
+                "filter_order",
+                format!("must be 1–12, got {}", self.filter_order),
+            ));
         }
         if let NotchMode::Fixed(f) = self.notch {
             pos("notch", f)?;
@@ -186,7 +193,12 @@ impl Detector {
     ///
     /// # Errors
     /// As [`crate::scoring::score`].
-    pub fn score_legs(&self, recording: &Recording, legs: Vec<LegResult>, context: &Context) -> Result<Report> {
+    pub fn score_legs(
+        &self,
+        recording: &Recording,
+        legs: Vec<LegResult>,
+        context: &Context,
+    ) -> Result<Report> {
         let duration_s = recording.duration_s();
         let mut lms: Vec<LegMovement> = Vec::new();
         let mut excluded: Vec<Interval> = Vec::new();
@@ -203,7 +215,15 @@ impl Detector {
                 "no part of the recording can be scored (all of it is gaps, too short or too noisy)",
             ));
         }
-        let scored = scoring::score(&lms, context, &self.rules, Span { duration_s, excluded: &excluded })?;
+        let scored = scoring::score(
+            &lms,
+            context,
+            &self.rules,
+            Span {
+                duration_s,
+                excluded: &excluded,
+            },
+        )?;
         let info = RecordingInfo {
             duration_s,
             sample_rate_hz: Some(recording.sample_rate_hz),
@@ -214,7 +234,14 @@ impl Detector {
             excluded,
             channels,
         };
-        Ok(Report::new(Modality::Emg, info, self.rules.clone(), Some(self.config.clone()), context, scored))
+        Ok(Report::new(
+            Modality::Emg,
+            info,
+            self.rules.clone(),
+            Some(self.config.clone()),
+            context,
+            scored,
+        ))
     }
 
     /// Filters one leg's raw samples (µV at `fs_hz`) and computes its envelope and resting
@@ -239,25 +266,37 @@ impl Detector {
         }
         let mains: Vec<MainsLine> = match cfg.notch {
             NotchMode::Off => Vec::new(),
-            NotchMode::Auto => {
-                filter::detect_mains(samples_uv, fs_hz, (1.5 * upper).min(fs_hz / 2.0 - 1.0), cfg.notch_min_prominence_db)
-            }
+            NotchMode::Auto => filter::detect_mains(
+                samples_uv,
+                fs_hz,
+                (1.5 * upper).min(fs_hz / 2.0 - 1.0),
+                cfg.notch_min_prominence_db,
+            ),
             NotchMode::Fixed(f0) => {
                 let mut v = Vec::new();
                 let mut k = 1.0;
                 while k * f0 <= (1.5 * upper).min(fs_hz / 2.0 - 1.0) {
-                    v.push(MainsLine { frequency_hz: k * f0, prominence_db: f64::NAN });
+                    v.push(MainsLine {
+                        frequency_hz: k * f0,
+                        prominence_db: f64::NAN,
+                    });
                     k += 1.0;
                 }
                 v
             }
         };
-        let mut sos = filter::butterworth(cfg.filter_order, Band::BandPass(cfg.highpass_hz, upper), fs_hz)?;
+        let mut sos = filter::butterworth(
+            cfg.filter_order,
+            Band::BandPass(cfg.highpass_hz, upper),
+            fs_hz,
+        )?;
         for line in &mains {
             sos.push(filter::notch(line.frequency_hz, cfg.notch_q, fs_hz)?);
         }
         let zp = ZeroPhase::new(sos)?;
-        let min_len = zp.min_len().max((cfg.min_stretch_s * fs_hz).ceil() as usize);
+        let min_len = zp
+            .min_len()
+            .max((cfg.min_stretch_s * fs_hz).ceil() as usize);
 
         // Filter each gap-free stretch.
         let mut filtered = vec![f64::NAN; samples_uv.len()];
@@ -295,16 +334,30 @@ impl Detector {
             self.rules.morphology_window_s,
             self.rules.offset_above_rest_uv,
         )?;
-        Ok(Conditioned { envelope, mains, band_hz: [cfg.highpass_hz, upper] })
+        Ok(Conditioned {
+            envelope,
+            mains,
+            band_hz: [cfg.highpass_hz, upper],
+        })
     }
 
     /// Runs filtering, envelope and detection on one leg's raw samples (µV at `fs_hz`).
     ///
     /// # Errors
     /// As [`Detector::envelope_leg`].
-    pub fn detect_leg(&self, samples_uv: &[f64], fs_hz: f64, side: Side, name: &str) -> Result<LegResult> {
+    pub fn detect_leg(
+        &self,
+        samples_uv: &[f64],
+        fs_hz: f64,
+        side: Side,
+        name: &str,
+    ) -> Result<LegResult> {
         let cfg = &self.config;
-        let Conditioned { envelope: env, mains, band_hz } = self.envelope_leg(samples_uv, fs_hz, name)?;
+        let Conditioned {
+            envelope: env,
+            mains,
+            band_hz,
+        } = self.envelope_leg(samples_uv, fs_hz, name)?;
         let unscorable: Vec<bool> = env
             .rest_uv
             .iter()
@@ -318,18 +371,28 @@ impl Detector {
         let mut excluded = Vec::new();
         let mut k = 0;
         while k < env.len() {
-            let bad = |k: usize| unscorable[k] || !env.amplitude_uv[k].is_finite() || !env.rest_uv[k].is_finite();
+            let bad = |k: usize| {
+                unscorable[k] || !env.amplitude_uv[k].is_finite() || !env.rest_uv[k].is_finite()
+            };
             if bad(k) {
                 let s = k;
                 while k < env.len() && bad(k) {
                     k += 1;
                 }
-                excluded.push(Interval { onset_s: secs(s), offset_s: secs(k) });
+                excluded.push(Interval {
+                    onset_s: secs(s),
+                    offset_s: secs(k),
+                });
             } else {
                 k += 1;
             }
         }
-        let mut rest: Vec<f64> = env.rest_uv.iter().copied().filter(|v| v.is_finite()).collect();
+        let mut rest: Vec<f64> = env
+            .rest_uv
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .collect();
         let median_rest_uv = if rest.is_empty() {
             None
         } else {
@@ -347,7 +410,11 @@ impl Detector {
             excluded_s: excluded.iter().map(Interval::duration_s).sum(),
             leg_movements: movements.len(),
         };
-        Ok(LegResult { movements, excluded, info })
+        Ok(LegResult {
+            movements,
+            excluded,
+            info,
+        })
     }
 }
 
@@ -356,13 +423,36 @@ impl Detector {
 ///
 /// # Errors
 /// As [`crate::scoring::score`]; [`Error::Input`] when no duration can be found.
-pub fn score_movements(lms: &[LegMovement], context: &Context, rules: &Rules, duration_s: Option<f64>) -> Result<Report> {
+pub fn score_movements(
+    lms: &[LegMovement],
+    context: &Context,
+    rules: &Rules,
+    duration_s: Option<f64>,
+) -> Result<Report> {
     let duration_s = duration_s
-        .or_else(|| context.hypnogram.as_ref().map(crate::context::Hypnogram::end_s))
+        .or_else(|| {
+            context
+                .hypnogram
+                .as_ref()
+                .map(crate::context::Hypnogram::end_s)
+        })
         .or_else(|| lms.iter().map(|m| m.offset_s).reduce(f64::max))
         .filter(|d| *d > 0.0)
-        .ok_or_else(|| Error::input(Location::default(), "cannot tell the recording length: give a duration or a hypnogram"))?;
-    let scored = scoring::score(lms, context, rules, Span { duration_s, excluded: &[] })?;
+        .ok_or_else(|| {
+            Error::input(
+                Location::default(),
+                "cannot tell the recording length: give a duration or a hypnogram",
+            )
+        })?;
+    let scored = scoring::score(
+        lms,
+        context,
+        rules,
+        Span {
+            duration_s,
+            excluded: &[],
+        },
+    )?;
     let info = RecordingInfo {
         duration_s,
         sample_rate_hz: None,
@@ -373,7 +463,14 @@ pub fn score_movements(lms: &[LegMovement], context: &Context, rules: &Rules, du
         excluded: Vec::new(),
         channels: Vec::new(),
     };
-    Ok(Report::new(Modality::LegMovementList, info, rules.clone(), None, context, scored))
+    Ok(Report::new(
+        Modality::LegMovementList,
+        info,
+        rules.clone(),
+        None,
+        context,
+        scored,
+    ))
 }
 
 /// Sorts and merges overlapping or touching intervals.
@@ -382,7 +479,9 @@ fn merge_intervals(mut v: Vec<Interval>) -> Vec<Interval> {
     let mut out: Vec<Interval> = Vec::with_capacity(v.len());
     for iv in v {
         match out.last_mut() {
-            Some(last) if iv.onset_s <= last.offset_s => last.offset_s = last.offset_s.max(iv.offset_s),
+            Some(last) if iv.onset_s <= last.offset_s => {
+                last.offset_s = last.offset_s.max(iv.offset_s);
+            }
             _ => out.push(iv),
         }
     }
@@ -396,9 +495,18 @@ mod tests {
     #[test]
     fn merges_intervals() {
         let v = vec![
-            Interval { onset_s: 5.0, offset_s: 6.0 },
-            Interval { onset_s: 1.0, offset_s: 2.0 },
-            Interval { onset_s: 1.5, offset_s: 3.0 },
+            Interval {
+                onset_s: 5.0,
+                offset_s: 6.0,
+            },
+            Interval {
+                onset_s: 1.0,
+                offset_s: 2.0,
+            },
+            Interval {
+                onset_s: 1.5,
+                offset_s: 3.0,
+            },
         ];
         let m = merge_intervals(v);
         assert_eq!(m.len(), 2);
@@ -408,17 +516,31 @@ mod tests {
     #[test]
     fn too_slow_or_too_short_recordings_are_errors() {
         let d = Detector::default();
-        let e = d.detect_leg(&[0.0; 1000], 20.0, Side::Left, "left").unwrap_err();
+        let e = d
+            .detect_leg(&[0.0; 1000], 20.0, Side::Left, "left")
+            .unwrap_err();
         assert!(e.to_string().contains("too low"), "{e}");
-        let e = d.detect_leg(&[0.0; 100], 256.0, Side::Left, "left").unwrap_err();
+        let e = d
+            .detect_leg(&[0.0; 100], 256.0, Side::Left, "left")
+            .unwrap_err();
         assert!(e.to_string().contains("too short to filter"), "{e}");
     }
 
     #[test]
     fn config_validation() {
-        let c = DetectorConfig { highpass_hz: 200.0, ..DetectorConfig::default() };
+        let c = DetectorConfig {
+            highpass_hz: 200.0,
+            ..DetectorConfig::default()
+        };
         assert!(c.validate().is_err());
-        assert!(DetectorConfig { filter_order: 0, ..DetectorConfig::default() }.validate().is_err());
+        assert!(
+            DetectorConfig {
+                filter_order: 0,
+                ..DetectorConfig::default()
+            }
+            .validate()
+            .is_err()
+        );
         DetectorConfig::default().validate().unwrap();
     }
 }

@@ -103,7 +103,11 @@ impl EnvelopeConfig {
     /// [`Error::Config`] naming the bad field.
     pub fn validate(&self) -> Result<()> {
         let pos = |f: &'static str, v: f64| {
-            if v.is_finite() && v > 0.0 { Ok(()) } else { Err(Error::config(f, format!("must be positive, got {v}"))) }
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(Error::config(f, format!("must be positive, got {v}")))
+            }
         };
         pos("block_s", self.block_s)?;
         pos("envelope_median_s", self.envelope_median_s)?;
@@ -115,16 +119,28 @@ impl EnvelopeConfig {
         pos("spike_guard_s", self.spike_guard_s)?;
         pos("spike_level_uv", self.spike_level_uv)?;
         if !self.noise_factor.is_finite() || self.noise_factor < 0.0 {
-            return Err(Error::config("noise_factor", format!("must be ≥ 0, got {}", self.noise_factor)));
+            return Err(Error::config(
+                "noise_factor",
+                format!("must be ≥ 0, got {}", self.noise_factor),
+            ));
         }
         if !(self.noise_percentile >= 0.0 && self.noise_percentile < self.rest_percentile) {
-            return Err(Error::config("noise_percentile", "must lie between 0 and rest_percentile"));
+            return Err(Error::config(
+                "noise_percentile",
+                "must lie between 0 and rest_percentile",
+            ));
         }
         if !(0.0..=1.0).contains(&self.rest_window_quantile) {
-            return Err(Error::config("rest_window_quantile", format!("must be in [0, 1], got {}", self.rest_window_quantile)));
+            return Err(Error::config(
+                "rest_window_quantile",
+                format!("must be in [0, 1], got {}", self.rest_window_quantile),
+            ));
         }
         if !(self.rest_percentile > 0.0 && self.rest_percentile < 1.0) {
-            return Err(Error::config("rest_percentile", format!("must be in (0, 1), got {}", self.rest_percentile)));
+            return Err(Error::config(
+                "rest_percentile",
+                format!("must be in (0, 1), got {}", self.rest_percentile),
+            ));
         }
         Ok(())
     }
@@ -179,10 +195,19 @@ impl Envelope {
 ///
 /// # Errors
 /// [`Error::Config`] for invalid parameters, [`Error::Input`] for a non-positive rate.
-pub fn envelope(y_uv: &[f64], fs_hz: f64, cfg: &EnvelopeConfig, morphology_s: f64, offset_level_uv: f64) -> Result<Envelope> {
+pub fn envelope(
+    y_uv: &[f64],
+    fs_hz: f64,
+    cfg: &EnvelopeConfig,
+    morphology_s: f64,
+    offset_level_uv: f64,
+) -> Result<Envelope> {
     cfg.validate()?;
     if !(fs_hz.is_finite() && fs_hz > 0.0) {
-        return Err(Error::input(Location::default(), format!("sample rate must be positive, got {fs_hz}")));
+        return Err(Error::input(
+            Location::default(),
+            format!("sample rate must be positive, got {fs_hz}"),
+        ));
     }
     let block = ((fs_hz * cfg.block_s).round() as usize).max(1);
     let rate = fs_hz / block as f64;
@@ -202,15 +227,30 @@ pub fn envelope(y_uv: &[f64], fs_hz: f64, cfg: &EnvelopeConfig, morphology_s: f6
     running_median(&means, median_w, &mut amplitude);
     moving_average(&means, fine_w, &mut fine);
     let guard = (cfg.spike_guard_s * rate).round() as usize;
-    if suppress_spikes(&mut means, &amplitude, &fine, (cfg.spike_max_s * rate).round() as usize, guard, cfg.spike_level_uv) {
+    if suppress_spikes(
+        &mut means,
+        &amplitude,
+        &fine,
+        (cfg.spike_max_s * rate).round() as usize,
+        guard,
+        cfg.spike_level_uv,
+    ) {
         running_median(&means, median_w, &mut amplitude);
         moving_average(&means, fine_w, &mut fine);
     }
     let mut morphology = vec![0.0; nb];
     running_median(&means, odd(morphology_s), &mut morphology);
     let rest = resting_level(&amplitude, rate, cfg);
-    let margin = margins(resting_spread(&amplitude, rate, cfg), offset_level_uv, cfg.noise_factor);
-    let fine_margin = margins(resting_spread(&fine, rate, cfg), offset_level_uv, cfg.noise_factor);
+    let margin = margins(
+        resting_spread(&amplitude, rate, cfg),
+        offset_level_uv,
+        cfg.noise_factor,
+    );
+    let fine_margin = margins(
+        resting_spread(&fine, rate, cfg),
+        offset_level_uv,
+        cfg.noise_factor,
+    );
     Ok(Envelope {
         block,
         rate_hz: rate,
@@ -259,7 +299,11 @@ pub fn running_median(x: &[f64], w: usize, out: &mut [f64]) {
             f64::NAN
         } else {
             let m = win.len();
-            if m % 2 == 1 { win[m / 2] } else { 0.5 * (win[m / 2 - 1] + win[m / 2]) }
+            if m % 2 == 1 {
+                win[m / 2]
+            } else {
+                0.5 * (win[m / 2 - 1] + win[m / 2])
+            }
         };
     }
 }
@@ -270,10 +314,18 @@ pub fn running_median(x: &[f64], w: usize, out: &mut [f64]) {
 /// blocks on each side below that level, is replaced by the median of those guard blocks
 /// (widened by one block each side for the filter's ringing). A sustained burst is longer than `max_w` and never
 /// isolated, so it is left alone. Returns whether anything changed.
-fn suppress_spikes(means: &mut [f64], amp: &[f64], fine: &[f64], max_w: usize, guard: usize, level_uv: f64) -> bool {
+fn suppress_spikes(
+    means: &mut [f64],
+    amp: &[f64],
+    fine: &[f64],
+    max_w: usize,
+    guard: usize,
+    level_uv: f64,
+) -> bool {
     let n = means.len();
     let high = |b: usize| fine[b].is_finite() && amp[b].is_finite() && fine[b] > amp[b] + level_uv;
-    let quiet = |b: usize| fine[b].is_finite() && amp[b].is_finite() && fine[b] <= amp[b] + level_uv;
+    let quiet =
+        |b: usize| fine[b].is_finite() && amp[b].is_finite() && fine[b] <= amp[b] + level_uv;
     let mut changed = false;
     let mut k = 0;
     while k < n {
@@ -291,8 +343,11 @@ fn suppress_spikes(means: &mut [f64], amp: &[f64], fine: &[f64], max_w: usize, g
         }
         if (start - guard..start).all(quiet) && (end..end + guard).all(quiet) {
             // The quiet level around the spike: median of the guard blocks.
-            let mut around: Vec<f64> =
-                (start - guard..start).chain(end..end + guard).map(|b| means[b]).filter(|v| v.is_finite()).collect();
+            let mut around: Vec<f64> = (start - guard..start)
+                .chain(end..end + guard)
+                .map(|b| means[b])
+                .filter(|v| v.is_finite())
+                .collect();
             if around.is_empty() {
                 continue;
             }
@@ -331,7 +386,11 @@ pub fn moving_average(x: &[f64], w: usize, out: &mut [f64]) {
         if i > h {
             add(x[i - h - 1], -1.0, &mut sum, &mut nans, &mut count);
         }
-        out[i] = if nans > 0 || count == 0 { f64::NAN } else { sum / count as f64 };
+        out[i] = if nans > 0 || count == 0 {
+            f64::NAN
+        } else {
+            sum / count as f64
+        };
     }
 }
 
@@ -355,7 +414,16 @@ fn resting_spread(amp: &[f64], rate: f64, cfg: &EnvelopeConfig) -> Vec<f64> {
 
 /// `max(level, factor × spread)` per block.
 fn margins(spread: Vec<f64>, level: f64, factor: f64) -> Vec<f64> {
-    spread.into_iter().map(|sp| if sp.is_finite() { level.max(factor * sp) } else { level }).collect()
+    spread
+        .into_iter()
+        .map(|sp| {
+            if sp.is_finite() {
+                level.max(factor * sp)
+            } else {
+                level
+            }
+        })
+        .collect()
 }
 
 /// The `q` quantile (nearest rank) of `buf`, reordering it. `buf` is not empty.
@@ -365,7 +433,12 @@ fn quantile(buf: &mut [f64], q: f64) -> f64 {
 }
 
 /// A per-segment statistic, lower-quantile over the window, interpolated per block.
-fn segment_level(amp: &[f64], rate: f64, cfg: &EnvelopeConfig, mut stat: impl FnMut(&mut [f64]) -> f64) -> Vec<f64> {
+fn segment_level(
+    amp: &[f64],
+    rate: f64,
+    cfg: &EnvelopeConfig,
+    mut stat: impl FnMut(&mut [f64]) -> f64,
+) -> Vec<f64> {
     let n = amp.len();
     let seg = ((cfg.rest_segment_s * rate).round() as usize).max(1);
     let nseg = n.div_ceil(seg);
@@ -386,7 +459,12 @@ fn segment_level(amp: &[f64], rate: f64, cfg: &EnvelopeConfig, mut stat: impl Fn
     let mut win: Vec<f64> = Vec::with_capacity(2 * half + 1);
     for (i, s) in smooth.iter_mut().enumerate() {
         win.clear();
-        win.extend(pct[i.saturating_sub(half)..(i + half + 1).min(nseg)].iter().copied().filter(|v| v.is_finite()));
+        win.extend(
+            pct[i.saturating_sub(half)..(i + half + 1).min(nseg)]
+                .iter()
+                .copied()
+                .filter(|v| v.is_finite()),
+        );
         if win.is_empty() {
             continue;
         }
@@ -462,10 +540,10 @@ mod tests {
         let x: Vec<f64> = (0..20).map(|i| f64::from(i * i % 7)).collect();
         let mut out = vec![0.0; 20];
         moving_average(&x, 5, &mut out);
-        for i in 0..20usize {
+        for (i, o) in out.iter().enumerate() {
             let (a, b) = (i.saturating_sub(2), (i + 3).min(20));
             let want = x[a..b].iter().sum::<f64>() / (b - a) as f64;
-            assert!((out[i] - want).abs() < 1e-12);
+            assert!((o - want).abs() < 1e-12);
         }
         let mut y = x.clone();
         y[10] = f64::NAN;
@@ -480,7 +558,7 @@ mod tests {
         let n = 60_000;
         let amp: Vec<f64> = (0..n)
             .map(|k| {
-                let t = k as f64 / rate;
+                let t = f64::from(k) / rate;
                 let rest = 1.0 + 3.0 * t / 600.0;
                 if (t % 20.0) < 2.0 { 30.0 } else { rest }
             })
@@ -488,18 +566,27 @@ mod tests {
         let rest = resting_level(&amp, rate, &EnvelopeConfig::default());
         for k in (3000..57_000).step_by(1000) {
             let want = 1.0 + 3.0 * (k as f64 / rate) / 600.0;
-            assert!((rest[k] - want).abs() < 0.2, "block {k}: {} vs {want}", rest[k]);
+            assert!(
+                (rest[k] - want).abs() < 0.2,
+                "block {k}: {} vs {want}",
+                rest[k]
+            );
         }
     }
 
     #[test]
     fn envelope_scale_is_mean_rectified() {
         let fs = 256.0;
-        let y: Vec<f64> = (0..2560).map(|i| 10.0 * (2.0 * std::f64::consts::PI * 40.0 * f64::from(i) / fs).sin()).collect();
+        let y: Vec<f64> = (0..2560)
+            .map(|i| 10.0 * (2.0 * std::f64::consts::PI * 40.0 * f64::from(i) / fs).sin())
+            .collect();
         let env = envelope(&y, fs, &EnvelopeConfig::default(), 0.5, 2.0).unwrap();
         assert_eq!(env.block, 3);
         let mid = env.amplitude_uv[400];
-        assert!((mid - 10.0 * 2.0 / std::f64::consts::PI).abs() < 0.8, "{mid}");
+        assert!(
+            (mid - 10.0 * 2.0 / std::f64::consts::PI).abs() < 0.8,
+            "{mid}"
+        );
         assert!(envelope(&y, 0.0, &EnvelopeConfig::default(), 0.5, 2.0).is_err());
     }
 }

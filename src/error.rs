@@ -28,13 +28,19 @@ impl Location {
     /// A location in `path` with no line information yet.
     #[must_use]
     pub fn file(path: Option<&Path>) -> Self {
-        Self { path: path.map(Path::to_path_buf), ..Self::default() }
+        Self {
+            path: path.map(Path::to_path_buf),
+            ..Self::default()
+        }
     }
 
     /// The same location at `line`.
     #[must_use]
     pub fn at_line(&self, line: u64) -> Self {
-        Self { line: Some(line), ..self.clone() }
+        Self {
+            line: Some(line),
+            ..self.clone()
+        }
     }
 
     /// The same location at `line`, field number `column` (1-based) named `field`.
@@ -126,34 +132,58 @@ impl Error {
             l
         };
         match self {
-            Error::Parse { location, message } => Error::Parse { location: fill(location), message },
-            Error::Input { location, message } => Error::Input { location: fill(location), message },
-            Error::Io { path: None, source } => Error::Io { path: Some(path.to_path_buf()), source },
+            Error::Parse { location, message } => Error::Parse {
+                location: fill(location),
+                message,
+            },
+            Error::Input { location, message } => Error::Input {
+                location: fill(location),
+                message,
+            },
+            Error::Io { path: None, source } => Error::Io {
+                path: Some(path.to_path_buf()),
+                source,
+            },
             other => other,
         }
     }
 
     pub(crate) fn parse(location: Location, message: impl Into<String>) -> Self {
-        Error::Parse { location, message: message.into() }
+        Error::Parse {
+            location,
+            message: message.into(),
+        }
     }
 
     pub(crate) fn input(location: Location, message: impl Into<String>) -> Self {
-        Error::Input { location, message: message.into() }
+        Error::Input {
+            location,
+            message: message.into(),
+        }
     }
 
     pub(crate) fn config(field: &'static str, message: impl Into<String>) -> Self {
-        Error::Config { field, message: message.into() }
+        Error::Config {
+            field,
+            message: message.into(),
+        }
     }
 
     pub(crate) fn io(path: Option<&Path>, source: std::io::Error) -> Self {
-        Error::Io { path: path.map(Path::to_path_buf), source }
+        Error::Io {
+            path: path.map(Path::to_path_buf),
+            source,
+        }
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Io { path: Some(p), source } => write!(f, "{}: {source}", p.display()),
+            Error::Io {
+                path: Some(p),
+                source,
+            } => write!(f, "{}: {source}", p.display()),
             Error::Io { path: None, source } => write!(f, "I/O error: {source}"),
             Error::Parse { location, message } | Error::Input { location, message } => {
                 if *location == Location::default() {
@@ -162,7 +192,9 @@ impl fmt::Display for Error {
                     write!(f, "{location}: {message}")
                 }
             }
-            Error::Config { field, message } => write!(f, "invalid configuration `{field}`: {message}"),
+            Error::Config { field, message } => {
+                write!(f, "invalid configuration `{field}`: {message}")
+            }
         }
     }
 }
@@ -187,7 +219,10 @@ mod tests {
     fn location_formats_file_line_column_field() {
         let loc = Location::file(Some(Path::new("night.csv"))).at_field(12, 3, "right_uv");
         let e = Error::parse(loc, "`abc` is not a number");
-        assert_eq!(e.to_string(), "night.csv, line 12, column 3 (right_uv): `abc` is not a number");
+        assert_eq!(
+            e.to_string(),
+            "night.csv, line 12, column 3 (right_uv): `abc` is not a number"
+        );
         assert!(e.is_input_error());
     }
 
@@ -195,9 +230,13 @@ mod tests {
     fn in_file_fills_a_missing_path_only() {
         let e = Error::input(Location::default(), "too short").in_file(Path::new("n.csv"));
         assert_eq!(e.to_string(), "n.csv: too short");
-        let e = Error::input(Location::file(Some(Path::new("a.csv"))), "x").in_file(Path::new("b.csv"));
+        let e =
+            Error::input(Location::file(Some(Path::new("a.csv"))), "x").in_file(Path::new("b.csv"));
         assert_eq!(e.to_string(), "a.csv: x");
-        assert_eq!(Error::input(Location::default(), "bare").to_string(), "bare");
+        assert_eq!(
+            Error::input(Location::default(), "bare").to_string(),
+            "bare"
+        );
     }
 
     #[test]

@@ -61,7 +61,14 @@ impl LegMovement {
     /// A leg movement with no amplitude information (e.g. from a hand-scored list).
     #[must_use]
     pub fn new(onset_s: f64, offset_s: f64, side: Side) -> Self {
-        Self { onset_s, offset_s, side, peak_uv: None, mean_uv: None, rest_uv: None }
+        Self {
+            onset_s,
+            offset_s,
+            side,
+            peak_uv: None,
+            mean_uv: None,
+            rest_uv: None,
+        }
     }
 
     /// Duration, s.
@@ -99,10 +106,16 @@ pub(crate) fn validate_intervals<'a>(
     for (i, (on, off)) in items.enumerate() {
         let n = i + 1;
         if !on.is_finite() || !off.is_finite() {
-            return Err(Error::input(Location::default(), format!("{what} #{n}: times must be finite numbers")));
+            return Err(Error::input(
+                Location::default(),
+                format!("{what} #{n}: times must be finite numbers"),
+            ));
         }
         if on < 0.0 {
-            return Err(Error::input(Location::default(), format!("{what} #{n}: onset {on} s is negative")));
+            return Err(Error::input(
+                Location::default(),
+                format!("{what} #{n}: onset {on} s is negative"),
+            ));
         }
         if off < on {
             return Err(Error::input(

@@ -48,10 +48,16 @@ pub enum Band {
 /// band-pass edges are not increasing, or the order is not in `1..=12`.
 pub fn butterworth(order: usize, band: Band, fs_hz: f64) -> Result<Vec<Section>> {
     if !(fs_hz.is_finite() && fs_hz > 0.0) {
-        return Err(Error::config("sample_rate_hz", format!("must be positive, got {fs_hz}")));
+        return Err(Error::config(
+            "sample_rate_hz",
+            format!("must be positive, got {fs_hz}"),
+        ));
     }
     if !(1..=12).contains(&order) {
-        return Err(Error::config("filter_order", format!("must be 1–12, got {order}")));
+        return Err(Error::config(
+            "filter_order",
+            format!("must be 1–12, got {order}"),
+        ));
     }
     let nyq = fs_hz / 2.0;
     let check = |f: f64| -> Result<()> {
@@ -60,7 +66,9 @@ pub fn butterworth(order: usize, band: Band, fs_hz: f64) -> Result<Vec<Section>>
         } else {
             Err(Error::config(
                 "filter band",
-                format!("edge {f} Hz must lie strictly between 0 and the Nyquist frequency ({nyq} Hz)"),
+                format!(
+                    "edge {f} Hz must lie strictly between 0 and the Nyquist frequency ({nyq} Hz)"
+                ),
             ))
         }
     };
@@ -82,13 +90,20 @@ pub fn butterworth(order: usize, band: Band, fs_hz: f64) -> Result<Vec<Section>>
         Band::HighPass(f) => {
             check(f)?;
             let w = warp(f);
-            (proto.iter().map(|p| w / p).collect(), std::f64::consts::PI, [1.0, -2.0, 1.0])
+            (
+                proto.iter().map(|p| w / p).collect(),
+                std::f64::consts::PI,
+                [1.0, -2.0, 1.0],
+            )
         }
         Band::BandPass(lo, hi) => {
             check(lo)?;
             check(hi)?;
             if lo >= hi {
-                return Err(Error::config("filter band", format!("low edge {lo} Hz must be below high edge {hi} Hz")));
+                return Err(Error::config(
+                    "filter band",
+                    format!("low edge {lo} Hz must be below high edge {hi} Hz"),
+                ));
             }
             let (w1, w2) = (warp(lo), warp(hi));
             let bw = w2 - w1;
@@ -105,7 +120,10 @@ pub fn butterworth(order: usize, band: Band, fs_hz: f64) -> Result<Vec<Section>>
         }
     };
     // Bilinear transform: z = (2fs + s) / (2fs - s).
-    let zpoles: Vec<Complex64> = analog_poles.iter().map(|&s| (fs2 + s) / (fs2 - s)).collect();
+    let zpoles: Vec<Complex64> = analog_poles
+        .iter()
+        .map(|&s| (fs2 + s) / (fs2 - s))
+        .collect();
     let mut sections = Vec::new();
     for (a1, a2, first_order) in pair_poles(&zpoles) {
         let (b, a) = if first_order {
@@ -117,7 +135,10 @@ pub fn butterworth(order: usize, band: Band, fs_hz: f64) -> Result<Vec<Section>>
         };
         let g = 1.0 / section_response(&[b[0], b[1], b[2], a[0], a[1], a[2]], ref_omega).norm();
         if !g.is_finite() {
-            return Err(Error::config("filter band", "the design is numerically degenerate (edges too close to 0 or Nyquist)"));
+            return Err(Error::config(
+                "filter band",
+                "the design is numerically degenerate (edges too close to 0 or Nyquist)",
+            ));
         }
         sections.push([g * b[0], g * b[1], g * b[2], a[0], a[1], a[2]]);
     }
@@ -129,13 +150,25 @@ pub fn butterworth(order: usize, band: Band, fs_hz: f64) -> Result<Vec<Section>>
 fn pair_poles(poles: &[Complex64]) -> Vec<(f64, f64, bool)> {
     const TOL: f64 = 1e-10;
     let mut complex: Vec<Complex64> = poles.iter().copied().filter(|p| p.im > TOL).collect();
-    let mut real: Vec<f64> = poles.iter().filter(|p| p.im.abs() <= TOL).map(|p| p.re).collect();
+    let mut real: Vec<f64> = poles
+        .iter()
+        .filter(|p| p.im.abs() <= TOL)
+        .map(|p| p.re)
+        .collect();
     complex.sort_by(|a, b| a.norm().total_cmp(&b.norm()));
     real.sort_by(|a, b| a.abs().total_cmp(&b.abs()));
-    let mut out: Vec<(f64, f64, bool, f64)> = complex.iter().map(|p| (-2.0 * p.re, p.norm_sqr(), false, p.norm())).collect();
+    let mut out: Vec<(f64, f64, bool, f64)> = complex
+        .iter()
+        .map(|p| (-2.0 * p.re, p.norm_sqr(), false, p.norm()))
+        .collect();
     let mut chunks = real.chunks_exact(2);
     for pair in &mut chunks {
-        out.push((-(pair[0] + pair[1]), pair[0] * pair[1], false, pair[1].abs()));
+        out.push((
+            -(pair[0] + pair[1]),
+            pair[0] * pair[1],
+            false,
+            pair[1].abs(),
+        ));
     }
     if let [p] = chunks.remainder() {
         out.push((-p, 0.0, true, p.abs()));
@@ -164,17 +197,38 @@ pub fn response(sos: &[Section], f_hz: f64, fs_hz: f64) -> Complex64 {
 /// # Errors
 /// [`Error::Config`] unless `0 < f0 < fs/2` and `q > 0`.
 pub fn notch(f0_hz: f64, q: f64, fs_hz: f64) -> Result<Section> {
-    if !(fs_hz.is_finite() && fs_hz > 0.0 && f0_hz.is_finite() && f0_hz > 0.0 && f0_hz < fs_hz / 2.0) {
-        return Err(Error::config("notch", format!("{f0_hz} Hz must lie strictly between 0 and Nyquist ({} Hz)", fs_hz / 2.0)));
+    if !(fs_hz.is_finite()
+        && fs_hz > 0.0
+        && f0_hz.is_finite()
+        && f0_hz > 0.0
+        && f0_hz < fs_hz / 2.0)
+    {
+        return Err(Error::config(
+            "notch",
+            format!(
+                "{f0_hz} Hz must lie strictly between 0 and Nyquist ({} Hz)",
+                fs_hz / 2.0
+            ),
+        ));
     }
     if !(q.is_finite() && q > 0.0) {
-        return Err(Error::config("notch_q", format!("must be positive, got {q}")));
+        return Err(Error::config(
+            "notch_q",
+            format!("must be positive, got {q}"),
+        ));
     }
     let w0 = std::f64::consts::PI * f0_hz / (fs_hz / 2.0);
     let bw = w0 / q;
     let beta = (bw / 2.0).tan();
     let gain = 1.0 / (1.0 + beta);
-    Ok([gain, -2.0 * gain * w0.cos(), gain, 1.0, -2.0 * gain * w0.cos(), 2.0 * gain - 1.0])
+    Ok([
+        gain,
+        -2.0 * gain * w0.cos(),
+        gain,
+        1.0,
+        -2.0 * gain * w0.cos(),
+        2.0 * gain - 1.0,
+    ])
 }
 
 /// Zero-phase filter: a cascade with its precomputed initial conditions. Plan once, apply
@@ -196,8 +250,14 @@ impl ZeroPhase {
         if sos.is_empty() {
             return Err(Error::config("filter", "no filter sections"));
         }
-        if sos.iter().any(|s| s.iter().any(|c| !c.is_finite()) || (s[3] - 1.0).abs() > 1e-12) {
-            return Err(Error::config("filter", "sections must be finite with a0 = 1"));
+        if sos
+            .iter()
+            .any(|s| s.iter().any(|c| !c.is_finite()) || (s[3] - 1.0).abs() > 1e-12)
+        {
+            return Err(Error::config(
+                "filter",
+                "sections must be finite with a0 = 1",
+            ));
         }
         let mut zi = Vec::with_capacity(sos.len());
         let mut scale = 1.0;
@@ -212,7 +272,11 @@ impl ZeroPhase {
         }
         let trailing_zero = |i: usize| sos.iter().filter(|s| s[i] == 0.0).count();
         let ntaps = 2 * sos.len() + 1 - trailing_zero(2).min(trailing_zero(5));
-        Ok(Self { sos, zi, padlen: 3 * ntaps })
+        Ok(Self {
+            sos,
+            zi,
+            padlen: 3 * ntaps,
+        })
     }
 
     /// The sections.
@@ -237,11 +301,17 @@ impl ZeroPhase {
         if n < self.min_len() {
             return Err(Error::input(
                 crate::error::Location::default(),
-                format!("a stretch of {n} samples is too short to filter (needs at least {})", self.min_len()),
+                format!(
+                    "a stretch of {n} samples is too short to filter (needs at least {})",
+                    self.min_len()
+                ),
             ));
         }
         if out.len() != n {
-            return Err(Error::input(crate::error::Location::default(), "output length differs from input length"));
+            return Err(Error::input(
+                crate::error::Location::default(),
+                "output length differs from input length",
+            ));
         }
         let p = self.padlen;
         scratch.clear();
@@ -321,14 +391,19 @@ pub struct MainsLine {
 /// there is no hum or not enough clean signal.
 #[must_use]
 pub fn detect_mains(x: &[f64], fs_hz: f64, max_hz: f64, min_prominence_db: f64) -> Vec<MainsLine> {
-    let Some(psd) = welch(x, fs_hz) else { return Vec::new() };
+    let Some(psd) = welch(x, fs_hz) else {
+        return Vec::new();
+    };
     let df = fs_hz / ((psd.len() - 1) * 2) as f64;
     let prominence = |f: f64| -> Option<f64> {
         if f + 10.0 >= fs_hz / 2.0 {
             return None;
         }
         let bin = |hz: f64| (hz / df).round() as usize;
-        let peak = (bin(f - 1.0)..=bin(f + 1.0)).filter_map(|i| psd.get(i)).copied().fold(0.0, f64::max);
+        let peak = (bin(f - 1.0)..=bin(f + 1.0))
+            .filter_map(|i| psd.get(i))
+            .copied()
+            .fold(0.0, f64::max);
         let mut near: Vec<f64> = (bin(f - 8.0)..=bin(f + 8.0))
             .filter(|&i| (i as f64 * df - f).abs() > 2.0)
             .filter_map(|i| psd.get(i).copied())
@@ -345,12 +420,20 @@ pub fn detect_mains(x: &[f64], fs_hz: f64, max_hz: f64, min_prominence_db: f64) 
         .filter_map(|f| prominence(f).map(|p| (f, p)))
         .filter(|&(_, p)| p >= min_prominence_db)
         .max_by(|a, b| a.1.total_cmp(&b.1));
-    let Some((f0, p0)) = best else { return Vec::new() };
-    let mut lines = vec![MainsLine { frequency_hz: f0, prominence_db: p0 }];
+    let Some((f0, p0)) = best else {
+        return Vec::new();
+    };
+    let mut lines = vec![MainsLine {
+        frequency_hz: f0,
+        prominence_db: p0,
+    }];
     let mut k = 2.0;
     while k * f0 <= max_hz {
         if let Some(p) = prominence(k * f0).filter(|&p| p >= min_prominence_db) {
-            lines.push(MainsLine { frequency_hz: k * f0, prominence_db: p });
+            lines.push(MainsLine {
+                frequency_hz: k * f0,
+                prominence_db: p,
+            });
         }
         k += 1.0;
     }
@@ -369,8 +452,9 @@ fn welch(x: &[f64], fs_hz: f64) -> Option<Vec<f64>> {
     let stride = available / used;
     let mut planner = RealFftPlanner::<f64>::new();
     let fft = planner.plan_fft_forward(nseg);
-    let window: Vec<f64> =
-        (0..nseg).map(|i| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / nseg as f64).cos()).collect();
+    let window: Vec<f64> = (0..nseg)
+        .map(|i| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / nseg as f64).cos())
+        .collect();
     let mut input = fft.make_input_vec();
     let mut spectrum = fft.make_output_vec();
     let mut scratch = fft.make_scratch_vec();
@@ -385,7 +469,10 @@ fn welch(x: &[f64], fs_hz: f64) -> Option<Vec<f64>> {
         for ((o, &v), w) in input.iter_mut().zip(seg).zip(&window) {
             *o = (v - mean) * w;
         }
-        if fft.process_with_scratch(&mut input, &mut spectrum, &mut scratch).is_err() {
+        if fft
+            .process_with_scratch(&mut input, &mut spectrum, &mut scratch)
+            .is_err()
+        {
             return None;
         }
         for (p, c) in psd.iter_mut().zip(&spectrum) {
@@ -407,8 +494,16 @@ mod tests {
         let sos = butterworth(4, Band::BandPass(10.0, 100.0), fs).unwrap();
         assert_eq!(sos.len(), 4);
         // −3 dB at both edges (Butterworth).
-        assert_relative_eq!(response(&sos, 10.0, fs).norm(), std::f64::consts::FRAC_1_SQRT_2, epsilon = 1e-9);
-        assert_relative_eq!(response(&sos, 100.0, fs).norm(), std::f64::consts::FRAC_1_SQRT_2, epsilon = 1e-9);
+        assert_relative_eq!(
+            response(&sos, 10.0, fs).norm(),
+            std::f64::consts::FRAC_1_SQRT_2,
+            epsilon = 1e-9
+        );
+        assert_relative_eq!(
+            response(&sos, 100.0, fs).norm(),
+            std::f64::consts::FRAC_1_SQRT_2,
+            epsilon = 1e-9
+        );
         assert!(response(&sos, 0.0, fs).norm() < 1e-12);
         assert!(response(&sos, 128.0, fs).norm() < 1e-9);
     }
@@ -418,10 +513,18 @@ mod tests {
         let lp = butterworth(3, Band::LowPass(20.0), 100.0).unwrap();
         assert_eq!(lp.len(), 2);
         assert_relative_eq!(response(&lp, 0.0, 100.0).norm(), 1.0, epsilon = 1e-12);
-        assert_relative_eq!(response(&lp, 20.0, 100.0).norm(), std::f64::consts::FRAC_1_SQRT_2, epsilon = 1e-9);
+        assert_relative_eq!(
+            response(&lp, 20.0, 100.0).norm(),
+            std::f64::consts::FRAC_1_SQRT_2,
+            epsilon = 1e-9
+        );
         let hp = butterworth(3, Band::HighPass(0.5), 50.0).unwrap();
         assert_relative_eq!(response(&hp, 25.0, 50.0).norm(), 1.0, epsilon = 1e-12);
-        assert_relative_eq!(response(&hp, 0.5, 50.0).norm(), std::f64::consts::FRAC_1_SQRT_2, epsilon = 1e-9);
+        assert_relative_eq!(
+            response(&hp, 0.5, 50.0).norm(),
+            std::f64::consts::FRAC_1_SQRT_2,
+            epsilon = 1e-9
+        );
     }
 
     #[test]
@@ -446,7 +549,9 @@ mod tests {
     fn zero_phase_preserves_passband_sine_and_rejects_short_input() {
         let fs = 256.0;
         let zp = ZeroPhase::new(butterworth(4, Band::BandPass(10.0, 100.0), fs).unwrap()).unwrap();
-        let x: Vec<f64> = (0..4096).map(|i| (2.0 * std::f64::consts::PI * 30.0 * i as f64 / fs).sin()).collect();
+        let x: Vec<f64> = (0..4096)
+            .map(|i| (2.0 * std::f64::consts::PI * 30.0 * f64::from(i) / fs).sin())
+            .collect();
         let mut y = vec![0.0; x.len()];
         let mut scratch = Vec::new();
         zp.apply(&x, &mut y, &mut scratch).unwrap();
@@ -463,7 +568,9 @@ mod tests {
         let fs = 500.0;
         let mut state = 12345u64;
         let mut noise = || {
-            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
             ((state >> 11) as f64 / (1u64 << 53) as f64) - 0.5
         };
         let clean: Vec<f64> = (0..60_000).map(|_| noise()).collect();

@@ -72,18 +72,71 @@ impl Unit {
 }
 
 /// Header names (normalised: lower case, no spaces/`_`/`-`/`.`) recognised as the time.
-pub const TIME_ALIASES: &[&str] = &["times", "time", "t", "seconds", "sec", "secs", "timestamp", "timesec", "elapsed"];
+pub const TIME_ALIASES: &[&str] = &[
+    "times",
+    "time",
+    "t",
+    "seconds",
+    "sec",
+    "secs",
+    "timestamp",
+    "timesec",
+    "elapsed",
+];
 /// Recognised as time in milliseconds.
 pub const TIME_MS_ALIASES: &[&str] = &["timems", "ms", "milliseconds"];
 /// Recognised as the left leg.
 pub const LEFT_ALIASES: &[&str] = &[
-    "left", "leftuv", "l", "lat", "latuv", "legl", "lleg", "leftleg", "legleft", "tibl", "tibleft", "tibsx", "tibsin",
-    "lefttib", "ltib", "emgl", "lemg", "leftemg", "tibialisl", "lta", "lefttibialis", "legsx", "plml", "lm1",
+    "left",
+    "leftuv",
+    "l",
+    "lat",
+    "latuv",
+    "legl",
+    "lleg",
+    "leftleg",
+    "legleft",
+    "tibl",
+    "tibleft",
+    "tibsx",
+    "tibsin",
+    "lefttib",
+    "ltib",
+    "emgl",
+    "lemg",
+    "leftemg",
+    "tibialisl",
+    "lta",
+    "lefttibialis",
+    "legsx",
+    "plml",
+    "lm1",
 ];
 /// Recognised as the right leg.
 pub const RIGHT_ALIASES: &[&str] = &[
-    "right", "rightuv", "r", "rat", "ratuv", "legr", "rleg", "rightleg", "legright", "tibr", "tibright", "tibdx",
-    "tibdex", "righttib", "rtib", "emgr", "remg", "rightemg", "tibialisr", "rta", "righttibialis", "legdx", "plmr",
+    "right",
+    "rightuv",
+    "r",
+    "rat",
+    "ratuv",
+    "legr",
+    "rleg",
+    "rightleg",
+    "legright",
+    "tibr",
+    "tibright",
+    "tibdx",
+    "tibdex",
+    "righttib",
+    "rtib",
+    "emgr",
+    "remg",
+    "rightemg",
+    "tibialisr",
+    "rta",
+    "righttibialis",
+    "legdx",
+    "plmr",
     "lm2",
 ];
 
@@ -150,22 +203,35 @@ enum TimeKind {
 ///
 /// # Errors
 /// As [`read_night`].
-pub fn read_night_from(path: Option<&Path>, input: Box<dyn Read + Send>, options: &ReadOptions) -> Result<Recording> {
+pub fn read_night_from(
+    path: Option<&Path>,
+    input: Box<dyn Read + Send>,
+    options: &ReadOptions,
+) -> Result<Recording> {
     let mut src = table::open_csv(path, input)?;
     let loc = src.loc.clone();
     if let Some(fs) = options.sample_rate_hz {
         if !(fs.is_finite() && fs > 0.0) {
-            return Err(Error::config("sample_rate_hz", format!("must be positive, got {fs}")));
+            return Err(Error::config(
+                "sample_rate_hz",
+                format!("must be positive, got {fs}"),
+            ));
         }
     }
     let by_name = |name: &str| -> Result<usize> {
         let want = table::normalise(name);
-        src.headers.iter().position(|h| table::normalise(h) == want).ok_or_else(|| {
-            Error::input(
-                loc.at_line(1),
-                format!("no column named `{name}` in the header ({})", src.headers.join(", ")),
-            )
-        })
+        src.headers
+            .iter()
+            .position(|h| table::normalise(h) == want)
+            .ok_or_else(|| {
+                Error::input(
+                    loc.at_line(1),
+                    format!(
+                        "no column named `{name}` in the header ({})",
+                        src.headers.join(", ")
+                    ),
+                )
+            })
     };
     let left = match &options.left {
         Some(n) => Some(by_name(n)?),
@@ -187,11 +253,16 @@ pub fn read_night_from(path: Option<&Path>, input: Box<dyn Read + Send>, options
         ));
     }
     if left.is_some() && left == right {
-        return Err(Error::input(loc.at_line(1), "the same column was given for both legs"));
+        return Err(Error::input(
+            loc.at_line(1),
+            "the same column was given for both legs",
+        ));
     }
     let time = table::find_column(&src.headers, TIME_ALIASES)
         .map(|c| (c, TimeKind::Seconds(1.0)))
-        .or_else(|| table::find_column(&src.headers, TIME_MS_ALIASES).map(|c| (c, TimeKind::Seconds(1e-3))));
+        .or_else(|| {
+            table::find_column(&src.headers, TIME_MS_ALIASES).map(|c| (c, TimeKind::Seconds(1e-3)))
+        });
     if time.is_none() && options.sample_rate_hz.is_none() {
         return Err(Error::input(
             loc.at_line(1),
@@ -199,11 +270,22 @@ pub fn read_night_from(path: Option<&Path>, input: Box<dyn Read + Send>, options
         ));
     }
     let mut time = time;
-    let legs: Vec<(usize, Side)> =
-        [(left, Side::Left), (right, Side::Right)].into_iter().filter_map(|(c, s)| c.map(|c| (c, s))).collect();
+    let legs: Vec<(usize, Side)> = [(left, Side::Left), (right, Side::Right)]
+        .into_iter()
+        .filter_map(|(c, s)| c.map(|c| (c, s)))
+        .collect();
     let names: Vec<String> = legs.iter().map(|&(c, _)| src.headers[c].clone()).collect();
-    let time_name = time.as_ref().map(|(c, _)| src.headers[*c].clone()).unwrap_or_default();
-    let needed = legs.iter().map(|l| l.0).chain(time.as_ref().map(|t| t.0)).max().unwrap_or(0) + 1;
+    let time_name = time
+        .as_ref()
+        .map(|(c, _)| src.headers[*c].clone())
+        .unwrap_or_default();
+    let needed = legs
+        .iter()
+        .map(|l| l.0)
+        .chain(time.as_ref().map(|t| t.0))
+        .max()
+        .unwrap_or(0)
+        + 1;
     let scale = options.unit.to_uv();
 
     let mut times: Vec<f64> = Vec::new();
@@ -225,28 +307,37 @@ pub fn read_night_from(path: Option<&Path>, input: Box<dyn Read + Send>, options
             }
             return Err(Error::parse(
                 loc.at_line(line),
-                format!("missing fields: the row has {} field(s), the header {}", record.len(), src.headers.len()),
+                format!(
+                    "missing fields: the row has {} field(s), the header {}",
+                    record.len(),
+                    src.headers.len()
+                ),
             ));
         }
         if let Some((c, kind)) = &mut time {
             let cell = record.get(*c).unwrap_or_default();
             let t = match kind {
-                TimeKind::Seconds(k) => match table::parse_number(cell, &loc, line, *c + 1, &time_name) {
-                    Ok(Some(v)) => v * *k,
-                    Ok(None) => {
-                        return Err(Error::parse(loc.at_field(line, *c + 1, &time_name), "empty time stamp"));
-                    }
-                    Err(e) if times.is_empty() => match parse_datetime(cell) {
-                        Some(dt) => {
-                            *kind = TimeKind::DateTime;
-                            start_time = Some(dt.to_rfc3339());
-                            t_origin = Some(dt);
-                            0.0
+                TimeKind::Seconds(k) => {
+                    match table::parse_number(cell, &loc, line, *c + 1, &time_name) {
+                        Ok(Some(v)) => v * *k,
+                        Ok(None) => {
+                            return Err(Error::parse(
+                                loc.at_field(line, *c + 1, &time_name),
+                                "empty time stamp",
+                            ));
                         }
-                        None => return Err(e),
-                    },
-                    Err(e) => return Err(e),
-                },
+                        Err(e) if times.is_empty() => match parse_datetime(cell) {
+                            Some(dt) => {
+                                *kind = TimeKind::DateTime;
+                                start_time = Some(dt.to_rfc3339());
+                                t_origin = Some(dt);
+                                0.0
+                            }
+                            None => return Err(e),
+                        },
+                        Err(e) => return Err(e),
+                    }
+                }
                 TimeKind::DateTime => {
                     let dt = parse_datetime(cell).ok_or_else(|| {
                         Error::parse(
@@ -258,7 +349,9 @@ pub fn read_night_from(path: Option<&Path>, input: Box<dyn Read + Send>, options
                         )
                     })?;
                     let origin = t_origin.unwrap_or(dt);
-                    (dt - origin).num_nanoseconds().map_or(f64::NAN, |ns| ns as f64 * 1e-9)
+                    (dt - origin)
+                        .num_nanoseconds()
+                        .map_or(f64::NAN, |ns| ns as f64 * 1e-9)
                 }
             };
             if t <= prev_t {
@@ -275,7 +368,8 @@ pub fn read_night_from(path: Option<&Path>, input: Box<dyn Read + Send>, options
             times.push(t);
         }
         for ((&(c, _), vals), name) in legs.iter().zip(values.iter_mut()).zip(&names) {
-            let v = table::parse_number(record.get(c).unwrap_or_default(), &loc, line, c + 1, name)?;
+            let v =
+                table::parse_number(record.get(c).unwrap_or_default(), &loc, line, c + 1, name)?;
             vals.push(v.map_or(f64::NAN, |v| v * scale));
         }
     }
@@ -284,7 +378,11 @@ pub fn read_night_from(path: Option<&Path>, input: Box<dyn Read + Send>, options
         return Err(Error::input(loc, "the file has a header but no data rows"));
     }
     let (fs, time_base, values) = if times.is_empty() {
-        (options.sample_rate_hz.unwrap_or(f64::NAN), TimeBase::GivenRate, values)
+        (
+            options.sample_rate_hz.unwrap_or(f64::NAN),
+            TimeBase::GivenRate,
+            values,
+        )
     } else {
         let t0 = times[0];
         for t in &mut times {
@@ -293,7 +391,10 @@ pub fn read_night_from(path: Option<&Path>, input: Box<dyn Read + Send>, options
         let fs = match options.sample_rate_hz {
             Some(fs) => fs,
             None => estimate_rate(&times).ok_or_else(|| {
-                Error::input(loc.clone(), "cannot estimate the sample rate: fewer than two evenly spaced time stamps")
+                Error::input(
+                    loc.clone(),
+                    "cannot estimate the sample rate: fewer than two evenly spaced time stamps",
+                )
             })?,
         };
         let (base, vals) = place_on_grid(&times, values, fs)?;
@@ -303,9 +404,18 @@ pub fn read_night_from(path: Option<&Path>, input: Box<dyn Read + Send>, options
         .iter()
         .zip(values)
         .zip(names)
-        .map(|((&(_, side), samples_uv), name)| Channel { name, side, samples_uv })
+        .map(|((&(_, side), samples_uv), name)| Channel {
+            name,
+            side,
+            samples_uv,
+        })
         .collect();
-    let rec = Recording { sample_rate_hz: fs, channels, start_time, time_base };
+    let rec = Recording {
+        sample_rate_hz: fs,
+        channels,
+        start_time,
+        time_base,
+    };
     rec.validate().map_err(|e| match e {
         Error::Input { message, .. } => Error::input(loc, message),
         other => other,
@@ -319,12 +429,21 @@ fn parse_datetime(cell: &[u8]) -> Option<chrono::DateTime<chrono::FixedOffset>> 
     if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(s) {
         return Some(dt);
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%#z"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f%:z",
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+        "%Y-%m-%d %H:%M:%S%.f%#z",
+    ] {
         if let Ok(dt) = chrono::DateTime::parse_from_str(s, fmt) {
             return Some(dt);
         }
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+    ] {
         if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(s, fmt) {
             return Some(dt.and_utc().fixed_offset());
         }
@@ -339,7 +458,11 @@ fn median_step(times: &[f64]) -> Option<f64> {
     }
     // A strided sample of at most 100 000 steps is plenty for a median.
     let stride = (times.len() / 100_000).max(1);
-    let mut steps: Vec<f64> = times.windows(2).step_by(stride).map(|w| w[1] - w[0]).collect();
+    let mut steps: Vec<f64> = times
+        .windows(2)
+        .step_by(stride)
+        .map(|w| w[1] - w[0])
+        .collect();
     let mid = steps.len() / 2;
     let (_, m, _) = steps.select_nth_unstable_by(mid, f64::total_cmp);
     (*m > 0.0).then_some(*m)
@@ -365,11 +488,20 @@ pub fn estimate_rate(times: &[f64]) -> Option<f64> {
 }
 
 /// Places rows on the uniform grid `k / fs` (see module docs).
-fn place_on_grid(times: &[f64], values: Vec<Vec<f64>>, fs: f64) -> Result<(TimeBase, Vec<Vec<f64>>)> {
+fn place_on_grid(
+    times: &[f64],
+    values: Vec<Vec<f64>>,
+    fs: f64,
+) -> Result<(TimeBase, Vec<Vec<f64>>)> {
     let last = *times.last().unwrap_or(&0.0);
     let n_grid = (last * fs).round() as usize + 1;
-    if n_grid > times.len().saturating_mul(4).max(1_000_000) && n_grid > 2_000_000_000 / values.len().max(1) {
-        return Err(Error::input(Location::default(), format!("time stamps span {last} s: implausible for {fs} Hz")));
+    if n_grid > times.len().saturating_mul(4).max(1_000_000)
+        && n_grid > 2_000_000_000 / values.len().max(1)
+    {
+        return Err(Error::input(
+            Location::default(),
+            format!("time stamps span {last} s: implausible for {fs} Hz"),
+        ));
     }
     // Direct placement when every stamp is within 0.45 sample of a distinct grid point.
     let direct = times.iter().all(|&t| {
@@ -430,15 +562,20 @@ fn place_on_grid(times: &[f64], values: Vec<Vec<f64>>, fs: f64) -> Result<(TimeB
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fmt::Write as _;
 
     fn read(text: &str, opts: &ReadOptions) -> Result<Recording> {
-        read_night_from(Some(Path::new("n.csv")), Box::new(std::io::Cursor::new(text.as_bytes().to_vec())), opts)
+        read_night_from(
+            Some(Path::new("n.csv")),
+            Box::new(std::io::Cursor::new(text.as_bytes().to_vec())),
+            opts,
+        )
     }
 
     fn rows(fs: f64, n: usize, decimals: usize) -> String {
         let mut s = String::from("time_s,left_uv,right_uv\n");
         for i in 0..n {
-            s.push_str(&format!("{:.*},{},{}\n", decimals, i as f64 / fs, i, -(i as f64)));
+            let _ = writeln!(s, "{:.*},{},{}", decimals, i as f64 / fs, i, -(i as f64));
         }
         s
     }
@@ -447,7 +584,11 @@ mod tests {
     fn rate_from_rounded_time_stamps() {
         // 256 Hz rounded to ms: the first two rows say 0.004 s (250 Hz).
         let r = read(&rows(256.0, 5000, 3), &ReadOptions::new()).unwrap();
-        assert!((r.sample_rate_hz - 256.0).abs() < 0.01, "{}", r.sample_rate_hz);
+        assert!(
+            (r.sample_rate_hz - 256.0).abs() < 0.01,
+            "{}",
+            r.sample_rate_hz
+        );
         assert_eq!(r.len(), 5000);
         assert_eq!(r.time_base, TimeBase::TimeColumn);
         assert_eq!(r.channels[1].samples_uv[4999], -4999.0);
@@ -457,7 +598,7 @@ mod tests {
     fn gaps_in_time_become_nan() {
         let mut s = String::from("t,L,R\n");
         for i in (0..100).filter(|i| !(40..50).contains(i)) {
-            s.push_str(&format!("{:.4},{i},\n", f64::from(i) / 200.0));
+            let _ = writeln!(s, "{:.4},{i},", f64::from(i) / 200.0);
         }
         let r = read(&s, &ReadOptions::new()).unwrap();
         assert_eq!(r.len(), 100);
@@ -474,12 +615,26 @@ mod tests {
         assert_eq!(r.channels.len(), 2);
         assert!((r.sample_rate_hz - 200.0).abs() < 1e-6);
         assert!((r.channels[1].samples_uv[2] - 6.0).abs() < 1e-9);
-        assert!(r.start_time.as_deref().unwrap().starts_with("2024-03-01T22:00:00"));
+        assert!(
+            r.start_time
+                .as_deref()
+                .unwrap()
+                .starts_with("2024-03-01T22:00:00")
+        );
         let s = "TIBL,other\n1\t\n";
-        let r = read("TIBL,other\n1,2\n3,4\n", &ReadOptions::new().sample_rate_hz(100.0)).unwrap();
+        let r = read(
+            "TIBL,other\n1,2\n3,4\n",
+            &ReadOptions::new().sample_rate_hz(100.0),
+        )
+        .unwrap();
         assert_eq!(r.channels.len(), 1);
         assert_eq!(r.channels[0].side, Side::Left);
-        assert!(read(s, &ReadOptions::new()).unwrap_err().to_string().contains("no time column"));
+        assert!(
+            read(s, &ReadOptions::new())
+                .unwrap_err()
+                .to_string()
+                .contains("no time column")
+        );
         let r = read("time,a,b\n0,1,2\n0.01,3,4\n", &ReadOptions::new().left("b")).unwrap();
         assert_eq!(r.channels[0].samples_uv, vec![2.0, 4.0]);
     }
@@ -490,10 +645,16 @@ mod tests {
         let e = |s: &str| read(s, &o).unwrap_err().to_string();
         assert!(e("").contains("empty"));
         assert!(e("time_s,left_uv\n").contains("no data rows"));
-        assert_eq!(e("time_s,left_uv\n0,1\n0.01,abc\n"), "n.csv, line 3, column 2 (left_uv): `abc` is not a number");
+        assert_eq!(
+            e("time_s,left_uv\n0,1\n0.01,abc\n"),
+            "n.csv, line 3, column 2 (left_uv): `abc` is not a number"
+        );
         assert!(e("time_s,left_uv\n0,1\n0.01,inf\n").contains("line 3, column 2 (left_uv)"));
         assert!(e("time_s,left_uv,right_uv\n0,1,2\n0.01,1\n").contains("line 3: missing fields"));
-        assert!(e("time_s,left_uv\n0,1\n0.02,1\n0.01,1\n").contains("line 4, column 1 (time_s): time goes backwards"));
+        assert!(
+            e("time_s,left_uv\n0,1\n0.02,1\n0.01,1\n")
+                .contains("line 4, column 1 (time_s): time goes backwards")
+        );
         assert!(e("time_s,foo\n0,1\n").contains("no leg column"));
         assert!(e("time_s,left\nx,1\n").contains("line 2, column 1 (time_s)"));
         // Empty cells and NaN are gaps, not errors.
@@ -507,7 +668,7 @@ mod tests {
         for i in 0..2000 {
             // Up to 0.47 sample of jitter: too much to place rows directly.
             let jitter = 0.0047 * f64::from(i).sin();
-            s.push_str(&format!("{:.5},{}\n", f64::from(i) * 0.01 + jitter, i));
+            let _ = writeln!(s, "{:.5},{i}", f64::from(i) * 0.01 + jitter);
         }
         let r = read(&s, &ReadOptions::new()).unwrap();
         assert_eq!(r.time_base, TimeBase::Resampled);

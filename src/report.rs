@@ -140,7 +140,10 @@ impl Report {
             ));
         }
         if recording.channels.len() == 1 {
-            notes.push(format!("one leg only ({}): no bilateral movements can be formed", recording.channels[0].side.as_str()));
+            notes.push(format!(
+                "one leg only ({}): no bilateral movements can be formed",
+                recording.channels[0].side.as_str()
+            ));
         }
         Self {
             version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -175,7 +178,8 @@ impl Report {
     /// # Errors
     /// [`Error::Io`] when writing fails.
     pub fn write_json<W: Write>(&self, mut w: W) -> Result<()> {
-        serde_json::to_writer_pretty(&mut w, self).map_err(|e| Error::io(None, std::io::Error::other(e)))?;
+        serde_json::to_writer_pretty(&mut w, self)
+            .map_err(|e| Error::io(None, std::io::Error::other(e)))?;
         w.write_all(b"\n").map_err(|e| Error::io(None, e))
     }
 
@@ -232,7 +236,7 @@ impl Report {
         let idx = |v: Option<f64>| v.map_or("n/a".to_owned(), |v| format!("{v:.1}/h"));
         let mut t = String::new();
         let hours = r.duration_s / 3600.0;
-        let _ = write!(t, "recording   {:.2} h", hours);
+        let _ = write!(t, "recording   {hours:.2} h");
         if let Some(fs) = r.sample_rate_hz {
             let _ = write!(t, ", {fs:.2} Hz");
         }
@@ -244,16 +248,34 @@ impl Report {
                     let notch = if c.notch_hz.is_empty() {
                         String::new()
                     } else {
-                        format!(", notch {}", c.notch_hz.iter().map(|f| format!("{f:.0}")).collect::<Vec<_>>().join("/"))
+                        format!(
+                            ", notch {}",
+                            c.notch_hz
+                                .iter()
+                                .map(|f| format!("{f:.0}"))
+                                .collect::<Vec<_>>()
+                                .join("/")
+                        )
                     };
-                    format!("{} `{}` ({:.0}–{:.0} Hz{notch})", c.side.as_str(), c.name, c.band_hz[0], c.band_hz[1])
+                    format!(
+                        "{} `{}` ({:.0}–{:.0} Hz{notch})",
+                        c.side.as_str(),
+                        c.name,
+                        c.band_hz[0],
+                        c.band_hz[1]
+                    )
                 })
                 .collect();
             let _ = write!(t, ", {}", legs.join(", "));
         }
         t.push('\n');
         if r.excluded_s > 0.0 {
-            let _ = writeln!(t, "excluded    {:.1} s ({:.1}% of the recording)", r.excluded_s, 100.0 * r.excluded_s / r.duration_s);
+            let _ = writeln!(
+                t,
+                "excluded    {:.1} s ({:.1}% of the recording)",
+                r.excluded_s,
+                100.0 * r.excluded_s / r.duration_s
+            );
         }
         let _ = writeln!(
             t,
@@ -261,10 +283,18 @@ impl Report {
             self.rules.name, self.rules.imi_min_s, self.rules.imi_max_s, self.rules.min_series_len
         );
         let sleep = match s.sleep_source {
-            SleepSource::Hypnogram => format!("sleep {:.2} h from the hypnogram", s.total_sleep_time_h),
-            SleepSource::WholeRecording => "no hypnogram: whole recording counted as sleep".to_owned(),
+            SleepSource::Hypnogram => {
+                format!("sleep {:.2} h from the hypnogram", s.total_sleep_time_h)
+            }
+            SleepSource::WholeRecording => {
+                "no hypnogram: whole recording counted as sleep".to_owned()
+            }
         };
-        let _ = writeln!(t, "context     {sleep}; {} respiratory events, {} arousals", self.context.respiratory_events, self.context.arousals);
+        let _ = writeln!(
+            t,
+            "context     {sleep}; {} respiratory events, {} arousals",
+            self.context.respiratory_events, self.context.arousals
+        );
         let _ = writeln!(
             t,
             "movements   {} LMs, {} candidates ({} CLM, {} nonCLM), {} PLM in {} series",
@@ -279,9 +309,16 @@ impl Report {
             idx(s.plms_arousal_index),
             idx(s.plmw_index)
         );
-        let pi = s.periodicity_index.map_or("n/a".to_owned(), |v| format!("{v:.2}"));
-        let ratio = s.plm_clm_ratio.map_or("n/a".to_owned(), |v| format!("{v:.2}"));
-        let _ = writeln!(t, "periodicity index {pi} (Ferri 2006), PLM/CLM ratio {ratio}");
+        let pi = s
+            .periodicity_index
+            .map_or("n/a".to_owned(), |v| format!("{v:.2}"));
+        let ratio = s
+            .plm_clm_ratio
+            .map_or("n/a".to_owned(), |v| format!("{v:.2}"));
+        let _ = writeln!(
+            t,
+            "periodicity index {pi} (Ferri 2006), PLM/CLM ratio {ratio}"
+        );
         for n in &self.notes {
             let _ = writeln!(t, "note: {n}");
         }

@@ -224,7 +224,10 @@ impl Rules {
         match name.to_ascii_lowercase().as_str() {
             "wasm2016" | "wasm" | "wasm-2016" => Ok(Self::wasm2016()),
             "aasm" => Ok(Self::aasm()),
-            other => Err(Error::config("rules", format!("unknown rule set `{other}` (expected wasm2016 or aasm)"))),
+            other => Err(Error::config(
+                "rules",
+                format!("unknown rule set `{other}` (expected wasm2016 or aasm)"),
+            )),
         }
     }
 
@@ -235,12 +238,16 @@ impl Rules {
     /// # Errors
     /// [`Error::Config`] for malformed JSON, unknown fields, wrong types or invalid values.
     pub fn from_json_over(base: &Rules, json: &str) -> Result<Self> {
-        let overlay: serde_json::Value =
-            serde_json::from_str(json).map_err(|e| Error::config("rules", format!("not valid JSON: {e}")))?;
+        let overlay: serde_json::Value = serde_json::from_str(json)
+            .map_err(|e| Error::config("rules", format!("not valid JSON: {e}")))?;
         let serde_json::Value::Object(overlay) = overlay else {
-            return Err(Error::config("rules", "the rules config must be a JSON object"));
+            return Err(Error::config(
+                "rules",
+                "the rules config must be a JSON object",
+            ));
         };
-        let mut merged = serde_json::to_value(base).map_err(|e| Error::config("rules", e.to_string()))?;
+        let mut merged =
+            serde_json::to_value(base).map_err(|e| Error::config("rules", e.to_string()))?;
         let named = overlay.contains_key("name");
         if let serde_json::Value::Object(m) = &mut merged {
             for (k, v) in overlay {
@@ -265,14 +272,20 @@ impl Rules {
             if v.is_finite() && v > 0.0 {
                 Ok(())
             } else {
-                Err(Error::config(field, format!("must be a positive number of seconds or µV, got {v}")))
+                Err(Error::config(
+                    field,
+                    format!("must be a positive number of seconds or µV, got {v}"),
+                ))
             }
         }
         fn non_negative(field: &'static str, v: f64) -> Result<()> {
             if v.is_finite() && v >= 0.0 {
                 Ok(())
             } else {
-                Err(Error::config(field, format!("must be a finite number ≥ 0, got {v}")))
+                Err(Error::config(
+                    field,
+                    format!("must be a finite number ≥ 0, got {v}"),
+                ))
             }
         }
         positive("onset_above_rest_uv", self.onset_above_rest_uv)?;
@@ -299,21 +312,36 @@ impl Rules {
             positive("max_bilateral_s", v)?;
         }
         if self.max_bilateral_parts == Some(0) {
-            return Err(Error::config("max_bilateral_parts", "must be at least 1 (or null for no limit)"));
+            return Err(Error::config(
+                "max_bilateral_parts",
+                "must be at least 1 (or null for no limit)",
+            ));
         }
         non_negative("imi_min_s", self.imi_min_s)?;
         positive("imi_max_s", self.imi_max_s)?;
         if self.imi_min_s > self.imi_max_s {
             return Err(Error::config(
                 "imi_min_s",
-                format!("the shortest IMI ({} s) exceeds the longest ({} s)", self.imi_min_s, self.imi_max_s),
+                format!(
+                    "the shortest IMI ({} s) exceeds the longest ({} s)",
+                    self.imi_min_s, self.imi_max_s
+                ),
             ));
         }
         if self.min_series_len < 2 {
-            return Err(Error::config("min_series_len", "a series needs at least 2 movements"));
+            return Err(Error::config(
+                "min_series_len",
+                "a series needs at least 2 movements",
+            ));
         }
-        non_negative("respiratory_window.before_s", self.respiratory_window.before_s)?;
-        non_negative("respiratory_window.after_s", self.respiratory_window.after_s)?;
+        non_negative(
+            "respiratory_window.before_s",
+            self.respiratory_window.before_s,
+        )?;
+        non_negative(
+            "respiratory_window.after_s",
+            self.respiratory_window.after_s,
+        )?;
         non_negative("arousal_gap_s", self.arousal_gap_s)?;
         positive("epoch_s", self.epoch_s)?;
         non_negative("pi_imi_min_s", self.pi_imi_min_s)?;
@@ -341,7 +369,10 @@ mod tests {
         assert_eq!(r.bilateral, Bilateral::Gap { gap_s: 0.5 });
         assert_eq!(r.max_bilateral_s, Some(15.0));
         assert_eq!(r.max_bilateral_parts, Some(4));
-        assert_eq!((r.imi_min_s, r.imi_max_s, r.min_series_len), (10.0, 90.0, 4));
+        assert_eq!(
+            (r.imi_min_s, r.imi_max_s, r.min_series_len),
+            (10.0, 90.0, 4)
+        );
         assert_eq!(r.respiratory_window.before_s, 2.0);
         assert_eq!(r.respiratory_window.after_s, 10.25);
         assert_eq!(r.arousal_gap_s, 0.5);
@@ -362,7 +393,10 @@ mod tests {
     #[test]
     fn json_round_trip_and_partial_override() {
         let json = serde_json::to_string(&Rules::aasm()).unwrap();
-        assert_eq!(Rules::from_json_over(&Rules::wasm2016(), &json).unwrap(), Rules::aasm());
+        assert_eq!(
+            Rules::from_json_over(&Rules::wasm2016(), &json).unwrap(),
+            Rules::aasm()
+        );
         let r = Rules::from_json_over(&Rules::wasm2016(), r#"{"imi_min_s": 5}"#).unwrap();
         assert_eq!(r.imi_min_s, 5.0);
         assert_eq!(r.name, "custom");

@@ -126,7 +126,13 @@ pub struct Histogram {
 
 impl Histogram {
     fn new(start: f64, bin_width: f64, bins: usize) -> Self {
-        Self { start, bin_width, counts: vec![0; bins], underflow: 0, overflow: 0 }
+        Self {
+            start,
+            bin_width,
+            counts: vec![0; bins],
+            underflow: 0,
+            overflow: 0,
+        }
     }
 
     fn add(&mut self, v: f64) {
@@ -259,13 +265,27 @@ pub struct Span<'a> {
 /// [`Error::Input`] when an LM or context item has non-finite times, a negative onset or
 /// an offset before its onset, or the duration is not a positive finite number;
 /// [`Error::Config`] when the rules are invalid.
-pub fn score(lms: &[LegMovement], context: &Context, rules: &Rules, span: Span<'_>) -> Result<Scored> {
+pub fn score(
+    lms: &[LegMovement],
+    context: &Context,
+    rules: &Rules,
+    span: Span<'_>,
+) -> Result<Scored> {
     rules.validate()?;
     context.validate()?;
     validate_intervals("leg movement", lms.iter().map(|m| (m.onset_s, m.offset_s)))?;
-    validate_intervals("excluded stretch", span.excluded.iter().map(|e| (e.onset_s, e.offset_s)))?;
+    validate_intervals(
+        "excluded stretch",
+        span.excluded.iter().map(|e| (e.onset_s, e.offset_s)),
+    )?;
     if !(span.duration_s.is_finite() && span.duration_s > 0.0) {
-        return Err(Error::input(Location::default(), format!("recording duration must be positive, got {} s", span.duration_s)));
+        return Err(Error::input(
+            Location::default(),
+            format!(
+                "recording duration must be positive, got {} s",
+                span.duration_s
+            ),
+        ));
     }
     let mut excluded = span.excluded.to_vec();
     excluded.sort_by(|a, b| a.onset_s.total_cmp(&b.onset_s));
@@ -276,9 +296,17 @@ pub fn score(lms: &[LegMovement], context: &Context, rules: &Rules, span: Span<'
     // Context of each candidate.
     let resp_windows = respiratory_windows(context, rules);
     for c in &mut cands {
-        c.stage = context.hypnogram.as_ref().and_then(|h| h.stage_at(c.onset_s));
+        c.stage = context
+            .hypnogram
+            .as_ref()
+            .and_then(|h| h.stage_at(c.onset_s));
         c.respiratory = c.clm && overlaps_any(&resp_windows, c.onset_s, c.offset_s, 0.0);
-        c.arousal = overlaps_any_strict(&context.arousals, c.onset_s, c.offset_s, rules.arousal_gap_s);
+        c.arousal = overlaps_any_strict(
+            &context.arousals,
+            c.onset_s,
+            c.offset_s,
+            rules.arousal_gap_s,
+        );
     }
 
     // Main scoring.
@@ -304,7 +332,13 @@ pub fn score(lms: &[LegMovement], context: &Context, rules: &Rules, span: Span<'
     for c in &cands {
         if let Some(id) = c.series {
             if series.len() < id {
-                series.push(Series { id, onset_s: c.onset_s, offset_s: c.offset_s, count: 0, sleep_count: 0 });
+                series.push(Series {
+                    id,
+                    onset_s: c.onset_s,
+                    offset_s: c.offset_s,
+                    count: 0,
+                    sleep_count: 0,
+                });
             }
             let s = &mut series[id - 1];
             s.offset_s = s.offset_s.max(c.offset_s);
@@ -313,8 +347,23 @@ pub fn score(lms: &[LegMovement], context: &Context, rules: &Rules, span: Span<'
         }
     }
 
-    let summary = summarise(&leg_movements, &cands, series.len(), context, rules, span.duration_s, &excluded, in_sleep, in_wake);
-    Ok(Scored { leg_movements, candidate_movements: cands, series, summary })
+    let summary = summarise(
+        &leg_movements,
+        &cands,
+        series.len(),
+        context,
+        rules,
+        span.duration_s,
+        &excluded,
+        in_sleep,
+        in_wake,
+    );
+    Ok(Scored {
+        leg_movements,
+        candidate_movements: cands,
+        series,
+        summary,
+    })
 }
 
 /// Steps 1–2 (and 3 under [`LongMovement::Discard`]): same-leg joining, dropping short LMs.
@@ -322,7 +371,11 @@ fn join_and_filter(lms: &[LegMovement], rules: &Rules) -> Vec<LegMovement> {
     let mut out = Vec::with_capacity(lms.len());
     for side in [Side::Left, Side::Right] {
         let mut leg: Vec<LegMovement> = lms.iter().filter(|m| m.side == side).copied().collect();
-        leg.sort_by(|a, b| a.onset_s.total_cmp(&b.onset_s).then(a.offset_s.total_cmp(&b.offset_s)));
+        leg.sort_by(|a, b| {
+            a.onset_s
+                .total_cmp(&b.onset_s)
+                .then(a.offset_s.total_cmp(&b.offset_s))
+        });
         let mut cur: Option<LegMovement> = None;
         for m in leg {
             match &mut cur {
@@ -377,7 +430,8 @@ fn combine_legs(lms: &[LegMovement], rules: &Rules) -> Vec<CandidateMovement> {
         let dur = b.offset_s - b.onset_s;
         let clm = !b.has_long
             && if side == MovementSide::Bilateral {
-                rules.max_bilateral_s.is_none_or(|m| dur <= m) && rules.max_bilateral_parts.is_none_or(|m| b.parts <= m)
+                rules.max_bilateral_s.is_none_or(|m| dur <= m)
+                    && rules.max_bilateral_parts.is_none_or(|m| b.parts <= m)
             } else {
                 // A one-leg movement of several parts (possible when a same-leg LM rides on
                 // the growing offset) obeys the monolateral limit as a whole.
@@ -406,7 +460,9 @@ fn combine_legs(lms: &[LegMovement], rules: &Rules) -> Vec<CandidateMovement> {
         let long = m.duration_s() > rules.max_monolateral_s;
         let joins = cur.as_ref().is_some_and(|b| match rules.bilateral {
             Bilateral::Gap { gap_s } => m.onset_s >= b.onset_s && m.onset_s < b.offset_s + gap_s,
-            Bilateral::Onsets { window_s } => m.onset_s - b.onset_s < window_s && !b.sides[side_idx(m.side)],
+            Bilateral::Onsets { window_s } => {
+                m.onset_s - b.onset_s < window_s && !b.sides[side_idx(m.side)]
+            }
         });
         if joins {
             let b = cur.as_mut().expect("joins implies a current movement");
@@ -420,7 +476,13 @@ fn combine_legs(lms: &[LegMovement], rules: &Rules) -> Vec<CandidateMovement> {
             }
             let mut sides = [false; 2];
             sides[side_idx(m.side)] = true;
-            cur = Some(Building { onset_s: m.onset_s, offset_s: m.offset_s, sides, parts: 1, has_long: long });
+            cur = Some(Building {
+                onset_s: m.onset_s,
+                offset_s: m.offset_s,
+                sides,
+                parts: 1,
+                has_long: long,
+            });
         }
     }
     if let Some(b) = cur {
@@ -443,7 +505,11 @@ fn periodic_series(
     excluded: &[Interval],
 ) -> SeriesResult {
     let n = cands.len();
-    let mut res = SeriesResult { imi: vec![None; n], series_of: vec![None; n], n_series: 0 };
+    let mut res = SeriesResult {
+        imi: vec![None; n],
+        series_of: vec![None; n],
+        n_series: 0,
+    };
     let mut run: Vec<usize> = Vec::new();
     let mut prev: Option<f64> = None; // onset of the previous kept CLM
     let close = |run: &mut Vec<usize>, res: &mut SeriesResult| {
@@ -515,7 +581,10 @@ fn respiratory_windows(context: &Context, rules: &Rules) -> Vec<Interval> {
                 RespiratoryAnchor::EventEnd => e.offset_s,
                 RespiratoryAnchor::WholeEvent => e.onset_s,
             };
-            Interval { onset_s: start - w.before_s, offset_s: e.offset_s + w.after_s }
+            Interval {
+                onset_s: start - w.before_s,
+                offset_s: e.offset_s + w.after_s,
+            }
         })
         .collect();
     v.sort_by(|a, b| a.onset_s.total_cmp(&b.onset_s));
@@ -524,17 +593,24 @@ fn respiratory_windows(context: &Context, rules: &Rules) -> Vec<Interval> {
 
 /// Does `[on, off]` overlap (closed intervals) any interval widened by `pad` on each side?
 fn overlaps_any(intervals: &[Interval], on: f64, off: f64, pad: f64) -> bool {
-    intervals.iter().any(|w| on <= w.offset_s + pad && w.onset_s - pad <= off)
+    intervals
+        .iter()
+        .any(|w| on <= w.offset_s + pad && w.onset_s - pad <= off)
 }
 
 /// Overlap, or separation strictly less than `gap` in either order.
 fn overlaps_any_strict(intervals: &[Interval], on: f64, off: f64, gap: f64) -> bool {
-    intervals.iter().any(|a| a.onset_s - off < gap && on - a.offset_s < gap)
+    intervals
+        .iter()
+        .any(|a| a.onset_s - off < gap && on - a.offset_s < gap)
 }
 
 /// Seconds of `[a, b]` covered by the excluded stretches.
 fn excluded_within(excluded: &[Interval], a: f64, b: f64) -> f64 {
-    excluded.iter().map(|e| (e.offset_s.min(b) - e.onset_s.max(a)).max(0.0)).sum()
+    excluded
+        .iter()
+        .map(|e| (e.offset_s.min(b) - e.onset_s.max(a)).max(0.0))
+        .sum()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -550,34 +626,44 @@ fn summarise(
     in_wake: impl Fn(&CandidateMovement) -> bool,
 ) -> Summary {
     // Denominators.
-    let (sleep_source, tst_s, sleep_s, wake_s, nrem_s, rem_s) = match &context.hypnogram {
-        Some(h) => {
-            let scored = |pred: &dyn Fn(Stage) -> bool| -> f64 {
-                h.epochs
-                    .iter()
-                    .filter(|(_, s)| pred(*s))
-                    .map(|&(start, _)| {
-                        let (a, b) = (start.max(0.0), (start + h.epoch_s).min(duration_s));
-                        if b > a { b - a - excluded_within(excluded, a, b) } else { 0.0 }
-                    })
-                    .sum()
-            };
-            (
-                SleepSource::Hypnogram,
-                h.time_s(duration_s, Stage::is_sleep),
-                scored(&Stage::is_sleep),
-                scored(&|s| s == Stage::W),
-                scored(&Stage::is_nrem),
-                scored(&|s| s == Stage::R),
-            )
-        }
-        None => {
-            let scored = duration_s - excluded_within(excluded, 0.0, duration_s);
-            (SleepSource::WholeRecording, duration_s, scored, 0.0, scored, 0.0)
-        }
+    let (sleep_source, tst_s, sleep_s, wake_s, nrem_s, rem_s) = if let Some(h) = &context.hypnogram
+    {
+        let scored = |pred: &dyn Fn(Stage) -> bool| -> f64 {
+            h.epochs
+                .iter()
+                .filter(|(_, s)| pred(*s))
+                .map(|&(start, _)| {
+                    let (a, b) = (start.max(0.0), (start + h.epoch_s).min(duration_s));
+                    if b > a {
+                        b - a - excluded_within(excluded, a, b)
+                    } else {
+                        0.0
+                    }
+                })
+                .sum()
+        };
+        (
+            SleepSource::Hypnogram,
+            h.time_s(duration_s, Stage::is_sleep),
+            scored(&Stage::is_sleep),
+            scored(&|s| s == Stage::W),
+            scored(&Stage::is_nrem),
+            scored(&|s| s == Stage::R),
+        )
+    } else {
+        let scored = duration_s - excluded_within(excluded, 0.0, duration_s);
+        (
+            SleepSource::WholeRecording,
+            duration_s,
+            scored,
+            0.0,
+            scored,
+            0.0,
+        )
     };
     let per_h = |count: usize, secs: f64| (secs > 0.0).then(|| count as f64 / (secs / 3600.0));
-    let count = |pred: &dyn Fn(&CandidateMovement) -> bool| cands.iter().filter(|c| pred(c)).count();
+    let count =
+        |pred: &dyn Fn(&CandidateMovement) -> bool| cands.iter().filter(|c| pred(c)).count();
 
     let clms = count(&|c| c.clm && in_sleep(c));
     let plms = count(&|c| c.periodic && in_sleep(c));
@@ -630,8 +716,9 @@ fn summarise(
         (None, None)
     } else {
         let m = logs.iter().sum::<f64>() / logs.len() as f64;
-        let sd = (logs.len() > 1)
-            .then(|| (logs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (logs.len() - 1) as f64).sqrt());
+        let sd = (logs.len() > 1).then(|| {
+            (logs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (logs.len() - 1) as f64).sqrt()
+        });
         (Some(m), sd)
     };
     let clmsnr = count(&|c| c.clm && !c.respiratory && in_sleep(c));
@@ -685,12 +772,29 @@ mod tests {
     }
 
     fn run(lms: &[LegMovement], rules: &Rules) -> Scored {
-        score(lms, &Context::default(), rules, Span { duration_s: 3600.0, excluded: &[] }).unwrap()
+        score(
+            lms,
+            &Context::default(),
+            rules,
+            Span {
+                duration_s: 3600.0,
+                excluded: &[],
+            },
+        )
+        .unwrap()
     }
 
     /// `n` left LMs of 1 s with onsets `start + k * imi`.
     fn train(start: f64, imi: f64, n: usize) -> Vec<LegMovement> {
-        (0..n).map(|k| lm(start + k as f64 * imi, start + k as f64 * imi + 1.0, Side::Left)).collect()
+        (0..n)
+            .map(|k| {
+                lm(
+                    start + k as f64 * imi,
+                    start + k as f64 * imi + 1.0,
+                    Side::Left,
+                )
+            })
+            .collect()
     }
 
     fn periodic(s: &Scored) -> Vec<bool> {
@@ -708,21 +812,38 @@ mod tests {
         assert_eq!(run(&train(100.0, 90.001, 4), &r).summary.plm_count, 0);
         assert_eq!(run(&train(100.0, 20.0, 3), &r).summary.plm_count, 0);
         // AASM: 5–90 s.
-        assert_eq!(run(&train(100.0, 5.0, 4), &Rules::aasm()).summary.plm_count, 4);
-        assert_eq!(run(&train(100.0, 4.999, 4), &Rules::aasm()).summary.plm_count, 0);
+        assert_eq!(
+            run(&train(100.0, 5.0, 4), &Rules::aasm()).summary.plm_count,
+            4
+        );
+        assert_eq!(
+            run(&train(100.0, 4.999, 4), &Rules::aasm())
+                .summary
+                .plm_count,
+            0
+        );
     }
 
     #[test]
     fn bilateral_gap_below_half_a_second_merges() {
         let r = Rules::wasm2016();
-        let s = run(&[lm(10.0, 11.0, Side::Left), lm(11.499, 12.0, Side::Right)], &r);
+        let s = run(
+            &[lm(10.0, 11.0, Side::Left), lm(11.499, 12.0, Side::Right)],
+            &r,
+        );
         assert_eq!(s.candidate_movements.len(), 1);
         assert_eq!(s.candidate_movements[0].side, MovementSide::Bilateral);
         assert_eq!(s.candidate_movements[0].offset_s, 12.0);
-        let s = run(&[lm(10.0, 11.0, Side::Left), lm(11.501, 12.1, Side::Right)], &r);
+        let s = run(
+            &[lm(10.0, 11.0, Side::Left), lm(11.501, 12.1, Side::Right)],
+            &r,
+        );
         assert_eq!(s.candidate_movements.len(), 2);
         // Exactly 0.5 s is not "< 0.5 s".
-        let s = run(&[lm(10.0, 11.0, Side::Left), lm(11.5, 12.1, Side::Right)], &r);
+        let s = run(
+            &[lm(10.0, 11.0, Side::Left), lm(11.5, 12.1, Side::Right)],
+            &r,
+        );
         assert_eq!(s.candidate_movements.len(), 2);
     }
 
@@ -730,12 +851,21 @@ mod tests {
     fn same_leg_join_then_short_lms_dropped() {
         let r = Rules::wasm2016();
         // 0.3 s + 0.3 s with a 0.2 s gap: joined into 0.8 s, kept.
-        let s = run(&[lm(10.0, 10.3, Side::Left), lm(10.5, 10.8, Side::Left)], &r);
+        let s = run(
+            &[lm(10.0, 10.3, Side::Left), lm(10.5, 10.8, Side::Left)],
+            &r,
+        );
         assert_eq!(s.leg_movements.len(), 1);
         assert!((s.leg_movements[0].duration_s() - 0.8).abs() < 1e-12);
         // Alone, a 0.3 s LM is not an LM.
-        assert_eq!(run(&[lm(10.0, 10.3, Side::Left)], &r).leg_movements.len(), 0);
-        assert_eq!(run(&[lm(10.0, 10.5, Side::Left)], &r).leg_movements.len(), 1);
+        assert_eq!(
+            run(&[lm(10.0, 10.3, Side::Left)], &r).leg_movements.len(),
+            0
+        );
+        assert_eq!(
+            run(&[lm(10.0, 10.5, Side::Left)], &r).leg_movements.len(),
+            1
+        );
     }
 
     #[test]
@@ -749,7 +879,10 @@ mod tests {
         assert_eq!(c.len(), 8);
         assert!(!c[4].clm && c[4].imi_s.is_none());
         assert_eq!(c[5].imi_s, None, "no IMI across a nonCLM");
-        assert_eq!(periodic(&s), vec![true, true, true, true, false, false, false, false]);
+        assert_eq!(
+            periodic(&s),
+            vec![true, true, true, true, false, false, false, false]
+        );
         // A 10 s LM is still a CLM; under AASM the long LM is discarded and does not break.
         let s = run(&lms, &Rules::aasm());
         assert_eq!(s.candidate_movements.len(), 7);
@@ -776,7 +909,10 @@ mod tests {
         assert_eq!(s.candidate_movements[0].parts, 5);
         assert!(!s.candidate_movements[0].clm);
         // A bilateral over 15 s is a nonCLM too.
-        let s = run(&[lm(10.0, 19.0, Side::Left), lm(18.0, 25.1, Side::Right)], &r);
+        let s = run(
+            &[lm(10.0, 19.0, Side::Left), lm(18.0, 25.1, Side::Right)],
+            &r,
+        );
         assert!(!s.candidate_movements[0].clm);
     }
 
@@ -787,7 +923,10 @@ mod tests {
         let mut lms = train(100.0, 20.0, 3);
         lms.extend(train(145.0, 20.0, 4)); // 145 - 140 = 5 s IMI
         let s = run(&lms, &Rules::wasm2016());
-        assert_eq!(periodic(&s), vec![false, false, false, true, true, true, true]);
+        assert_eq!(
+            periodic(&s),
+            vec![false, false, false, true, true, true, true]
+        );
         assert_eq!(s.summary.series_count, 1);
         // SOMAS reading: the CLM after the short IMI cannot start a series.
         let mut r = Rules::wasm2016();
@@ -796,19 +935,31 @@ mod tests {
         // WASM 2006: the intervening CLM is skipped and the next IMI (from 140) is 25 s.
         r.short_imi = ShortImi::Intervening;
         let s = run(&lms, &r);
-        assert_eq!(periodic(&s), vec![true, true, true, false, true, true, true]);
+        assert_eq!(
+            periodic(&s),
+            vec![true, true, true, false, true, true, true]
+        );
         assert_eq!(s.candidate_movements[4].imi_s, Some(25.0));
     }
 
     #[test]
     fn aasm_bilateral_uses_onsets_within_5_s() {
         let r = Rules::aasm();
-        let s = run(&[lm(10.0, 11.0, Side::Left), lm(14.9, 16.0, Side::Right)], &r);
+        let s = run(
+            &[lm(10.0, 11.0, Side::Left), lm(14.9, 16.0, Side::Right)],
+            &r,
+        );
         assert_eq!(s.candidate_movements.len(), 1);
-        let s = run(&[lm(10.0, 11.0, Side::Left), lm(15.0, 16.0, Side::Right)], &r);
+        let s = run(
+            &[lm(10.0, 11.0, Side::Left), lm(15.0, 16.0, Side::Right)],
+            &r,
+        );
         assert_eq!(s.candidate_movements.len(), 2);
         // Same leg never combines under AASM.
-        let s = run(&[lm(10.0, 11.0, Side::Left), lm(13.0, 14.0, Side::Left)], &r);
+        let s = run(
+            &[lm(10.0, 11.0, Side::Left), lm(13.0, 14.0, Side::Left)],
+            &r,
+        );
         assert_eq!(s.candidate_movements.len(), 2);
     }
 
@@ -817,35 +968,96 @@ mod tests {
         let lms = train(100.0, 20.0, 6); // onsets 100,120,...,200
         // Event ending at 150: WASM window [148, 160.25] catches the LM at 160–161.
         let ctx = Context {
-            respiratory: vec![RespiratoryEvent { onset_s: 130.5, offset_s: 150.0, kind: None }],
+            respiratory: vec![RespiratoryEvent {
+                onset_s: 130.5,
+                offset_s: 150.0,
+                kind: None,
+            }],
             ..Context::default()
         };
-        let s = score(&lms, &ctx, &Rules::wasm2016(), Span { duration_s: 3600.0, excluded: &[] }).unwrap();
-        let resp: Vec<bool> = s.candidate_movements.iter().map(|c| c.respiratory).collect();
+        let s = score(
+            &lms,
+            &ctx,
+            &Rules::wasm2016(),
+            Span {
+                duration_s: 3600.0,
+                excluded: &[],
+            },
+        )
+        .unwrap();
+        let resp: Vec<bool> = s
+            .candidate_movements
+            .iter()
+            .map(|c| c.respiratory)
+            .collect();
         assert_eq!(resp, vec![false, false, false, true, false, false]);
-        assert_eq!(s.summary.plms_count, 6, "plms_index keeps respiratory-related PLMs");
+        assert_eq!(
+            s.summary.plms_count, 6,
+            "plms_index keeps respiratory-related PLMs"
+        );
         // nr: remove 160 → IMI 140→180 = 40 s, series of 5 remains.
         assert_eq!(s.summary.plmsnr_count, 5);
         // Edge: window end is inclusive-by-overlap: LM starting exactly at 160.25 counts.
         let ctx2 = Context {
-            respiratory: vec![RespiratoryEvent { onset_s: 100.0, offset_s: 109.75, kind: None }],
+            respiratory: vec![RespiratoryEvent {
+                onset_s: 100.0,
+                offset_s: 109.75,
+                kind: None,
+            }],
             ..Context::default()
         };
-        let s = score(&[lm(120.0, 121.0, Side::Left)], &ctx2, &Rules::wasm2016(), Span { duration_s: 3600.0, excluded: &[] })
-            .unwrap();
+        let s = score(
+            &[lm(120.0, 121.0, Side::Left)],
+            &ctx2,
+            &Rules::wasm2016(),
+            Span {
+                duration_s: 3600.0,
+                excluded: &[],
+            },
+        )
+        .unwrap();
         assert!(s.candidate_movements[0].respiratory);
     }
 
     #[test]
     fn arousal_association_is_strictly_below_half_a_second() {
-        let ctx = |on: f64, off: f64| Context { arousals: vec![Interval { onset_s: on, offset_s: off }], ..Context::default() };
-        let sp = Span { duration_s: 3600.0, excluded: &[] };
+        let ctx = |on: f64, off: f64| Context {
+            arousals: vec![Interval {
+                onset_s: on,
+                offset_s: off,
+            }],
+            ..Context::default()
+        };
+        let sp = Span {
+            duration_s: 3600.0,
+            excluded: &[],
+        };
         let r = Rules::wasm2016();
         let one = [lm(100.0, 101.0, Side::Left)];
-        assert!(score(&one, &ctx(101.499, 105.0), &r, sp).unwrap().candidate_movements[0].arousal);
-        assert!(!score(&one, &ctx(101.5, 105.0), &r, sp).unwrap().candidate_movements[0].arousal);
-        assert!(score(&one, &ctx(95.0, 99.6), &r, sp).unwrap().candidate_movements[0].arousal);
-        assert!(!score(&one, &ctx(95.0, 99.5), &r, sp).unwrap().candidate_movements[0].arousal);
+        assert!(
+            score(&one, &ctx(101.499, 105.0), &r, sp)
+                .unwrap()
+                .candidate_movements[0]
+                .arousal
+        );
+        assert!(
+            !score(&one, &ctx(101.5, 105.0), &r, sp)
+                .unwrap()
+                .candidate_movements[0]
+                .arousal
+        );
+        assert!(
+            score(&one, &ctx(95.0, 99.6), &r, sp)
+                .unwrap()
+                .candidate_movements[0]
+                .arousal
+        );
+        assert!(
+            !score(&one, &ctx(95.0, 99.5), &r, sp)
+                .unwrap()
+                .candidate_movements[0]
+                .arousal
+        );
     }
 
     #[test]
@@ -853,10 +1065,22 @@ mod tests {
         // 2 h: first hour wake, second hour N2.
         let mut stages = vec![Stage::W; 120];
         stages.extend(vec![Stage::N2; 120]);
-        let ctx = Context { hypnogram: Some(Hypnogram::from_stages(30.0, &stages)), ..Context::default() };
+        let ctx = Context {
+            hypnogram: Some(Hypnogram::from_stages(30.0, &stages)),
+            ..Context::default()
+        };
         // A series crossing the wake→sleep boundary at 3600 s: onsets 3540..3640 step 20.
         let lms = train(3540.0, 20.0, 6);
-        let s = score(&lms, &ctx, &Rules::wasm2016(), Span { duration_s: 7200.0, excluded: &[] }).unwrap();
+        let s = score(
+            &lms,
+            &ctx,
+            &Rules::wasm2016(),
+            Span {
+                duration_s: 7200.0,
+                excluded: &[],
+            },
+        )
+        .unwrap();
         assert_eq!(s.summary.plm_count, 6);
         assert_eq!(s.summary.plmw_count, 3);
         assert_eq!(s.summary.plms_count, 3);
@@ -883,8 +1107,20 @@ mod tests {
     #[test]
     fn excluded_stretch_breaks_series_and_shrinks_denominator() {
         let lms = train(100.0, 20.0, 6);
-        let ex = [Interval { onset_s: 145.0, offset_s: 155.0 }];
-        let s = score(&lms, &Context::default(), &Rules::wasm2016(), Span { duration_s: 3600.0, excluded: &ex }).unwrap();
+        let ex = [Interval {
+            onset_s: 145.0,
+            offset_s: 155.0,
+        }];
+        let s = score(
+            &lms,
+            &Context::default(),
+            &Rules::wasm2016(),
+            Span {
+                duration_s: 3600.0,
+                excluded: &ex,
+            },
+        )
+        .unwrap();
         assert_eq!(s.candidate_movements[3].imi_s, None);
         assert_eq!(s.summary.plm_count, 0);
         assert!((s.summary.scored_sleep_time_h - 3590.0 / 3600.0).abs() < 1e-12);
@@ -901,11 +1137,31 @@ mod tests {
 
     #[test]
     fn bad_lists_are_errors_not_panics() {
-        let sp = Span { duration_s: 3600.0, excluded: &[] };
-        let e = score(&[lm(5.0, 4.0, Side::Left)], &Context::default(), &Rules::wasm2016(), sp).unwrap_err();
+        let sp = Span {
+            duration_s: 3600.0,
+            excluded: &[],
+        };
+        let e = score(
+            &[lm(5.0, 4.0, Side::Left)],
+            &Context::default(),
+            &Rules::wasm2016(),
+            sp,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("leg movement #1"), "{e}");
-        assert!(score(&[lm(f64::NAN, 4.0, Side::Left)], &Context::default(), &Rules::wasm2016(), sp).is_err());
-        let sp0 = Span { duration_s: 0.0, excluded: &[] };
+        assert!(
+            score(
+                &[lm(f64::NAN, 4.0, Side::Left)],
+                &Context::default(),
+                &Rules::wasm2016(),
+                sp
+            )
+            .is_err()
+        );
+        let sp0 = Span {
+            duration_s: 0.0,
+            excluded: &[],
+        };
         assert!(score(&[], &Context::default(), &Rules::wasm2016(), sp0).is_err());
     }
 }

@@ -57,15 +57,32 @@ impl Recording {
     /// # Errors
     /// [`Error::Input`] when no leg is given, lengths differ, a sample is infinite, the
     /// rate is not positive, or the recording is empty.
-    pub fn from_slices(sample_rate_hz: f64, left_uv: Option<&[f64]>, right_uv: Option<&[f64]>) -> Result<Self> {
+    pub fn from_slices(
+        sample_rate_hz: f64,
+        left_uv: Option<&[f64]>,
+        right_uv: Option<&[f64]>,
+    ) -> Result<Self> {
         let mut channels = Vec::new();
         if let Some(l) = left_uv {
-            channels.push(Channel { name: "left".into(), side: Side::Left, samples_uv: l.to_vec() });
+            channels.push(Channel {
+                name: "left".into(),
+                side: Side::Left,
+                samples_uv: l.to_vec(),
+            });
         }
         if let Some(r) = right_uv {
-            channels.push(Channel { name: "right".into(), side: Side::Right, samples_uv: r.to_vec() });
+            channels.push(Channel {
+                name: "right".into(),
+                side: Side::Right,
+                samples_uv: r.to_vec(),
+            });
         }
-        let rec = Self { sample_rate_hz, channels, start_time: None, time_base: TimeBase::InMemory };
+        let rec = Self {
+            sample_rate_hz,
+            channels,
+            start_time: None,
+            time_base: TimeBase::InMemory,
+        };
         rec.validate()?;
         Ok(rec)
     }
@@ -76,19 +93,36 @@ impl Recording {
     /// # Errors
     /// As [`Recording::from_slices`], and when `sides` does not match the column count or
     /// names a leg twice.
-    pub fn from_array(sample_rate_hz: f64, samples_uv: ArrayView2<'_, f64>, sides: &[Side]) -> Result<Self> {
+    pub fn from_array(
+        sample_rate_hz: f64,
+        samples_uv: ArrayView2<'_, f64>,
+        sides: &[Side],
+    ) -> Result<Self> {
         if samples_uv.ncols() != sides.len() {
             return Err(Error::input(
                 Location::default(),
-                format!("{} columns but {} sides given", samples_uv.ncols(), sides.len()),
+                format!(
+                    "{} columns but {} sides given",
+                    samples_uv.ncols(),
+                    sides.len()
+                ),
             ));
         }
         let channels = sides
             .iter()
             .zip(samples_uv.columns())
-            .map(|(&side, col)| Channel { name: side.as_str().into(), side, samples_uv: col.to_vec() })
+            .map(|(&side, col)| Channel {
+                name: side.as_str().into(),
+                side,
+                samples_uv: col.to_vec(),
+            })
             .collect();
-        let rec = Self { sample_rate_hz, channels, start_time: None, time_base: TimeBase::InMemory };
+        let rec = Self {
+            sample_rate_hz,
+            channels,
+            start_time: None,
+            time_base: TimeBase::InMemory,
+        };
         rec.validate()?;
         Ok(rec)
     }
@@ -100,16 +134,31 @@ impl Recording {
     pub fn validate(&self) -> Result<()> {
         let loc = Location::default();
         if !(self.sample_rate_hz.is_finite() && self.sample_rate_hz > 0.0) {
-            return Err(Error::input(loc, format!("sample rate must be positive, got {} Hz", self.sample_rate_hz)));
+            return Err(Error::input(
+                loc,
+                format!(
+                    "sample rate must be positive, got {} Hz",
+                    self.sample_rate_hz
+                ),
+            ));
         }
         if self.channels.is_empty() {
             return Err(Error::input(loc, "no leg channel"));
         }
         if self.channels.len() > 2 {
-            return Err(Error::input(loc, format!("{} channels; expected one per leg", self.channels.len())));
+            return Err(Error::input(
+                loc,
+                format!("{} channels; expected one per leg", self.channels.len()),
+            ));
         }
         if self.channels.len() == 2 && self.channels[0].side == self.channels[1].side {
-            return Err(Error::input(loc, format!("two channels for the {} leg", self.channels[0].side.as_str())));
+            return Err(Error::input(
+                loc,
+                format!(
+                    "two channels for the {} leg",
+                    self.channels[0].side.as_str()
+                ),
+            ));
         }
         let n = self.channels[0].samples_uv.len();
         if n == 0 {
@@ -119,11 +168,19 @@ impl Recording {
             if c.samples_uv.len() != n {
                 return Err(Error::input(
                     loc,
-                    format!("channel `{}` has {} samples, `{}` has {n}", c.name, c.samples_uv.len(), self.channels[0].name),
+                    format!(
+                        "channel `{}` has {} samples, `{}` has {n}",
+                        c.name,
+                        c.samples_uv.len(),
+                        self.channels[0].name
+                    ),
                 ));
             }
             if let Some(i) = c.samples_uv.iter().position(|v| v.is_infinite()) {
-                return Err(Error::input(loc, format!("channel `{}`: sample {i} is infinite", c.name)));
+                return Err(Error::input(
+                    loc,
+                    format!("channel `{}`: sample {i} is infinite", c.name),
+                ));
             }
         }
         Ok(())
@@ -172,7 +229,10 @@ mod tests {
         assert!((r.duration_s() - 0.01).abs() < 1e-15);
         let a = Array2::from_shape_vec((3, 2), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
         let r = Recording::from_array(100.0, a.view(), &[Side::Left, Side::Right]).unwrap();
-        assert_eq!(r.channel(Side::Right).unwrap().samples_uv, vec![2.0, 4.0, 6.0]);
+        assert_eq!(
+            r.channel(Side::Right).unwrap().samples_uv,
+            vec![2.0, 4.0, 6.0]
+        );
     }
 
     #[test]

@@ -138,10 +138,17 @@ struct Planned {
 /// duration, negative rates or amplitudes).
 pub fn simulate(cfg: &SimConfig) -> Result<SimNight> {
     let fin_nonneg = |f: &'static str, v: f64| {
-        if v.is_finite() && v >= 0.0 { Ok(()) } else { Err(Error::config(f, format!("must be ≥ 0, got {v}"))) }
+        if v.is_finite() && v >= 0.0 {
+            Ok(())
+        } else {
+            Err(Error::config(f, format!("must be ≥ 0, got {v}")))
+        }
     };
     if !(cfg.sample_rate_hz.is_finite() && cfg.sample_rate_hz >= 100.0) {
-        return Err(Error::config("sample_rate_hz", "must be at least 100 Hz for EMG"));
+        return Err(Error::config(
+            "sample_rate_hz",
+            "must be at least 100 Hz for EMG",
+        ));
     }
     if !(cfg.duration_s.is_finite() && cfg.duration_s >= 60.0 && cfg.duration_s <= 86_400.0) {
         return Err(Error::config("duration_s", "must be between 60 s and 24 h"));
@@ -176,7 +183,11 @@ pub fn simulate(cfg: &SimConfig) -> Result<SimNight> {
         // Shortest 0.55 s: a burst's ramps spend a few tens of ms below the +2 µV resting
         // band, where no rule-faithful detector can see them, so a true 0.50 s burst is not
         // an LM by the standard's measure (the shared dev model keeps the same margin).
-        if rng.random_bool(0.15) { rng.random_range(0.55..0.8) } else { rng.random_range(0.8..4.0) }
+        if rng.random_bool(0.15) {
+            rng.random_range(0.55..0.8)
+        } else {
+            rng.random_range(0.8..4.0)
+        }
     };
     // PLM series.
     for _ in 0..poisson(&mut rng, cfg.series_per_hour * hours) {
@@ -193,28 +204,70 @@ pub fn simulate(cfg: &SimConfig) -> Result<SimNight> {
             };
             let d = lm_dur(&mut rng);
             for (i, side) in sides.into_iter().enumerate() {
-                let shift = if i == 0 { 0.0 } else { rng.random_range(-0.4..0.4) };
-                let dd = if i == 0 { d } else { (d + rng.random_range(-0.3..0.3)).max(0.6) };
-                plan.push(Planned { side, onset_s: t + shift, duration_s: dd, amplitude_uv: amp(&mut rng), certain: true });
+                let shift = if i == 0 {
+                    0.0
+                } else {
+                    rng.random_range(-0.4..0.4)
+                };
+                let dd = if i == 0 {
+                    d
+                } else {
+                    (d + rng.random_range(-0.3..0.3)).max(0.6)
+                };
+                plan.push(Planned {
+                    side,
+                    onset_s: t + shift,
+                    duration_s: dd,
+                    amplitude_uv: amp(&mut rng),
+                    certain: true,
+                });
             }
             if rng.random_bool(0.05) {
                 // A short-IMI intruder.
-                let side = if rng.random_bool(0.5) { Side::Left } else { Side::Right };
+                let side = if rng.random_bool(0.5) {
+                    Side::Left
+                } else {
+                    Side::Right
+                };
                 let at = t + rng.random_range(3.0..8.0);
-                plan.push(Planned { side, onset_s: at, duration_s: lm_dur(&mut rng), amplitude_uv: amp(&mut rng), certain: true });
+                plan.push(Planned {
+                    side,
+                    onset_s: at,
+                    duration_s: lm_dur(&mut rng),
+                    amplitude_uv: amp(&mut rng),
+                    certain: true,
+                });
             }
             t += imi * rng.random_range(0.9..1.1);
         }
     }
     // Isolated, barely visible and too-long movements.
     for _ in 0..poisson(&mut rng, cfg.isolated_per_hour * hours) {
-        let side = if rng.random_bool(0.5) { Side::Left } else { Side::Right };
+        let side = if rng.random_bool(0.5) {
+            Side::Left
+        } else {
+            Side::Right
+        };
         let faint = rng.random_bool(0.15);
-        let a = if faint { rng.random_range(4.0..8.0) } else { amp(&mut rng) };
-        plan.push(Planned { side, onset_s: rng.random_range(0.0..dur), duration_s: lm_dur(&mut rng), amplitude_uv: a, certain: !faint });
+        let a = if faint {
+            rng.random_range(4.0..8.0)
+        } else {
+            amp(&mut rng)
+        };
+        plan.push(Planned {
+            side,
+            onset_s: rng.random_range(0.0..dur),
+            duration_s: lm_dur(&mut rng),
+            amplitude_uv: a,
+            certain: !faint,
+        });
     }
     for _ in 0..poisson(&mut rng, cfg.long_per_hour * hours) {
-        let side = if rng.random_bool(0.5) { Side::Left } else { Side::Right };
+        let side = if rng.random_bool(0.5) {
+            Side::Left
+        } else {
+            Side::Right
+        };
         plan.push(Planned {
             side,
             onset_s: rng.random_range(0.0..dur),
@@ -233,14 +286,30 @@ pub fn simulate(cfg: &SimConfig) -> Result<SimNight> {
                 respiratory.push(RespiratoryEvent {
                     onset_s: on,
                     offset_s: off,
-                    kind: Some(if rng.random_bool(0.6) { "obstructive_apnea" } else { "hypopnea" }.into()),
+                    kind: Some(
+                        if rng.random_bool(0.6) {
+                            "obstructive_apnea"
+                        } else {
+                            "hypopnea"
+                        }
+                        .into(),
+                    ),
                 });
                 if rng.random_bool(0.8) {
                     let at = off + rng.random_range(0.0..3.0);
                     let both = rng.random_bool(0.5);
                     let d = lm_dur(&mut rng);
-                    for side in [Side::Left, Side::Right].into_iter().take(if both { 2 } else { 1 }) {
-                        plan.push(Planned { side, onset_s: at, duration_s: d, amplitude_uv: amp(&mut rng), certain: true });
+                    for side in [Side::Left, Side::Right]
+                        .into_iter()
+                        .take(if both { 2 } else { 1 })
+                    {
+                        plan.push(Planned {
+                            side,
+                            onset_s: at,
+                            duration_s: d,
+                            amplitude_uv: amp(&mut rng),
+                            certain: true,
+                        });
                     }
                 }
             }
@@ -323,7 +392,9 @@ pub fn simulate(cfg: &SimConfig) -> Result<SimNight> {
         // Pops: away from movements on this leg.
         for _ in 0..poisson(&mut rng, cfg.pops_per_hour * hours) {
             let t0 = rng.random_range(1.0..dur - 1.0);
-            if kept.iter().any(|p| p.side == side && t0 > p.onset_s - 1.5 && t0 < p.onset_s + p.duration_s + 1.5) {
+            if kept.iter().any(|p| {
+                p.side == side && t0 > p.onset_s - 1.5 && t0 < p.onset_s + p.duration_s + 1.5
+            }) {
                 continue;
             }
             let a = rng.random_range(50.0..300.0) * if rng.random_bool(0.5) { 1.0 } else { -1.0 };
@@ -334,7 +405,11 @@ pub fn simulate(cfg: &SimConfig) -> Result<SimNight> {
                 *v += a * (-t / tau).exp() * if j < 2 { 1.0 } else { -0.3 };
             }
         }
-        channels.push(Channel { name: format!("{}_uv", side.as_str()), side, samples_uv: x });
+        channels.push(Channel {
+            name: format!("{}_uv", side.as_str()),
+            side,
+            samples_uv: x,
+        });
     }
     let truth = kept
         .into_iter()
@@ -344,8 +419,19 @@ pub fn simulate(cfg: &SimConfig) -> Result<SimNight> {
             certain: p.certain,
         })
         .collect();
-    let recording = Recording { sample_rate_hz: fs, channels, start_time: None, time_base: TimeBase::InMemory };
-    Ok(SimNight { recording, truth, hypnogram: hyp, respiratory, config: cfg.clone() })
+    let recording = Recording {
+        sample_rate_hz: fs,
+        channels,
+        start_time: None,
+        time_base: TimeBase::InMemory,
+    };
+    Ok(SimNight {
+        recording,
+        truth,
+        hypnogram: hyp,
+        respiratory,
+        config: cfg.clone(),
+    })
 }
 
 /// Mean of |x| for a unit Gaussian: √(2/π).
@@ -386,11 +472,17 @@ fn coloured_noise(rng: &mut ChaCha8Rng, n: usize, sos: &[crate::filter::Section]
 
 /// A smooth random function of time in [0, 1] (sum of slow sinusoids).
 fn slow_drift(rng: &mut ChaCha8Rng, _dur: f64) -> impl Fn(f64) -> f64 + use<> {
-    let comps: Vec<(f64, f64)> =
-        (0..4).map(|_| (std::f64::consts::TAU / rng.random_range(180.0..3600.0), rng.random_range(0.0..std::f64::consts::TAU))).collect();
+    let comps: Vec<(f64, f64)> = (0..4)
+        .map(|_| {
+            (
+                std::f64::consts::TAU / rng.random_range(180.0..3600.0),
+                rng.random_range(0.0..std::f64::consts::TAU),
+            )
+        })
+        .collect();
     move |t| {
         let s: f64 = comps.iter().map(|(w, p)| (w * t + p).sin()).sum::<f64>() / 4.0;
-        (s + 1.0) / 2.0
+        f64::midpoint(s, 1.0)
     }
 }
 
@@ -435,17 +527,29 @@ fn hypnogram(rng: &mut ChaCha8Rng, dur: f64) -> Hypnogram {
         }
     };
     // Wake after lights-off: 5–15 min, at most a tenth of the night.
-    push(Stage::W, rng.random_range(5.0..15.0f64).min(dur / 600.0), &mut stages);
+    push(
+        Stage::W,
+        rng.random_range(5.0..15.0f64).min(dur / 600.0),
+        &mut stages,
+    );
     let mut cycle = 0;
     while stages.len() < n {
         push(Stage::N1, rng.random_range(2.0..6.0), &mut stages);
         push(Stage::N2, rng.random_range(10.0..25.0), &mut stages);
-        push(Stage::N3, rng.random_range(5.0..30.0) / f64::from(cycle + 1), &mut stages);
+        push(
+            Stage::N3,
+            rng.random_range(5.0..30.0) / f64::from(cycle + 1),
+            &mut stages,
+        );
         push(Stage::N2, rng.random_range(5.0..15.0), &mut stages);
         if rng.random_bool(0.4) {
             push(Stage::W, rng.random_range(0.5..3.0), &mut stages);
         }
-        push(Stage::R, rng.random_range(5.0..10.0) * f64::from(cycle + 1).min(3.0), &mut stages);
+        push(
+            Stage::R,
+            rng.random_range(5.0..10.0) * f64::from(cycle + 1).min(3.0),
+            &mut stages,
+        );
         cycle += 1;
     }
     stages.truncate(n);
@@ -470,7 +574,9 @@ impl SimNight {
             std::path::PathBuf::from(p)
         };
         let create = |p: &Path| -> Result<std::io::BufWriter<std::fs::File>> {
-            Ok(std::io::BufWriter::new(std::fs::File::create(p).map_err(|e| Error::io(Some(p), e))?))
+            Ok(std::io::BufWriter::new(
+                std::fs::File::create(p).map_err(|e| Error::io(Some(p), e))?,
+            ))
         };
         let night = with(".csv");
         let mut w = create(&night)?;
@@ -480,8 +586,15 @@ impl SimNight {
         let mut w = create(&truth)?;
         writeln!(w, "onset_s,offset_s,side,certain").map_err(io(&truth))?;
         for t in &self.truth {
-            writeln!(w, "{:.3},{:.3},{},{}", t.lm.onset_s, t.lm.offset_s, t.lm.side.as_str(), u8::from(t.certain))
-                .map_err(io(&truth))?;
+            writeln!(
+                w,
+                "{:.3},{:.3},{},{}",
+                t.lm.onset_s,
+                t.lm.offset_s,
+                t.lm.side.as_str(),
+                u8::from(t.certain)
+            )
+            .map_err(io(&truth))?;
         }
         w.flush().map_err(io(&truth))?;
         let hyp = with(".hyp.csv");
@@ -495,7 +608,14 @@ impl SimNight {
         let mut w = create(&resp)?;
         writeln!(w, "onset_s,offset_s,kind").map_err(io(&resp))?;
         for e in &self.respiratory {
-            writeln!(w, "{:.3},{:.3},{}", e.onset_s, e.offset_s, e.kind.as_deref().unwrap_or("")).map_err(io(&resp))?;
+            writeln!(
+                w,
+                "{:.3},{:.3},{}",
+                e.onset_s,
+                e.offset_s,
+                e.kind.as_deref().unwrap_or("")
+            )
+            .map_err(io(&resp))?;
         }
         w.flush().map_err(io(&resp))
     }
@@ -538,28 +658,49 @@ impl Agreement {
     /// Sensitivity.
     #[must_use]
     pub fn sensitivity(&self) -> f64 {
-        if self.truth == 0 { 1.0 } else { self.matched as f64 / self.truth as f64 }
+        if self.truth == 0 {
+            1.0
+        } else {
+            self.matched as f64 / self.truth as f64
+        }
     }
     /// Positive predictive value.
     #[must_use]
     pub fn ppv(&self) -> f64 {
-        if self.detected == 0 { 1.0 } else { self.matched as f64 / self.detected as f64 }
+        if self.detected == 0 {
+            1.0
+        } else {
+            self.matched as f64 / self.detected as f64
+        }
     }
     /// F1 score.
     #[must_use]
     pub fn f1(&self) -> f64 {
         let (s, p) = (self.sensitivity(), self.ppv());
-        if s + p == 0.0 { 0.0 } else { 2.0 * s * p / (s + p) }
+        if s + p == 0.0 {
+            0.0
+        } else {
+            2.0 * s * p / (s + p)
+        }
     }
 }
 
 /// Matches `detected` intervals (s) against `truth` (certain) with `unsure` ones ignored.
 #[must_use]
-pub fn evaluate(truth: &[(f64, f64)], unsure: &[(f64, f64)], detected: &[(f64, f64)], tol_s: f64) -> Agreement {
+pub fn evaluate(
+    truth: &[(f64, f64)],
+    unsure: &[(f64, f64)],
+    detected: &[(f64, f64)],
+    tol_s: f64,
+) -> Agreement {
     let det: Vec<(f64, f64)> = detected
         .iter()
         .copied()
-        .filter(|&(c, d)| !unsure.iter().any(|&(a, b)| c - tol_s <= b && d + tol_s >= a))
+        .filter(|&(c, d)| {
+            !unsure
+                .iter()
+                .any(|&(a, b)| c - tol_s <= b && d + tol_s >= a)
+        })
         .collect();
     let mut pairs: Vec<(f64, usize, usize)> = Vec::new();
     for (i, &(a, b)) in truth.iter().enumerate() {
@@ -580,7 +721,11 @@ pub fn evaluate(truth: &[(f64, f64)], unsure: &[(f64, f64)], detected: &[(f64, f
             matched += 1;
         }
     }
-    Agreement { truth: truth.len(), detected: det.len(), matched }
+    Agreement {
+        truth: truth.len(),
+        detected: det.len(),
+        matched,
+    }
 }
 
 #[cfg(test)]
@@ -589,18 +734,33 @@ mod tests {
 
     #[test]
     fn simulation_is_deterministic_and_valid() {
-        let cfg = SimConfig { duration_s: 600.0, ..SimConfig::default() };
+        let cfg = SimConfig {
+            duration_s: 600.0,
+            ..SimConfig::default()
+        };
         let a = simulate(&cfg).unwrap();
         let b = simulate(&cfg).unwrap();
         assert_eq!(a.truth, b.truth);
-        assert_eq!(a.recording.channels[0].samples_uv[1000], b.recording.channels[0].samples_uv[1000]);
+        assert_eq!(
+            a.recording.channels[0].samples_uv[1000],
+            b.recording.channels[0].samples_uv[1000]
+        );
         a.recording.validate().unwrap();
         a.hypnogram.validate().unwrap();
         for side in [Side::Left, Side::Right] {
             let t: Vec<_> = a.truth.iter().filter(|t| t.lm.side == side).collect();
-            assert!(t.windows(2).all(|w| w[1].lm.onset_s > w[0].lm.offset_s + 1.0));
+            assert!(
+                t.windows(2)
+                    .all(|w| w[1].lm.onset_s > w[0].lm.offset_s + 1.0)
+            );
         }
-        assert!(simulate(&SimConfig { sample_rate_hz: 50.0, ..SimConfig::default() }).is_err());
+        assert!(
+            simulate(&SimConfig {
+                sample_rate_hz: 50.0,
+                ..SimConfig::default()
+            })
+            .is_err()
+        );
     }
 
     #[test]

@@ -28,7 +28,10 @@ pub(crate) fn open_path(path: &Path) -> Result<Box<dyn Read + Send>> {
     let mut buf = BufReader::with_capacity(1 << 16, file);
     let head = buf.fill_buf().map_err(|e| Error::io(Some(path), e))?;
     if head.starts_with(&[0x1f, 0x8b]) {
-        Ok(Box::new(BufReader::with_capacity(1 << 16, flate2::read::MultiGzDecoder::new(buf))))
+        Ok(Box::new(BufReader::with_capacity(
+            1 << 16,
+            flate2::read::MultiGzDecoder::new(buf),
+        )))
     } else {
         Ok(Box::new(buf))
     }
@@ -45,11 +48,19 @@ pub(crate) fn open_csv(path: Option<&Path>, input: Box<dyn Read + Send>) -> Resu
     }
     let head = input.fill_buf().map_err(|e| Error::io(path, e))?;
     if head.is_empty() {
-        return Err(Error::input(loc, "the file is empty (expected a CSV header row)"));
+        return Err(Error::input(
+            loc,
+            "the file is empty (expected a CSV header row)",
+        ));
     }
     let first_line = head.split(|&b| b == b'\n').next().unwrap_or(head);
-    if first_line.contains(&0) || std::str::from_utf8(first_line).is_err() && head.len() > first_line.len() {
-        return Err(Error::parse(loc.at_line(1), "this is not a text CSV file (binary data in the header)"));
+    if first_line.contains(&0)
+        || std::str::from_utf8(first_line).is_err() && head.len() > first_line.len()
+    {
+        return Err(Error::parse(
+            loc.at_line(1),
+            "this is not a text CSV file (binary data in the header)",
+        ));
     }
     let delimiter = sniff_delimiter(first_line);
     let mut reader = csv::ReaderBuilder::new()
@@ -58,26 +69,39 @@ pub(crate) fn open_csv(path: Option<&Path>, input: Box<dyn Read + Send>) -> Resu
         .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(Box::new(input) as Box<dyn Read + Send>);
-    let header = reader.byte_headers().map_err(|e| csv_error(&loc, &e))?.clone();
+    let header = reader
+        .byte_headers()
+        .map_err(|e| csv_error(&loc, &e))?
+        .clone();
     let mut headers = Vec::with_capacity(header.len());
     for (i, h) in header.iter().enumerate() {
         let s = std::str::from_utf8(h).map_err(|_| {
-            Error::parse(loc.at_field(1, i + 1, "?"), "the header is not UTF-8 text (is this a CSV file?)")
+            Error::parse(
+                loc.at_field(1, i + 1, "?"),
+                "the header is not UTF-8 text (is this a CSV file?)",
+            )
         })?;
         if s.chars().any(|c| c.is_control() && c != '\t') {
-            return Err(Error::parse(loc.at_line(1), "this is not a text CSV file (control characters in the header)"));
+            return Err(Error::parse(
+                loc.at_line(1),
+                "this is not a text CSV file (control characters in the header)",
+            ));
         }
         headers.push(s.trim().to_owned());
     }
     if headers.iter().all(String::is_empty) {
         return Err(Error::parse(loc.at_line(1), "the header row is empty"));
     }
-    Ok(CsvSource { reader, headers, loc })
+    Ok(CsvSource {
+        reader,
+        headers,
+        loc,
+    })
 }
 
 /// The delimiter with the most occurrences in the header line (`,` when none occurs).
 fn sniff_delimiter(line: &[u8]) -> u8 {
-    let count = |d: u8| line.iter().filter(|&&b| b == d).count();
+    let count = |d: u8| bytecount(line, d);
     let mut best = (b',', count(b','));
     for d in [b';', b'\t'] {
         let c = count(d);
@@ -88,28 +112,36 @@ fn sniff_delimiter(line: &[u8]) -> u8 {
     best.0
 }
 
+/// Occurrences of `d` in `line`.
+fn bytecount(line: &[u8], d: u8) -> usize {
+    line.iter().fold(0, |n, &b| n + usize::from(b == d))
+}
+
 /// Converts a csv crate error to ours, keeping its position.
 pub(crate) fn csv_error(loc: &Location, e: &csv::Error) -> Error {
-    match e.kind() {
-        csv::ErrorKind::Io(io) => Error::io(loc.path.as_deref(), std::io::Error::new(io.kind(), io.to_string())),
-        _ => {
-            let mut l = loc.clone();
-            if let Some(p) = e.position() {
-                l.line = Some(p.line());
-            }
-            Error::parse(l, format!("malformed CSV: {e}"))
-        }
+    if let csv::ErrorKind::Io(io) = e.kind() {
+        return Error::io(
+            loc.path.as_deref(),
+            std::io::Error::new(io.kind(), io.to_string()),
+        );
     }
+    let mut l = loc.clone();
+    if let Some(p) = e.position() {
+        l.line = Some(p.line());
+    }
+    Error::parse(l, format!("malformed CSV: {e}"))
 }
 
 /// The index of the first header (case-insensitive, ignoring spaces, `_`, `-` and `.`)
 /// equal to one of `aliases` (given in that normalised form).
 pub(crate) fn find_column(headers: &[String], aliases: &[&str]) -> Option<usize> {
     let norm: Vec<String> = headers.iter().map(|h| normalise(h)).collect();
-    aliases.iter().find_map(|a| norm.iter().position(|h| h == a))
+    aliases
+        .iter()
+        .find_map(|a| norm.iter().position(|h| h == a))
 }
 
-/// Lower-case with spaces, `_`, `-` and `.` removed: "Leg L" → "legl", "time_s" → "times".
+/// Lower-case with spaces, `_`, `-` and `.` removed: `Leg L` → `legl`, `time_s` → `times`.
 pub(crate) fn normalise(h: &str) -> String {
     h.chars()
         .filter(|c| !matches!(c, ' ' | '_' | '-' | '.'))
@@ -119,7 +151,13 @@ pub(crate) fn normalise(h: &str) -> String {
 
 /// A numeric cell: `Ok(None)` for an empty cell or `NaN` (a gap), an error for text or an
 /// infinite value.
-pub(crate) fn parse_number(bytes: &[u8], loc: &Location, line: u64, col: usize, field: &str) -> Result<Option<f64>> {
+pub(crate) fn parse_number(
+    bytes: &[u8],
+    loc: &Location,
+    line: u64,
+    col: usize,
+    field: &str,
+) -> Result<Option<f64>> {
     let bytes = bytes.trim_ascii();
     if bytes.is_empty() || bytes.eq_ignore_ascii_case(b"nan") {
         return Ok(None);
@@ -132,27 +170,51 @@ pub(crate) fn parse_number(bytes: &[u8], loc: &Location, line: u64, col: usize, 
             loc.at_field(line, col, field),
             format!("`{text}` is infinite (use an empty cell or NaN for a gap)"),
         )),
-        Err(_) => Err(Error::parse(loc.at_field(line, col, field), format!("`{}` is not a number", shorten(text)))),
+        Err(_) => Err(Error::parse(
+            loc.at_field(line, col, field),
+            format!("`{}` is not a number", shorten(text)),
+        )),
     }
 }
 
 /// A required numeric cell (no gaps allowed), for event lists.
-pub(crate) fn require_number(record: &csv::ByteRecord, col: usize, loc: &Location, line: u64, field: &str) -> Result<f64> {
+pub(crate) fn require_number(
+    record: &csv::ByteRecord,
+    col: usize,
+    loc: &Location,
+    line: u64,
+    field: &str,
+) -> Result<f64> {
     let cell = record.get(col).ok_or_else(|| {
-        Error::parse(loc.at_field(line, col + 1, field), format!("missing field: the row has {} field(s)", record.len()))
+        Error::parse(
+            loc.at_field(line, col + 1, field),
+            format!("missing field: the row has {} field(s)", record.len()),
+        )
     })?;
     parse_number(cell, loc, line, col + 1, field)?
         .ok_or_else(|| Error::parse(loc.at_field(line, col + 1, field), "empty value"))
 }
 
 /// A text cell, trimmed.
-pub(crate) fn text_cell<'a>(record: &'a csv::ByteRecord, col: usize, loc: &Location, line: u64, field: &str) -> Result<&'a str> {
+pub(crate) fn text_cell<'a>(
+    record: &'a csv::ByteRecord,
+    col: usize,
+    loc: &Location,
+    line: u64,
+    field: &str,
+) -> Result<&'a str> {
     let cell = record.get(col).ok_or_else(|| {
-        Error::parse(loc.at_field(line, col + 1, field), format!("missing field: the row has {} field(s)", record.len()))
+        Error::parse(
+            loc.at_field(line, col + 1, field),
+            format!("missing field: the row has {} field(s)", record.len()),
+        )
     })?;
-    std::str::from_utf8(cell)
-        .map(str::trim)
-        .map_err(|_| Error::parse(loc.at_field(line, col + 1, field), "the cell is not UTF-8 text"))
+    std::str::from_utf8(cell).map(str::trim).map_err(|_| {
+        Error::parse(
+            loc.at_field(line, col + 1, field),
+            "the cell is not UTF-8 text",
+        )
+    })
 }
 
 /// At most 40 characters of `s`, for messages.
@@ -176,14 +238,22 @@ mod tests {
 
     #[test]
     fn sniffs_delimiters_and_strips_bom() {
-        assert_eq!(src(b"\xEF\xBB\xBFtime_s;left\r\n0;1\r\n").unwrap(), vec!["time_s", "left"]);
+        assert_eq!(
+            src(b"\xEF\xBB\xBFtime_s;left\r\n0;1\r\n").unwrap(),
+            vec!["time_s", "left"]
+        );
         assert_eq!(src(b"a\tb\tc\n1\t2\t3\n").unwrap().len(), 3);
     }
 
     #[test]
     fn rejects_empty_and_binary() {
         assert!(src(b"").unwrap_err().to_string().contains("empty"));
-        assert!(src(b"\x00\x01\x02garbage\n\x00").unwrap_err().to_string().contains("not a text CSV"));
+        assert!(
+            src(b"\x00\x01\x02garbage\n\x00")
+                .unwrap_err()
+                .to_string()
+                .contains("not a text CSV")
+        );
     }
 
     #[test]
@@ -192,14 +262,24 @@ mod tests {
         assert_eq!(parse_number(b" 1.5 ", &loc, 2, 1, "x").unwrap(), Some(1.5));
         assert_eq!(parse_number(b"", &loc, 2, 1, "x").unwrap(), None);
         assert_eq!(parse_number(b"NaN", &loc, 2, 1, "x").unwrap(), None);
-        let e = parse_number(b"abc", &loc, 7, 3, "right").unwrap_err().to_string();
+        let e = parse_number(b"abc", &loc, 7, 3, "right")
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "f.csv, line 7, column 3 (right): `abc` is not a number");
-        assert!(parse_number(b"inf", &loc, 2, 1, "x").unwrap_err().to_string().contains("infinite"));
+        assert!(
+            parse_number(b"inf", &loc, 2, 1, "x")
+                .unwrap_err()
+                .to_string()
+                .contains("infinite")
+        );
     }
 
     #[test]
     fn column_aliases_ignore_case_and_separators() {
-        let h: Vec<String> = ["Time", "Leg L", "TIB_R"].iter().map(|s| (*s).to_owned()).collect();
+        let h: Vec<String> = ["Time", "Leg L", "TIB_R"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
         assert_eq!(find_column(&h, &["legl"]), Some(1));
         assert_eq!(find_column(&h, &["tibr"]), Some(2));
         assert_eq!(find_column(&h, &["nothing"]), None);

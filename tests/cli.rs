@@ -18,7 +18,9 @@ fn plm() -> Command {
 }
 
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join(name)
 }
 
 fn run(args: &[&str]) -> Output {
@@ -26,7 +28,11 @@ fn run(args: &[&str]) -> Output {
 }
 
 fn stdout_json(out: &Output) -> Value {
-    assert!(out.status.success(), "plm failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "plm failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("stdout is JSON")
 }
 
@@ -36,7 +42,12 @@ fn truth(name: &str) -> Vec<(f64, f64, String, bool)> {
     r.records()
         .map(|row| {
             let row = row.unwrap();
-            (row[0].parse().unwrap(), row[1].parse().unwrap(), row[2].to_owned(), &row[3] == "1")
+            (
+                row[0].parse().unwrap(),
+                row[1].parse().unwrap(),
+                row[2].to_owned(),
+                &row[3] == "1",
+            )
         })
         .collect()
 }
@@ -61,14 +72,27 @@ fn detect_finds_the_true_movements_in_every_sample_night() {
         ]);
         let report = stdout_json(&out);
         // The summary went to stderr because stdout carries the JSON.
-        assert!(String::from_utf8_lossy(&out.stderr).contains("PLMS index"), "{name}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("PLMS index"),
+            "{name}"
+        );
 
         // Required fields.
-        for key in ["recording", "rules", "leg_movements", "candidate_movements", "series", "summary"] {
+        for key in [
+            "recording",
+            "rules",
+            "leg_movements",
+            "candidate_movements",
+            "series",
+            "summary",
+        ] {
             assert!(report.get(key).is_some(), "{name}: missing {key}");
         }
         for key in ["duration_s", "sample_rate_hz", "channels", "excluded_s"] {
-            assert!(report["recording"].get(key).is_some(), "{name}: missing recording.{key}");
+            assert!(
+                report["recording"].get(key).is_some(),
+                "{name}: missing recording.{key}"
+            );
         }
         for key in [
             "total_sleep_time_h",
@@ -83,36 +107,74 @@ fn detect_finds_the_true_movements_in_every_sample_night() {
             "plm_clm_ratio",
             "imi_histogram",
         ] {
-            assert!(report["summary"].get(key).is_some(), "{name}: missing summary.{key}");
+            assert!(
+                report["summary"].get(key).is_some(),
+                "{name}: missing summary.{key}"
+            );
         }
         let c0 = &report["candidate_movements"][0];
-        for key in ["onset_s", "offset_s", "side", "clm", "imi_s", "periodic", "series", "stage", "respiratory", "arousal"] {
+        for key in [
+            "onset_s",
+            "offset_s",
+            "side",
+            "clm",
+            "imi_s",
+            "periodic",
+            "series",
+            "stage",
+            "respiratory",
+            "arousal",
+        ] {
             assert!(c0.get(key).is_some(), "{name}: missing candidate.{key}");
         }
 
         // Detection against truth.
         let t = truth(name);
-        let mut agreement = plm_detect::simulate::Agreement { truth: 0, detected: 0, matched: 0 };
+        let mut agreement = plm_detect::simulate::Agreement {
+            truth: 0,
+            detected: 0,
+            matched: 0,
+        };
         for side in ["left", "right"] {
-            let certain: Vec<(f64, f64)> = t.iter().filter(|r| r.2 == side && r.3).map(|r| (r.0, r.1)).collect();
-            let unsure: Vec<(f64, f64)> = t.iter().filter(|r| r.2 == side && !r.3).map(|r| (r.0, r.1)).collect();
+            let certain: Vec<(f64, f64)> = t
+                .iter()
+                .filter(|r| r.2 == side && r.3)
+                .map(|r| (r.0, r.1))
+                .collect();
+            let unsure: Vec<(f64, f64)> = t
+                .iter()
+                .filter(|r| r.2 == side && !r.3)
+                .map(|r| (r.0, r.1))
+                .collect();
             let det: Vec<(f64, f64)> = report["leg_movements"]
                 .as_array()
                 .unwrap()
                 .iter()
                 .filter(|m| m["side"] == side)
-                .map(|m| (m["onset_s"].as_f64().unwrap(), m["offset_s"].as_f64().unwrap()))
+                .map(|m| {
+                    (
+                        m["onset_s"].as_f64().unwrap(),
+                        m["offset_s"].as_f64().unwrap(),
+                    )
+                })
                 .collect();
             let a = evaluate(&certain, &unsure, &det, 0.5);
             agreement.truth += a.truth;
             agreement.detected += a.detected;
             agreement.matched += a.matched;
         }
-        assert!(agreement.f1() >= 0.97, "{name}: LM F1 {:.3} ({agreement:?})", agreement.f1());
+        assert!(
+            agreement.f1() >= 0.97,
+            "{name}: LM F1 {:.3} ({agreement:?})",
+            agreement.f1()
+        );
 
         // PLMS against the truth scored by `plm score`.
         let truth_file = data(&format!("{name}.truth.csv"));
-        let duration = report["recording"]["duration_s"].as_f64().unwrap().to_string();
+        let duration = report["recording"]["duration_s"]
+            .as_f64()
+            .unwrap()
+            .to_string();
         let reference = stdout_json(&run(&[
             "score",
             truth_file.to_str().unwrap(),
@@ -125,7 +187,10 @@ fn detect_finds_the_true_movements_in_every_sample_night() {
         ]));
         let got = report["summary"]["plms_count"].as_i64().unwrap();
         let want = reference["summary"]["plms_count"].as_i64().unwrap();
-        assert!((got - want).abs() <= 1, "{name}: {got} PLMS vs {want} in the truth");
+        assert!(
+            (got - want).abs() <= 1,
+            "{name}: {got} PLMS vs {want} in the truth"
+        );
     }
 }
 
@@ -148,18 +213,34 @@ fn events_csv_has_one_row_per_candidate_and_aasm_rules_are_reported() {
         "--json",
         json.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let summary = String::from_utf8_lossy(&out.stdout);
-    assert!(summary.contains("aasm") && summary.contains("no hypnogram"), "{summary}");
+    assert!(
+        summary.contains("aasm") && summary.contains("no hypnogram"),
+        "{summary}"
+    );
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(report["rules"]["name"], "aasm");
     assert_eq!(report["rules"]["imi_min_s"], 5.0);
     assert_eq!(report["summary"]["sleep_source"], "whole_recording");
-    assert!(report["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().contains("no hypnogram")));
+    assert!(
+        report["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("no hypnogram"))
+    );
     assert!(report["summary"]["plms_arousal_index"].as_f64().unwrap() > 0.0);
     let mut rdr = csv::Reader::from_path(&events).unwrap();
     assert_eq!(&rdr.headers().unwrap()[0], "onset_s");
-    assert_eq!(rdr.records().count(), report["candidate_movements"].as_array().unwrap().len());
+    assert_eq!(
+        rdr.records().count(),
+        report["candidate_movements"].as_array().unwrap().len()
+    );
     assert!(!dir.path().join("report.json.partial").exists());
 }
 
@@ -170,7 +251,14 @@ fn score_matches_the_library_and_accepts_a_rules_config() {
     std::fs::write(&cfg, r#"{"short_imi": "break"}"#).unwrap();
     let lms = data("emg-200hz-hum60.truth.csv");
     let hyp = data("emg-200hz-hum60.hyp.csv");
-    let base = stdout_json(&run(&["score", lms.to_str().unwrap(), "--hypnogram", hyp.to_str().unwrap(), "--json", "-"]));
+    let base = stdout_json(&run(&[
+        "score",
+        lms.to_str().unwrap(),
+        "--hypnogram",
+        hyp.to_str().unwrap(),
+        "--json",
+        "-",
+    ]));
     let lib = plm_detect::score_movements(
         &plm_detect::context::read_leg_movements(&lms).unwrap(),
         &plm_detect::Context {
@@ -181,8 +269,14 @@ fn score_matches_the_library_and_accepts_a_rules_config() {
         None,
     )
     .unwrap();
-    assert_eq!(base["summary"]["plm_count"].as_u64().unwrap() as usize, lib.summary.plm_count);
-    assert_eq!(base["summary"]["clm_count"].as_u64().unwrap() as usize, lib.summary.clm_count);
+    assert_eq!(
+        base["summary"]["plm_count"].as_u64().unwrap() as usize,
+        lib.summary.plm_count
+    );
+    assert_eq!(
+        base["summary"]["clm_count"].as_u64().unwrap() as usize,
+        lib.summary.clm_count
+    );
     let custom = stdout_json(&run(&[
         "score",
         lms.to_str().unwrap(),
@@ -206,7 +300,10 @@ fn bad(dir: &Path, file: &str, content: &[u8], args: &[&str]) -> (i32, String) {
     let ps = p.to_str().unwrap().to_owned();
     full.push(&ps);
     let out = run(&full);
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -216,20 +313,63 @@ fn bad_inputs_give_one_line_errors_with_positions_and_exit_code_2() {
     let detect = ["detect"];
     let cases: Vec<(&str, Vec<u8>, &[&str], &str)> = vec![
         ("empty.csv", b"".to_vec(), &detect, "empty"),
-        ("header.csv", b"time_s,left_uv,right_uv\n".to_vec(), &detect, "no data rows"),
-        ("text.csv", b"time_s,left_uv\n0,1\n0.005,abc\n".to_vec(), &detect, "line 3, column 2 (left_uv): `abc` is not a number"),
-        ("inf.csv", b"time_s,left_uv\n0,1\n0.005,inf\n".to_vec(), &detect, "line 3, column 2 (left_uv)"),
-        ("short_row.csv", b"time_s,left_uv,right_uv\n0,1,2\n0.005,1\n".to_vec(), &detect, "line 3: missing fields"),
-        ("backwards.csv", b"time_s,left_uv\n0,1\n0.01,1\n0.005,1\n".to_vec(), &detect, "line 4, column 1 (time_s): time goes backwards"),
-        ("noleg.csv", b"time_s,spo2\n0,97\n".to_vec(), &detect, "no leg column"),
-        ("binary.csv", vec![0u8, 159, 146, 150, 0, 1, 2, 255, 254, 10, 0, 0], &detect, "not a text CSV"),
-        ("short.csv", b"time_s,left_uv\n0,1\n0.005,2\n0.010,3\n".to_vec(), &detect, "too short to filter"),
+        (
+            "header.csv",
+            b"time_s,left_uv,right_uv\n".to_vec(),
+            &detect,
+            "no data rows",
+        ),
+        (
+            "text.csv",
+            b"time_s,left_uv\n0,1\n0.005,abc\n".to_vec(),
+            &detect,
+            "line 3, column 2 (left_uv): `abc` is not a number",
+        ),
+        (
+            "inf.csv",
+            b"time_s,left_uv\n0,1\n0.005,inf\n".to_vec(),
+            &detect,
+            "line 3, column 2 (left_uv)",
+        ),
+        (
+            "short_row.csv",
+            b"time_s,left_uv,right_uv\n0,1,2\n0.005,1\n".to_vec(),
+            &detect,
+            "line 3: missing fields",
+        ),
+        (
+            "backwards.csv",
+            b"time_s,left_uv\n0,1\n0.01,1\n0.005,1\n".to_vec(),
+            &detect,
+            "line 4, column 1 (time_s): time goes backwards",
+        ),
+        (
+            "noleg.csv",
+            b"time_s,spo2\n0,97\n".to_vec(),
+            &detect,
+            "no leg column",
+        ),
+        (
+            "binary.csv",
+            vec![0u8, 159, 146, 150, 0, 1, 2, 255, 254, 10, 0, 0],
+            &detect,
+            "not a text CSV",
+        ),
+        (
+            "short.csv",
+            b"time_s,left_uv\n0,1\n0.005,2\n0.010,3\n".to_vec(),
+            &detect,
+            "too short to filter",
+        ),
     ];
     for (file, content, args, want) in &cases {
         let (code, err) = bad(d, file, content, args);
         assert_eq!(code, 2, "{file}: exit code {code}, stderr {err}");
         assert!(err.contains(want), "{file}: {err}");
-        assert!(err.contains(file), "{file}: the message names the file: {err}");
+        assert!(
+            err.contains(file),
+            "{file}: the message names the file: {err}"
+        );
         assert_eq!(err.trim_end().lines().count(), 1, "{file}: one line: {err}");
         assert!(!err.contains("panicked"), "{file}: {err}");
     }
@@ -237,14 +377,28 @@ fn bad_inputs_give_one_line_errors_with_positions_and_exit_code_2() {
     let night = data("emg-512hz-ms-stamps.csv");
     let hyp = d.join("hyp.csv");
     std::fs::write(&hyp, "epoch_start_s,stage\n0,W\n30,N7\n").unwrap();
-    let out = run(&["detect", night.to_str().unwrap(), "--hypnogram", hyp.to_str().unwrap()]);
+    let out = run(&[
+        "detect",
+        night.to_str().unwrap(),
+        "--hypnogram",
+        hyp.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("hyp.csv, line 3, column 2 (stage): unknown sleep stage `N7`"), "{err}");
+    assert!(
+        err.contains("hyp.csv, line 3, column 2 (stage): unknown sleep stage `N7`"),
+        "{err}"
+    );
     // LM lists.
     for (content, want) in [
-        ("onset_s,offset_s,side\n10,9,left\n", "line 2, column 2 (offset_s)"),
-        ("onset_s,offset_s,side\n10,11,middle\n", "line 2, column 3 (side): side `middle` is not left or right"),
+        (
+            "onset_s,offset_s,side\n10,9,left\n",
+            "line 2, column 2 (offset_s)",
+        ),
+        (
+            "onset_s,offset_s,side\n10,11,middle\n",
+            "line 2, column 3 (side): side `middle` is not left or right",
+        ),
     ] {
         let (code, err) = bad(d, "lms.csv", content.as_bytes(), &["score"]);
         assert_eq!(code, 2, "{err}");
@@ -266,7 +420,12 @@ fn no_partial_report_is_left_behind_on_failure() {
     let bad_night = dir.path().join("bad.csv");
     std::fs::write(&bad_night, "time_s,left_uv\n0,1\n0.005,x\n").unwrap();
     let json = dir.path().join("out.json");
-    let out = run(&["detect", bad_night.to_str().unwrap(), "--json", json.to_str().unwrap()]);
+    let out = run(&[
+        "detect",
+        bad_night.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(!json.exists());
     assert!(!dir.path().join("out.json.partial").exists());

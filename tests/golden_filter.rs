@@ -9,12 +9,20 @@ use plm_detect::filter::{Band, Section, ZeroPhase, butterworth, notch, response}
 use serde_json::Value;
 
 fn load() -> Value {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/filter_golden.json")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/golden/filter_golden.json"
+    ))
+    .unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
 fn floats(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 
 fn design(case: &Value) -> Vec<Section> {
@@ -45,7 +53,10 @@ fn frequency_response_matches_scipy() {
             let h = floats(h);
             let ours = response(&sos, *f, fs);
             let err = ((ours.re - h[0]).powi(2) + (ours.im - h[1]).powi(2)).sqrt();
-            assert!(err < 1e-9 * (1.0 + h[0].hypot(h[1])), "{name} at {f} Hz: ours {ours} scipy {h:?}");
+            assert!(
+                err < 1e-9 * (1.0 + h[0].hypot(h[1])),
+                "{name} at {f} Hz: ours {ours} scipy {h:?}"
+            );
         }
     }
 }
@@ -55,8 +66,15 @@ fn notch_coefficients_equal_scipy_iirnotch() {
     let doc = load();
     for case in doc["cases"].as_array().unwrap() {
         let fs = case["fs_hz"].as_f64().unwrap();
-        let Some(refs) = case.get("notch_ba") else { continue };
-        for (n, r) in case["notches"].as_array().unwrap().iter().zip(refs.as_array().unwrap()) {
+        let Some(refs) = case.get("notch_ba") else {
+            continue;
+        };
+        for (n, r) in case["notches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(refs.as_array().unwrap())
+        {
             let ours = notch(n["f0_hz"].as_f64().unwrap(), n["q"].as_f64().unwrap(), fs).unwrap();
             for (a, b) in ours.iter().zip(floats(r)) {
                 assert!((a - b).abs() < 1e-14, "{ours:?} vs {r}");
@@ -69,7 +87,9 @@ fn notch_coefficients_equal_scipy_iirnotch() {
 fn poles_match_scipy() {
     let doc = load();
     for case in doc["cases"].as_array().unwrap() {
-        let Some(poles) = case.get("poles") else { continue };
+        let Some(poles) = case.get("poles") else {
+            continue;
+        };
         let name = case["name"].as_str().unwrap();
         // The Butterworth sections only (notch sections come after them).
         let mut sos = design(case);
@@ -84,10 +104,10 @@ fn poles_match_scipy() {
             }
             let disc = a1 * a1 - 4.0 * a2;
             if disc >= 0.0 {
-                ours.push(((-a1 + disc.sqrt()) / 2.0, 0.0));
-                ours.push(((-a1 - disc.sqrt()) / 2.0, 0.0));
+                ours.push((f64::midpoint(-a1, disc.sqrt()), 0.0));
+                ours.push((f64::midpoint(-a1, -disc.sqrt()), 0.0));
             } else {
-                ours.push((-a1 / 2.0, (-disc).sqrt() / 2.0));
+                ours.push((-a1 / 2.0, (-disc).sqrt() / 2.0)); // conjugate pair
                 ours.push((-a1 / 2.0, -(-disc).sqrt() / 2.0));
             }
         }
@@ -95,7 +115,10 @@ fn poles_match_scipy() {
         let want: Vec<Vec<f64>> = poles.as_array().unwrap().iter().map(floats).collect();
         assert_eq!(ours.len(), want.len(), "{name}");
         for (o, w) in ours.iter().zip(&want) {
-            assert!((o.0 - w[0]).abs() < 1e-9 && (o.1 - w[1]).abs() < 1e-9, "{name}: {o:?} vs {w:?}");
+            assert!(
+                (o.0 - w[0]).abs() < 1e-9 && (o.1 - w[1]).abs() < 1e-9,
+                "{name}: {o:?} vs {w:?}"
+            );
         }
     }
 }
@@ -112,7 +135,10 @@ fn zero_phase_output_matches_sosfiltfilt() {
         zp.apply(&x, &mut y, &mut Vec::new()).unwrap();
         let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         for (i, (a, b)) in y.iter().zip(&want).enumerate() {
-            assert!((a - b).abs() < 1e-9 * scale.max(1.0), "{name} sample {i}: ours {a} scipy {b}");
+            assert!(
+                (a - b).abs() < 1e-9 * scale.max(1.0),
+                "{name} sample {i}: ours {a} scipy {b}"
+            );
         }
     }
 }

@@ -4,14 +4,25 @@
 
 use plm_detect::{Context, Detector, LegMovement, Recording, Rules, Side, Span, score};
 use proptest::prelude::*;
+use std::fmt::Write as _;
 
 /// PLMScoRe's order of operations (SCORING.md §2–3), written independently of
 /// `plm_detect::scoring`: returns (CLM count, PLM count, periodic flag per candidate).
 fn plmscore(lms: &[(f64, f64, Side)]) -> (usize, usize, Vec<bool>) {
+    struct G {
+        on: f64,
+        off: f64,
+        parts: Vec<(f64, f64, Side)>,
+    }
+
     // 1. join per leg (next onset < offset + 0.5), 2. drop < 0.5 s.
     let mut legs: Vec<(f64, f64, Side)> = Vec::new();
     for side in [Side::Left, Side::Right] {
-        let mut v: Vec<(f64, f64)> = lms.iter().filter(|m| m.2 == side).map(|m| (m.0, m.1)).collect();
+        let mut v: Vec<(f64, f64)> = lms
+            .iter()
+            .filter(|m| m.2 == side)
+            .map(|m| (m.0, m.1))
+            .collect();
         v.sort_by(|a, b| a.partial_cmp(b).unwrap());
         let mut joined: Vec<(f64, f64)> = Vec::new();
         for (on, off) in v {
@@ -23,15 +34,15 @@ fn plmscore(lms: &[(f64, f64, Side)]) -> (usize, usize, Vec<bool>) {
             }
             joined.push((on, off));
         }
-        legs.extend(joined.into_iter().filter(|(a, b)| b - a >= 0.5).map(|(a, b)| (a, b, side)));
+        legs.extend(
+            joined
+                .into_iter()
+                .filter(|(a, b)| b - a >= 0.5)
+                .map(|(a, b)| (a, b, side)),
+        );
     }
     legs.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap().then(a.2.cmp(&b.2)));
     // 3–4. walk both legs; a group absorbs LMs starting before its offset + 0.5.
-    struct G {
-        on: f64,
-        off: f64,
-        parts: Vec<(f64, f64, Side)>,
-    }
     let mut groups: Vec<G> = Vec::new();
     for m in legs {
         match groups.last_mut() {
@@ -39,7 +50,11 @@ fn plmscore(lms: &[(f64, f64, Side)]) -> (usize, usize, Vec<bool>) {
                 g.off = g.off.max(m.1);
                 g.parts.push(m);
             }
-            _ => groups.push(G { on: m.0, off: m.1, parts: vec![m] }),
+            _ => groups.push(G {
+                on: m.0,
+                off: m.1,
+                parts: vec![m],
+            }),
         }
     }
     let clm: Vec<bool> = groups
@@ -92,12 +107,19 @@ fn plmscore(lms: &[(f64, f64, Side)]) -> (usize, usize, Vec<bool>) {
 /// Leg movements on a coarse time grid so that gaps of exactly 0.5 s, IMIs of exactly 10
 /// and 90 s and durations of exactly 0.5 and 10 s occur often.
 fn lm_list() -> impl Strategy<Value = Vec<(f64, f64, Side)>> {
-    let lm = (0u32..4000, prop_oneof![1u32..=4, 5u32..=40, 95u32..=105, 140u32..=160], any::<bool>()).prop_map(
-        |(start, dur, left)| {
+    let lm = (
+        0u32..4000,
+        prop_oneof![1u32..=4, 5u32..=40, 95u32..=105, 140u32..=160],
+        any::<bool>(),
+    )
+        .prop_map(|(start, dur, left)| {
             let on = f64::from(start) * 0.25;
-            (on, on + f64::from(dur) * 0.1, if left { Side::Left } else { Side::Right })
-        },
-    );
+            (
+                on,
+                on + f64::from(dur) * 0.1,
+                if left { Side::Left } else { Side::Right },
+            )
+        });
     prop::collection::vec(lm, 0..120)
 }
 
@@ -152,14 +174,14 @@ proptest! {
         let mut text = String::from("time_s,left_uv,right_uv\n");
         for (i, (a, b, mutation)) in rows.iter().enumerate() {
             let t = i as f64 * 0.004;
-            match mutation {
-                0 => text.push_str(&format!("{t},{a},\n")),
-                1 => text.push_str(&format!("{t},NaN,{b}\n")),
-                2 => text.push_str(&format!("{},{a},{b}\n", t - 0.01)),
-                3 => text.push_str(&format!("{t},{a}\n")),
-                4 => text.push_str(&format!("{t};{a};{b}\n")),
-                _ => text.push_str(&format!("{t},{a},{b}\n")),
-            }
+            let _ = match mutation {
+                0 => writeln!(text, "{t},{a},"),
+                1 => writeln!(text, "{t},NaN,{b}"),
+                2 => writeln!(text, "{},{a},{b}", t - 0.01),
+                3 => writeln!(text, "{t},{a}"),
+                4 => writeln!(text, "{t};{a};{b}"),
+                _ => writeln!(text, "{t},{a},{b}"),
+            };
         }
         let mut opts = plm_detect::ReadOptions::new();
         opts.sample_rate_hz = fs;

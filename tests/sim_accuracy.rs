@@ -17,16 +17,36 @@ struct Outcome {
 }
 
 fn run(night: &SimNight) -> (Report, Outcome) {
-    let ctx = Context { hypnogram: Some(night.hypnogram.clone()), respiratory: night.respiratory.clone(), arousals: vec![] };
+    let ctx = Context {
+        hypnogram: Some(night.hypnogram.clone()),
+        respiratory: night.respiratory.clone(),
+        arousals: vec![],
+    };
     let report = Detector::default().run(&night.recording, &ctx).unwrap();
-    let mut lm = plm_detect::simulate::Agreement { truth: 0, detected: 0, matched: 0 };
+    let mut lm = plm_detect::simulate::Agreement {
+        truth: 0,
+        detected: 0,
+        matched: 0,
+    };
     for side in [plm_detect::Side::Left, plm_detect::Side::Right] {
-        let t: Vec<(f64, f64)> =
-            night.truth.iter().filter(|t| t.certain && t.lm.side == side).map(|t| (t.lm.onset_s, t.lm.offset_s)).collect();
-        let u: Vec<(f64, f64)> =
-            night.truth.iter().filter(|t| !t.certain && t.lm.side == side).map(|t| (t.lm.onset_s, t.lm.offset_s)).collect();
-        let d: Vec<(f64, f64)> =
-            report.leg_movements.iter().filter(|m| m.side == side).map(|m| (m.onset_s, m.offset_s)).collect();
+        let t: Vec<(f64, f64)> = night
+            .truth
+            .iter()
+            .filter(|t| t.certain && t.lm.side == side)
+            .map(|t| (t.lm.onset_s, t.lm.offset_s))
+            .collect();
+        let u: Vec<(f64, f64)> = night
+            .truth
+            .iter()
+            .filter(|t| !t.certain && t.lm.side == side)
+            .map(|t| (t.lm.onset_s, t.lm.offset_s))
+            .collect();
+        let d: Vec<(f64, f64)> = report
+            .leg_movements
+            .iter()
+            .filter(|m| m.side == side)
+            .map(|m| (m.onset_s, m.offset_s))
+            .collect();
         let a = evaluate(&t, &u, &d, 0.5);
         lm.truth += a.truth;
         lm.detected += a.detected;
@@ -38,28 +58,117 @@ fn run(night: &SimNight) -> (Report, Outcome) {
         &all,
         &ctx,
         &Rules::wasm2016(),
-        Span { duration_s: night.recording.duration_s(), excluded: &[] },
+        Span {
+            duration_s: night.recording.duration_s(),
+            excluded: &[],
+        },
     )
     .unwrap();
-    let tp: Vec<(f64, f64)> =
-        reference.candidate_movements.iter().filter(|c| c.periodic).map(|c| (c.onset_s, c.offset_s)).collect();
-    let dp: Vec<(f64, f64)> = report.candidate_movements.iter().filter(|c| c.periodic).map(|c| (c.onset_s, c.offset_s)).collect();
+    let tp: Vec<(f64, f64)> = reference
+        .candidate_movements
+        .iter()
+        .filter(|c| c.periodic)
+        .map(|c| (c.onset_s, c.offset_s))
+        .collect();
+    let dp: Vec<(f64, f64)> = report
+        .candidate_movements
+        .iter()
+        .filter(|c| c.periodic)
+        .map(|c| (c.onset_s, c.offset_s))
+        .collect();
     let plm = evaluate(&tp, &[], &dp, 0.5);
-    let err = (report.summary.plms_index.unwrap_or(0.0) - reference.summary.plms_index.unwrap_or(0.0)).abs();
-    (report, Outcome { lm_f1: lm.f1(), plm_f1: plm.f1(), plmsi_err: err })
+    let err = (report.summary.plms_index.unwrap_or(0.0)
+        - reference.summary.plms_index.unwrap_or(0.0))
+    .abs();
+    (
+        report,
+        Outcome {
+            lm_f1: lm.f1(),
+            plm_f1: plm.f1(),
+            plmsi_err: err,
+        },
+    )
 }
 
 fn conditions() -> Vec<(&'static str, SimConfig)> {
-    let base = SimConfig { duration_s: 3600.0, series_per_hour: 2.5, ..SimConfig::default() };
+    let base = SimConfig {
+        duration_s: 3600.0,
+        series_per_hour: 2.5,
+        ..SimConfig::default()
+    };
     vec![
-        ("200 Hz", SimConfig { seed: 101, sample_rate_hz: 200.0, ..base.clone() }),
-        ("256 Hz", SimConfig { seed: 102, sample_rate_hz: 256.0, ..base.clone() }),
-        ("512 Hz strong ECG", SimConfig { seed: 103, sample_rate_hz: 512.0, ecg_uv: 60.0, heart_rate_bpm: 90.0, ..base.clone() }),
-        ("500 Hz 60 Hz hum", SimConfig { seed: 104, sample_rate_hz: 500.0, mains_hz: 60.0, mains_uv: 30.0, ..base.clone() }),
-        ("256 Hz 50 Hz hum + ECG", SimConfig { seed: 105, mains_uv: 20.0, ecg_uv: 40.0, ..base.clone() }),
-        ("200 Hz noisy drifting", SimConfig { seed: 106, sample_rate_hz: 200.0, rest_uv: 3.0, rest_drift: 1.5, ..base.clone() }),
-        ("256 Hz post-apnoea", SimConfig { seed: 107, apnea_clusters_per_hour: 4.0, ..base.clone() }),
-        ("400 Hz many pops", SimConfig { seed: 108, sample_rate_hz: 400.0, pops_per_hour: 120.0, ..base.clone() }),
+        (
+            "200 Hz",
+            SimConfig {
+                seed: 101,
+                sample_rate_hz: 200.0,
+                ..base.clone()
+            },
+        ),
+        (
+            "256 Hz",
+            SimConfig {
+                seed: 102,
+                sample_rate_hz: 256.0,
+                ..base.clone()
+            },
+        ),
+        (
+            "512 Hz strong ECG",
+            SimConfig {
+                seed: 103,
+                sample_rate_hz: 512.0,
+                ecg_uv: 60.0,
+                heart_rate_bpm: 90.0,
+                ..base.clone()
+            },
+        ),
+        (
+            "500 Hz 60 Hz hum",
+            SimConfig {
+                seed: 104,
+                sample_rate_hz: 500.0,
+                mains_hz: 60.0,
+                mains_uv: 30.0,
+                ..base.clone()
+            },
+        ),
+        (
+            "256 Hz 50 Hz hum + ECG",
+            SimConfig {
+                seed: 105,
+                mains_uv: 20.0,
+                ecg_uv: 40.0,
+                ..base.clone()
+            },
+        ),
+        (
+            "200 Hz noisy drifting",
+            SimConfig {
+                seed: 106,
+                sample_rate_hz: 200.0,
+                rest_uv: 3.0,
+                rest_drift: 1.5,
+                ..base.clone()
+            },
+        ),
+        (
+            "256 Hz post-apnoea",
+            SimConfig {
+                seed: 107,
+                apnea_clusters_per_hour: 4.0,
+                ..base.clone()
+            },
+        ),
+        (
+            "400 Hz many pops",
+            SimConfig {
+                seed: 108,
+                sample_rate_hz: 400.0,
+                pops_per_hour: 120.0,
+                ..base.clone()
+            },
+        ),
     ]
 }
 
@@ -71,7 +180,10 @@ fn detection_accuracy_on_unseen_simulated_nights() {
     for (name, cfg) in &conds {
         let night = simulate(cfg).unwrap();
         let (_, o) = run(&night);
-        eprintln!("{name:28} LM F1 {:.4}  PLM F1 {:.4}  |ΔPLMSI| {:.2}/h", o.lm_f1, o.plm_f1, o.plmsi_err);
+        eprintln!(
+            "{name:28} LM F1 {:.4}  PLM F1 {:.4}  |ΔPLMSI| {:.2}/h",
+            o.lm_f1, o.plm_f1, o.plmsi_err
+        );
         if o.lm_f1 < 0.98 {
             failures.push(format!("{name}: LM F1 {:.4} < 0.98", o.lm_f1));
         }

@@ -11,10 +11,16 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use plm_detect::context::{read_arousals, read_hypnogram, read_leg_movements, read_respiratory};
 use plm_detect::simulate::SimConfig;
-use plm_detect::{Context, Detector, DetectorConfig, Error, NotchMode, ReadOptions, Report, Rules, Unit};
+use plm_detect::{
+    Context, Detector, DetectorConfig, Error, NotchMode, ReadOptions, Report, Rules, Unit,
+};
 
 #[derive(Parser)]
-#[command(name = "plm", version, about = "Detect and score periodic limb movements during sleep (WASM 2016 / AASM)")]
+#[command(
+    name = "plm",
+    version,
+    about = "Detect and score periodic limb movements during sleep (WASM 2016 / AASM)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -130,7 +136,10 @@ fn main() -> ExitCode {
 }
 
 fn read_text(path: &Path) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|e| Error::Io { path: Some(path.to_path_buf()), source: e })
+    std::fs::read_to_string(path).map_err(|e| Error::Io {
+        path: Some(path.to_path_buf()),
+        source: e,
+    })
 }
 
 fn rules(a: &ContextArgs) -> Result<Rules, Error> {
@@ -144,16 +153,33 @@ fn rules(a: &ContextArgs) -> Result<Rules, Error> {
 /// Prefixes a config error with the file it came from.
 fn with_file(e: Error, path: &Path) -> Error {
     match e {
-        Error::Config { field, message } => Error::Config { field, message: format!("{} ({})", message, path.display()) },
+        Error::Config { field, message } => Error::Config {
+            field,
+            message: format!("{} ({})", message, path.display()),
+        },
         other => other,
     }
 }
 
 fn context(a: &ContextArgs, rules: &Rules) -> Result<Context, Error> {
     Ok(Context {
-        hypnogram: a.hypnogram.as_deref().map(|p| read_hypnogram(p, rules.epoch_s)).transpose()?,
-        respiratory: a.respiratory.as_deref().map(read_respiratory).transpose()?.unwrap_or_default(),
-        arousals: a.arousals.as_deref().map(read_arousals).transpose()?.unwrap_or_default(),
+        hypnogram: a
+            .hypnogram
+            .as_deref()
+            .map(|p| read_hypnogram(p, rules.epoch_s))
+            .transpose()?,
+        respiratory: a
+            .respiratory
+            .as_deref()
+            .map(read_respiratory)
+            .transpose()?
+            .unwrap_or_default(),
+        arousals: a
+            .arousals
+            .as_deref()
+            .map(read_arousals)
+            .transpose()?
+            .unwrap_or_default(),
     })
 }
 
@@ -171,21 +197,27 @@ fn detect(a: &DetectArgs) -> Result<(), Error> {
     config.notch = match a.notch.to_ascii_lowercase().as_str() {
         "auto" => NotchMode::Auto,
         "off" | "none" => NotchMode::Off,
-        f => NotchMode::Fixed(f.trim_end_matches("hz").parse::<f64>().map_err(|_| Error::Config {
-            field: "notch",
-            message: format!("`{}` is not auto, off or a frequency in Hz", a.notch),
+        f => NotchMode::Fixed(f.trim_end_matches("hz").parse::<f64>().map_err(|_| {
+            Error::Config {
+                field: "notch",
+                message: format!("`{}` is not auto, off or a frequency in Hz", a.notch),
+            }
         })?),
     };
     let detector = Detector::new(rules.clone(), config)?;
-    let unit = Unit::parse(&a.unit)
-        .ok_or_else(|| Error::Config { field: "unit", message: format!("`{}` is not uV, mV or V", a.unit) })?;
+    let unit = Unit::parse(&a.unit).ok_or_else(|| Error::Config {
+        field: "unit",
+        message: format!("`{}` is not uV, mV or V", a.unit),
+    })?;
     let mut opts = ReadOptions::new().unit(unit);
     opts.sample_rate_hz = a.fs;
     opts.left.clone_from(&a.left);
     opts.right.clone_from(&a.right);
     let ctx = context(&a.context, &rules)?;
     let recording = plm_detect::read_night(&a.night, &opts)?;
-    let report = detector.run(&recording, &ctx).map_err(|e| e.in_file(&a.night))?;
+    let report = detector
+        .run(&recording, &ctx)
+        .map_err(|e| e.in_file(&a.night))?;
     emit(&report, &a.context, Some(&a.night))
 }
 
@@ -193,14 +225,17 @@ fn score(a: &ScoreArgs) -> Result<(), Error> {
     let rules = rules(&a.context)?;
     let ctx = context(&a.context, &rules)?;
     let lms = read_leg_movements(&a.movements)?;
-    let report = plm_detect::score_movements(&lms, &ctx, &rules, a.duration).map_err(|e| e.in_file(&a.movements))?;
+    let report = plm_detect::score_movements(&lms, &ctx, &rules, a.duration)
+        .map_err(|e| e.in_file(&a.movements))?;
     emit(&report, &a.context, Some(&a.movements))
 }
 
 fn simulate(a: &SimulateArgs) -> Result<(), Error> {
     let mut cfg: SimConfig = match &a.config {
-        Some(p) => serde_json::from_str(&read_text(p)?)
-            .map_err(|e| Error::Config { field: "simulator config", message: format!("{e} ({})", p.display()) })?,
+        Some(p) => serde_json::from_str(&read_text(p)?).map_err(|e| Error::Config {
+            field: "simulator config",
+            message: format!("{e} ({})", p.display()),
+        })?,
         None => SimConfig::default(),
     };
     if let Some(v) = a.seed {
@@ -230,7 +265,8 @@ fn simulate(a: &SimulateArgs) -> Result<(), Error> {
 /// Writes the requested outputs; files are written to a temporary name and renamed, so a
 /// failure never leaves a partial report behind.
 fn emit(report: &Report, a: &ContextArgs, input: Option<&Path>) -> Result<(), Error> {
-    let stdout_taken = a.json.as_deref() == Some(Path::new("-")) || a.events.as_deref() == Some(Path::new("-"));
+    let stdout_taken =
+        a.json.as_deref() == Some(Path::new("-")) || a.events.as_deref() == Some(Path::new("-"));
     if let Some(p) = &a.json {
         write_output(p, |w| report.write_json(w))?;
     }
@@ -238,10 +274,10 @@ fn emit(report: &Report, a: &ContextArgs, input: Option<&Path>) -> Result<(), Er
         write_output(p, |w| report.write_events_csv(w))?;
     }
     if !a.quiet {
-        let mut text = String::new();
-        if let Some(p) = input {
-            text.push_str(&format!("input       {}\n", p.display()));
-        }
+        let mut text = match input {
+            Some(p) => format!("input       {}\n", p.display()),
+            None => String::new(),
+        };
         text.push_str(&report.summary_text());
         if stdout_taken {
             eprint!("{text}");
@@ -252,8 +288,14 @@ fn emit(report: &Report, a: &ContextArgs, input: Option<&Path>) -> Result<(), Er
     Ok(())
 }
 
-fn write_output(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<(), Error>) -> Result<(), Error> {
-    let io = |e: std::io::Error| Error::Io { path: Some(path.to_path_buf()), source: e };
+fn write_output(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let io = |e: std::io::Error| Error::Io {
+        path: Some(path.to_path_buf()),
+        source: e,
+    };
     if path == Path::new("-") {
         let stdout = std::io::stdout();
         let mut lock = stdout.lock();
@@ -266,7 +308,10 @@ fn write_output(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<(), Er
     let result = (|| {
         let mut w = BufWriter::new(File::create(&tmp).map_err(io)?);
         write(&mut w)?;
-        w.into_inner().map_err(|e| io(e.into_error()))?.sync_all().map_err(io)?;
+        w.into_inner()
+            .map_err(|e| io(e.into_error()))?
+            .sync_all()
+            .map_err(io)?;
         std::fs::rename(&tmp, path).map_err(io)
     })();
     if result.is_err() {
