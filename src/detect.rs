@@ -52,6 +52,7 @@ pub fn detect(env: &Envelope, side: Side, rules: &Rules, unscorable: &[bool]) ->
             .copied()
             .unwrap_or(rules.offset_above_rest_uv)
     };
+    let mut scratch = Vec::new();
     let mut out = Vec::new();
     let mut k = 0;
     while k < n {
@@ -111,7 +112,7 @@ pub fn detect(env: &Envelope, side: Side, rules: &Rules, unscorable: &[bool]) ->
         if rules.morphology_check
             && !inside
                 .clone()
-                .any(|b| env.morphology_uv[b] > env.rest_uv[b] + margin(b))
+                .any(|b| env.morphology_at(b, &mut scratch) > env.rest_uv[b] + margin(b))
         {
             continue;
         }
@@ -215,7 +216,8 @@ mod tests {
         Envelope {
             block: 1,
             rate_hz: 100.0,
-            morphology_uv: amp.clone(),
+            block_mean_uv: amp.clone(),
+            morphology_half_blocks: 25,
             rest_uv: vec![1.0; n],
             fine_uv: amp.clone(),
             margin_uv: vec![2.0; n],
@@ -279,7 +281,7 @@ mod tests {
     fn morphology_rejects_spiky_detections() {
         let r = Rules::wasm2016();
         let mut e = env(1000, &[(100, 200, 20.0)]);
-        e.morphology_uv = vec![1.0; 1000];
+        e.block_mean_uv = vec![1.0; 1000];
         assert!(detect(&e, Side::Left, &r, &[]).is_empty());
         assert_eq!(detect(&e, Side::Left, &Rules::aasm(), &[]).len(), 1);
     }

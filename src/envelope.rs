@@ -157,8 +157,10 @@ pub struct Envelope {
     pub amplitude_uv: Vec<f64>,
     /// Resting level, µV (`NaN` where unknown).
     pub rest_uv: Vec<f64>,
-    /// Running median of the block means over the morphology window, µV.
-    pub morphology_uv: Vec<f64>,
+    /// Rectified mean per block after spike clipping, µV (the input of both medians).
+    pub block_mean_uv: Vec<f64>,
+    /// Half the morphology window, blocks.
+    pub morphology_half_blocks: usize,
     /// Offset margin above rest, µV: the rules' offset level (+2 µV), or `noise_factor` ×
     /// the resting fluctuation where that is larger.
     pub margin_uv: Vec<f64>,
@@ -186,6 +188,14 @@ impl Envelope {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.amplitude_uv.is_empty()
+    }
+
+    /// The morphology median at block `k`: the median of the block means over the
+    /// morphology window centred there (µV; `NaN` as for [`running_median`]). Computed on
+    /// demand — only blocks inside candidate LMs ever need it. `buf` is scratch space.
+    #[must_use]
+    pub fn morphology_at(&self, k: usize, buf: &mut Vec<f64>) -> f64 {
+        window_median(&self.block_mean_uv, k, self.morphology_half_blocks, buf)
     }
 }
 
@@ -227,19 +237,28 @@ pub fn envelope(
     running_median(&means, median_w, &mut amplitude);
     moving_average(&means, fine_w, &mut fine);
     let guard = (cfg.spike_guard_s * rate).round() as usize;
-    if suppress_spikes(
+    let max_w = (cfg.spike_max_s * rate).round() as usize;
+    let clipped = suppress_spikes(
         &mut means,
         &amplitude,
         &fine,
-        (cfg.spike_max_s * rate).round() as usize,
+        max_w,
         guard,
         cfg.spike_level_uv,
-    ) {
-        running_median(&means, median_w, &mut amplitude);
+    );
+    if !clipped.is_empty() {
+        // Only windows that contain a clipped block change.
+        let h = median_w / 2;
+        let mut buf = Vec::with_capacity(median_w);
+        let mut done = 0usize; // first block not yet recomputed
+        for (a, b) in clipped {
+            for i in a.saturating_sub(h).max(done)..(b + h).min(nb) {
+                amplitude[i] = window_median(&means, i, h, &mut buf);
+            }
+            done = done.max((b + h).min(nb));
+        }
         moving_average(&means, fine_w, &mut fine);
     }
-    let mut morphology = vec![0.0; nb];
-    running_median(&means, odd(morphology_s), &mut morphology);
     let rest = resting_level(&amplitude, rate, cfg);
     let margin = margins(
         resting_spread(&amplitude, rate, cfg),
@@ -256,7 +275,8 @@ pub fn envelope(
         rate_hz: rate,
         amplitude_uv: amplitude,
         rest_uv: rest,
-        morphology_uv: morphology,
+        block_mean_uv: means,
+        morphology_half_blocks: odd(morphology_s) / 2,
         margin_uv: margin,
         fine_uv: fine,
         fine_margin_uv: fine_margin,
@@ -321,12 +341,12 @@ fn suppress_spikes(
     max_w: usize,
     guard: usize,
     level_uv: f64,
-) -> bool {
+) -> Vec<(usize, usize)> {
     let n = means.len();
     let high = |b: usize| fine[b].is_finite() && amp[b].is_finite() && fine[b] > amp[b] + level_uv;
     let quiet =
         |b: usize| fine[b].is_finite() && amp[b].is_finite() && fine[b] <= amp[b] + level_uv;
-    let mut changed = false;
+    let mut changed = Vec::new();
     let mut k = 0;
     while k < n {
         if !high(k) {
@@ -353,13 +373,39 @@ fn suppress_spikes(
             }
             let mid = around.len() / 2;
             let level = *around.select_nth_unstable_by(mid, f64::total_cmp).1;
-            for m in &mut means[start.saturating_sub(1)..(end + 1).min(n)] {
+            let (a, b) = (start.saturating_sub(1), (end + 1).min(n));
+            for m in &mut means[a..b] {
                 *m = level;
             }
-            changed = true;
+            changed.push((a, b));
         }
     }
     changed
+}
+
+/// The value [`running_median`] with window `2h + 1` gives at `i`: the median of the
+/// finite values of `x[i-h..=i+h]` (clipped to the slice), `NaN` when `x[i]` is `NaN` or
+/// fewer than half the window's values are finite. O(h) with `buf` as scratch.
+#[must_use]
+pub fn window_median(x: &[f64], i: usize, h: usize, buf: &mut Vec<f64>) -> f64 {
+    let n = x.len();
+    if i >= n || x[i].is_nan() {
+        return f64::NAN;
+    }
+    let (a, b) = (i.saturating_sub(h), (i + h).min(n - 1) + 1);
+    buf.clear();
+    buf.extend(x[a..b].iter().copied().filter(|v| v.is_finite()));
+    let m = buf.len();
+    if m == 0 || m * 2 < b - a {
+        return f64::NAN;
+    }
+    let (lower, mid, _) = buf.select_nth_unstable_by(m / 2, f64::total_cmp);
+    let mid = *mid;
+    if m % 2 == 1 {
+        mid
+    } else {
+        0.5 * (lower.iter().copied().fold(f64::NEG_INFINITY, f64::max) + mid)
+    }
 }
 
 /// Centred moving average over an odd window `w`, shrinking at the ends; `NaN` where any
@@ -533,6 +579,35 @@ mod tests {
         running_median(&[5.0], 25, &mut one);
         assert_eq!(one[0], 5.0);
         running_median(&[], 5, &mut []);
+    }
+
+    #[test]
+    fn window_median_equals_running_median() {
+        let mut state = 99u64;
+        let x: Vec<f64> = (0..500)
+            .map(|i| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1442695040888963407);
+                if i % 37 == 5 {
+                    f64::NAN
+                } else {
+                    ((state >> 40) % 1000) as f64 / 10.0
+                }
+            })
+            .collect();
+        let mut buf = Vec::new();
+        for w in [1usize, 3, 7, 21, 51] {
+            let mut out = vec![0.0; x.len()];
+            running_median(&x, w, &mut out);
+            for (i, o) in out.iter().enumerate() {
+                let m = window_median(&x, i, w / 2, &mut buf);
+                assert!(
+                    o.to_bits() == m.to_bits() || (o.is_nan() && m.is_nan()),
+                    "w {w} i {i}: {o} vs {m}"
+                );
+            }
+        }
     }
 
     #[test]
