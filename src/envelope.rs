@@ -252,8 +252,14 @@ pub fn envelope(
         let mut buf = Vec::with_capacity(median_w);
         let mut done = 0usize; // first block not yet recomputed
         for (a, b) in clipped {
-            for i in a.saturating_sub(h).max(done)..(b + h).min(nb) {
-                amplitude[i] = window_median(&means, i, h, &mut buf);
+            let from = a.saturating_sub(h).max(done);
+            for (i, v) in amplitude
+                .iter_mut()
+                .enumerate()
+                .take((b + h).min(nb))
+                .skip(from)
+            {
+                *v = window_median(&means, i, h, &mut buf);
             }
             done = done.max((b + h).min(nb));
         }
@@ -588,7 +594,7 @@ mod tests {
             .map(|i| {
                 state = state
                     .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1442695040888963407);
+                    .wrapping_add(1_442_695_040_888_963_407);
                 if i % 37 == 5 {
                     f64::NAN
                 } else {
