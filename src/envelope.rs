@@ -6,8 +6,9 @@
 //! check (µV). Block `k` covers input samples `[k·block, (k+1)·block)`; its time is the
 //! block centre, `(k + 0.5) · block / fs` seconds.
 //!
-//! * **Spikes**: isolated transients shorter than `spike_max_s` (0.2 s) rising more than
-//!   `spike_level_uv` above the running amplitude — ECG QRS complexes, electrode pops — are
+//! * **Spikes**: isolated transients shorter than `spike_max_s` (0.3 s) rising more than
+//!   `spike_level_uv` (or the baseline's own fluctuation, if larger) above a provisional
+//!   resting level — ECG QRS complexes, electrode pops, a pop next to a QRS — are
 //!   clipped to the running amplitude before the final median, so a strong ECG cannot
 //!   hold an LM open or lift the resting level.
 //! * **Amplitude**: mean of the rectified signal over each block, then a centred running
@@ -60,13 +61,14 @@ pub struct EnvelopeConfig {
     pub max_rest_uv: f64,
     /// Moving-average window of the edge-locating amplitude, s. Default 0.04.
     pub edge_smooth_s: f64,
-    /// Longest transient clipped as a spike (QRS, pop), s. Default 0.2 (SCORING.md §1:
-    /// pops are < 0.2 s; a QRS is ≈ 0.1 s).
+    /// Longest transient clipped as a spike (QRS, pop), s. Default 0.3: pops are < 0.2 s
+    /// (SCORING.md §1) and a QRS ≈ 0.1 s, but a pop next to a QRS, widened by the
+    /// filter's ringing, lasts up to ~0.3 s; anything this short is not an LM (≥ 0.5 s).
     pub spike_max_s: f64,
     /// Quiet needed on each side of a spike, s. Default 0.15.
     pub spike_guard_s: f64,
-    /// How far above the running amplitude a transient must rise to be clipped, µV.
-    /// Default 4.
+    /// How far above the resting level a transient must rise to be clipped, µV (at least;
+    /// more on a noisy baseline, see `noise_factor`). Default 4.
     pub spike_level_uv: f64,
     /// Lower percentile (0–1) of the resting amplitude for its fluctuation. Default 0.05.
     pub noise_percentile: f64,
@@ -87,7 +89,7 @@ impl Default for EnvelopeConfig {
             rest_percentile: 0.3,
             max_rest_uv: 20.0,
             edge_smooth_s: 0.04,
-            spike_max_s: 0.2,
+            spike_max_s: 0.3,
             spike_guard_s: 0.15,
             spike_level_uv: 4.0,
             noise_percentile: 0.05,
@@ -238,13 +240,21 @@ pub fn envelope(
     moving_average(&means, fine_w, &mut fine);
     let guard = (cfg.spike_guard_s * rate).round() as usize;
     let max_w = (cfg.spike_max_s * rate).round() as usize;
+    // Spikes are judged against a provisional resting level (the first-pass median is
+    // itself lifted by a cluster of spikes).
+    let provisional_rest = resting_level(&amplitude, rate, cfg);
+    let spike_level = margins(
+        resting_spread(&fine, rate, cfg),
+        cfg.spike_level_uv,
+        cfg.noise_factor,
+    );
     let clipped = suppress_spikes(
         &mut means,
-        &amplitude,
+        &provisional_rest,
         &fine,
         max_w,
         guard,
-        cfg.spike_level_uv,
+        &spike_level,
     );
     if !clipped.is_empty() {
         // Only windows that contain a clipped block change.
@@ -335,23 +345,25 @@ pub fn running_median(x: &[f64], w: usize, out: &mut [f64]) {
 }
 
 /// Clips isolated narrow transients (ECG QRS complexes, electrode pops) in the block means
-/// `means`: a run of blocks where the edge amplitude `fine` exceeds the first-pass
-/// amplitude `amp` by more than `level_uv`, at most `max_w` blocks long, with `guard`
-/// blocks on each side below that level, is replaced by the median of those guard blocks
+/// `means`: a cluster of blocks where the edge amplitude `fine` exceeds the provisional
+/// resting level `rest` by more than `level_uv` (per block: `spike_level_uv`, or
+/// `noise_factor` × the edge amplitude's resting fluctuation where larger; runs less than
+/// `guard` apart count as one), at most `max_w` blocks long, with `guard` blocks on each side below that level, is replaced by the median of those guard blocks
 /// (widened by one block each side for the filter's ringing). A sustained burst is longer than `max_w` and never
 /// isolated, so it is left alone. Returns whether anything changed.
 fn suppress_spikes(
     means: &mut [f64],
-    amp: &[f64],
+    rest: &[f64],
     fine: &[f64],
     max_w: usize,
     guard: usize,
-    level_uv: f64,
+    level_uv: &[f64],
 ) -> Vec<(usize, usize)> {
     let n = means.len();
-    let high = |b: usize| fine[b].is_finite() && amp[b].is_finite() && fine[b] > amp[b] + level_uv;
+    let high =
+        |b: usize| fine[b].is_finite() && rest[b].is_finite() && fine[b] > rest[b] + level_uv[b];
     let quiet =
-        |b: usize| fine[b].is_finite() && amp[b].is_finite() && fine[b] <= amp[b] + level_uv;
+        |b: usize| fine[b].is_finite() && rest[b].is_finite() && fine[b] <= rest[b] + level_uv[b];
     let mut changed = Vec::new();
     let mut k = 0;
     while k < n {
@@ -359,12 +371,25 @@ fn suppress_spikes(
             k += 1;
             continue;
         }
+        // A cluster: high runs separated by less than `guard` quiet blocks (a pop next to
+        // a QRS is one transient).
         let start = k;
-        while k < n && high(k) {
-            k += 1;
+        let mut end;
+        loop {
+            while k < n && high(k) {
+                k += 1;
+            }
+            end = k; // exclusive
+            match (end..(end + guard).min(n)).find(|&b| high(b)) {
+                Some(next) if next - start <= max_w => k = next,
+                _ => break,
+            }
         }
-        let end = k; // exclusive
         if end - start > max_w || start < guard || end + guard > n {
+            // Too long to be a spike: skip past the rest of this activity.
+            while k < n && !quiet(k) {
+                k += 1;
+            }
             continue;
         }
         if (start - guard..start).all(quiet) && (end..end + guard).all(quiet) {

@@ -387,8 +387,10 @@ pub struct MainsLine {
 /// `fs_hz`: a Welch spectrum (Hann window, 1-s segments, at most 256 segments spread over
 /// the signal, segments containing a NaN skipped). A line is reported when its peak stands
 /// `min_prominence_db` above the median of its neighbourhood. Returns the lines of the
-/// fundamental (50 or 60 Hz, whichever is more prominent) and its harmonics; empty when
-/// there is no hum or not enough clean signal.
+/// fundamental (50 or 60 Hz, whichever is more prominent) and of its harmonics 2–10,
+/// including harmonics above Nyquist folded back into the band (an amplifier with a weak
+/// anti-aliasing filter puts 60 Hz × 3 = 180 Hz at 76 Hz when sampling at 256 Hz); empty
+/// when there is no hum or not enough clean signal.
 #[must_use]
 pub fn detect_mains(x: &[f64], fs_hz: f64, max_hz: f64, min_prominence_db: f64) -> Vec<MainsLine> {
     let Some(psd) = welch(x, fs_hz) else {
@@ -427,15 +429,19 @@ pub fn detect_mains(x: &[f64], fs_hz: f64, max_hz: f64, min_prominence_db: f64) 
         frequency_hz: f0,
         prominence_db: p0,
     }];
-    let mut k = 2.0;
-    while k * f0 <= max_hz {
-        if let Some(p) = prominence(k * f0).filter(|&p| p >= min_prominence_db) {
+    for k in 2..=10u32 {
+        // Fold k·f0 into [0, fs/2].
+        let f = (f64::from(k) * f0) % fs_hz;
+        let f = if f > fs_hz / 2.0 { fs_hz - f } else { f };
+        if !(10.0..=max_hz).contains(&f) || lines.iter().any(|l| (l.frequency_hz - f).abs() < 1.0) {
+            continue;
+        }
+        if let Some(p) = prominence(f).filter(|&p| p >= min_prominence_db) {
             lines.push(MainsLine {
-                frequency_hz: k * f0,
+                frequency_hz: f,
                 prominence_db: p,
             });
         }
-        k += 1.0;
     }
     lines
 }
@@ -582,5 +588,20 @@ mod tests {
             .collect();
         let lines = detect_mains(&hum, fs, 200.0, 10.0);
         assert_eq!(lines.first().map(|l| l.frequency_hz), Some(60.0));
+        // A 3rd harmonic above Nyquist at 256 Hz folds to 76 Hz and is found there.
+        let fs = 256.0;
+        let folded: Vec<f64> = clean
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let w = 2.0 * std::f64::consts::PI * 60.0 * i as f64 / fs;
+                v + 0.2 * w.sin() + 0.2 * (3.0 * w).sin()
+            })
+            .collect();
+        let freqs: Vec<f64> = detect_mains(&folded, fs, 120.0, 10.0)
+            .iter()
+            .map(|l| l.frequency_hz)
+            .collect();
+        assert!(freqs.contains(&60.0) && freqs.contains(&76.0), "{freqs:?}");
     }
 }

@@ -1,6 +1,7 @@
 //! Detection accuracy on simulated nights the detector was not tuned on: other seeds,
-//! rates 200–512 Hz, strong ECG, 60 Hz hum, noisy drifting baselines, post-apnoea
-//! movements.
+//! rates 200–512 Hz, strong ECG (up to 150 µV at 120 bpm), 50/60 Hz hum (up to 100 µV,
+//! with a harmonic aliased into the band), noisy drifting baselines (up to 14 µV),
+//! post-apnoea movements, frequent electrode pops.
 //!
 //! Thresholds (issue #2's acceptance figures): LM F1 ≥ 0.98 on every night and ≥ 0.99 on
 //! average; PLM F1 ≥ 0.97 on average; PLMS index within 1.5/h on average. The reference
