@@ -170,6 +170,35 @@ fn conditions() -> Vec<(&'static str, SimConfig)> {
                 ..base.clone()
             },
         ),
+        (
+            "512 Hz ECG 150 µV, 120 bpm",
+            SimConfig {
+                seed: 109,
+                sample_rate_hz: 512.0,
+                ecg_uv: 150.0,
+                heart_rate_bpm: 120.0,
+                ..base.clone()
+            },
+        ),
+        (
+            "256 Hz 100 µV 60 Hz hum",
+            SimConfig {
+                seed: 110,
+                mains_hz: 60.0,
+                mains_uv: 100.0,
+                ..base.clone()
+            },
+        ),
+        (
+            "200 Hz rest 4 → 14 µV",
+            SimConfig {
+                seed: 111,
+                sample_rate_hz: 200.0,
+                rest_uv: 4.0,
+                rest_drift: 2.5,
+                ..base.clone()
+            },
+        ),
     ]
 }
 
