@@ -107,7 +107,7 @@ fn stages(c: &mut Criterion) {
             black_box(plm_detect::detect::detect(
                 &env,
                 plm_detect::Side::Left,
-                &rules,
+                &plm_detect::detect::LmThresholds::emg(&rules),
                 &[],
             ))
         });

@@ -1,7 +1,10 @@
 //! Leg-movement detection on one leg (SCORING.md §1).
 //!
-//! Input: an [`Envelope`] (amplitude, resting level, morphology median; µV per block) and
-//! the [`Rules`]. Output: monolateral [`LegMovement`]s in seconds, sorted by onset.
+//! Input: an [`Envelope`] (amplitude, resting level, margins per block, in µV for EMG or
+//! mg for accelerometers) and the [`LmThresholds`] in the same unit (from the [`Rules`] for
+//! EMG). Output: monolateral [`LegMovement`]s in seconds, sorted by onset, whose
+//! `peak_uv`/`mean_uv`/`rest_uv` hold the envelope's unit (the accelerometer path moves
+//! them to the `_mg` fields).
 //!
 //! * **Onset**: detection starts at the first block whose amplitude is ≥
 //!   `onset_above_rest_uv` (8 µV) above the resting level.
@@ -35,28 +38,63 @@ use crate::envelope::Envelope;
 use crate::events::{LegMovement, Side};
 use crate::rules::Rules;
 
+/// The numbers leg-movement detection needs, in the envelope's unit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LmThresholds {
+    /// Onset level above rest (EMG: `onset_above_rest_uv`, 8 µV).
+    pub onset_above_rest: f64,
+    /// Offset level above rest (EMG: `offset_above_rest_uv`, 2 µV); the envelope's margin
+    /// may raise it on a noisy baseline.
+    pub offset_above_rest: f64,
+    /// Quiet period that ends an LM, s (0.5).
+    pub offset_quiet_s: f64,
+    /// Shortest LM, s (0.5).
+    pub min_lm_s: f64,
+    /// Apply the morphology check.
+    pub morphology_check: bool,
+}
+
+impl LmThresholds {
+    /// The EMG thresholds of `rules` (µV).
+    #[must_use]
+    pub fn emg(rules: &Rules) -> Self {
+        Self {
+            onset_above_rest: rules.onset_above_rest_uv,
+            offset_above_rest: rules.offset_above_rest_uv,
+            offset_quiet_s: rules.offset_quiet_s,
+            min_lm_s: rules.min_lm_s,
+            morphology_check: rules.morphology_check,
+        }
+    }
+}
+
 /// Detects the leg movements of one leg. `unscorable[k]` marks blocks excluded for noise;
 /// they act like gaps.
 #[must_use]
-pub fn detect(env: &Envelope, side: Side, rules: &Rules, unscorable: &[bool]) -> Vec<LegMovement> {
+pub fn detect(
+    env: &Envelope,
+    side: Side,
+    rules: &LmThresholds,
+    unscorable: &[bool],
+) -> Vec<LegMovement> {
     let n = env.len();
     let quiet_blocks = (rules.offset_quiet_s * env.rate_hz).ceil().max(1.0) as usize;
     let usable = |k: usize| {
-        env.amplitude_uv[k].is_finite()
-            && env.rest_uv[k].is_finite()
+        env.amplitude[k].is_finite()
+            && env.rest[k].is_finite()
             && !unscorable.get(k).copied().unwrap_or(false)
     };
     let margin = |b: usize| {
-        env.margin_uv
+        env.margin
             .get(b)
             .copied()
-            .unwrap_or(rules.offset_above_rest_uv)
+            .unwrap_or(rules.offset_above_rest)
     };
     let mut scratch = Vec::new();
     let mut out = Vec::new();
     let mut k = 0;
     while k < n {
-        if !usable(k) || env.amplitude_uv[k] < env.rest_uv[k] + rules.onset_above_rest_uv {
+        if !usable(k) || env.amplitude[k] < env.rest[k] + rules.onset_above_rest {
             k += 1;
             continue;
         }
@@ -74,7 +112,7 @@ pub fn detect(env: &Envelope, side: Side, rules: &Rules, unscorable: &[bool]) ->
                 end = quiet_start;
                 break;
             }
-            if env.amplitude_uv[j] <= env.rest_uv[j] + margin(j) {
+            if env.amplitude[j] <= env.rest[j] + margin(j) {
                 let s = *quiet_start.get_or_insert(j);
                 if j + 1 - s >= quiet_blocks {
                     end = Some(s);
@@ -96,10 +134,10 @@ pub fn detect(env: &Envelope, side: Side, rules: &Rules, unscorable: &[bool]) ->
         }
         let Some(offset) = end else { continue };
         let fine_margin = |b: usize| {
-            env.fine_margin_uv
+            env.fine_margin
                 .get(b)
                 .copied()
-                .unwrap_or(rules.offset_above_rest_uv)
+                .unwrap_or(rules.offset_above_rest)
         };
         let Some((onset, offset)) = widen_edges(env, onset, offset, &fine_margin) else {
             continue;
@@ -112,14 +150,14 @@ pub fn detect(env: &Envelope, side: Side, rules: &Rules, unscorable: &[bool]) ->
         if rules.morphology_check
             && !inside
                 .clone()
-                .any(|b| env.morphology_at(b, &mut scratch) > env.rest_uv[b] + margin(b))
+                .any(|b| env.morphology_at(b, &mut scratch) > env.rest[b] + margin(b))
         {
             continue;
         }
         let (mut peak, mut sum) = (f64::NEG_INFINITY, 0.0);
         for b in inside.clone() {
-            peak = peak.max(env.amplitude_uv[b]);
-            sum += env.amplitude_uv[b];
+            peak = peak.max(env.amplitude[b]);
+            sum += env.amplitude[b];
         }
         out.push(LegMovement {
             onset_s: on_s,
@@ -127,7 +165,7 @@ pub fn detect(env: &Envelope, side: Side, rules: &Rules, unscorable: &[bool]) ->
             side,
             peak_uv: Some(peak),
             mean_uv: Some(sum / inside.len() as f64),
-            rest_uv: Some(env.rest_uv[onset]),
+            rest_uv: Some(env.rest[onset]),
         });
     }
     out
@@ -147,13 +185,13 @@ fn widen_edges(
     offset: usize,
     level_uv: &dyn Fn(usize) -> f64,
 ) -> Option<(usize, usize)> {
-    if env.fine_uv.len() != env.len() {
+    if env.fine.len() != env.len() {
         return Some((onset, offset));
     }
     let usable = |b: usize| {
-        env.amplitude_uv[b].is_finite() && env.fine_uv[b].is_finite() && env.rest_uv[b].is_finite()
+        env.amplitude[b].is_finite() && env.fine[b].is_finite() && env.rest[b].is_finite()
     };
-    let active = |b: usize| usable(b) && env.fine_uv[b] > env.rest_uv[b] + level_uv(b);
+    let active = |b: usize| usable(b) && env.fine[b] > env.rest[b] + level_uv(b);
     let reach = (EDGE_REACH_S * env.rate_hz).round() as usize;
     let mut on = onset;
     while on > onset.saturating_sub(reach) && active(on - 1) {
@@ -180,9 +218,9 @@ fn edge_times(
     level_uv: &dyn Fn(usize) -> f64,
 ) -> (f64, f64) {
     let margin = |b: usize| {
-        env.fine_uv
+        env.fine
             .get(b)
-            .map(|v| v - env.rest_uv[b] - level_uv(b))
+            .map(|v| v - env.rest[b] - level_uv(b))
             .filter(|m| m.is_finite())
     };
     // Fraction of a block between `quiet` (margin ≤ 0) and `active` (margin > 0).
@@ -216,19 +254,19 @@ mod tests {
         Envelope {
             block: 1,
             rate_hz: 100.0,
-            block_mean_uv: amp.clone(),
+            block_mean: amp.clone(),
             morphology_half_blocks: 25,
-            rest_uv: vec![1.0; n],
-            fine_uv: amp.clone(),
-            margin_uv: vec![2.0; n],
-            fine_margin_uv: vec![2.0; n],
-            amplitude_uv: amp,
+            rest: vec![1.0; n],
+            fine: amp.clone(),
+            margin: vec![2.0; n],
+            fine_margin: vec![2.0; n],
+            amplitude: amp,
         }
     }
 
     #[test]
     fn onset_at_8_uv_offset_at_start_of_half_second_quiet() {
-        let r = Rules::wasm2016();
+        let r = LmThresholds::emg(&Rules::wasm2016());
         let e = env(1000, &[(100, 200, 20.0)]);
         let lms = detect(&e, Side::Left, &r, &[]);
         assert_eq!(lms.len(), 1);
@@ -246,7 +284,7 @@ mod tests {
 
     #[test]
     fn activity_resuming_within_half_a_second_is_one_lm() {
-        let r = Rules::wasm2016();
+        let r = LmThresholds::emg(&Rules::wasm2016());
         // Gap of 0.49 s at ≤ +2 µV between two bursts: one LM.
         let e = env(1000, &[(100, 150, 20.0), (199, 260, 20.0)]);
         let lms = detect(&e, Side::Left, &r, &[]);
@@ -262,11 +300,11 @@ mod tests {
 
     #[test]
     fn short_activity_and_gaps() {
-        let r = Rules::wasm2016();
+        let r = LmThresholds::emg(&Rules::wasm2016());
         assert!(detect(&env(1000, &[(100, 149, 50.0)]), Side::Left, &r, &[]).is_empty());
         // An LM running into a gap has no offset: dropped.
         let mut e = env(1000, &[(100, 200, 20.0)]);
-        e.amplitude_uv[180] = f64::NAN;
+        e.amplitude[180] = f64::NAN;
         assert!(detect(&e, Side::Left, &r, &[]).is_empty());
         // Running into the end of the recording: dropped.
         assert!(detect(&env(300, &[(100, 300, 20.0)]), Side::Left, &r, &[]).is_empty());
@@ -279,10 +317,13 @@ mod tests {
 
     #[test]
     fn morphology_rejects_spiky_detections() {
-        let r = Rules::wasm2016();
+        let r = LmThresholds::emg(&Rules::wasm2016());
         let mut e = env(1000, &[(100, 200, 20.0)]);
-        e.block_mean_uv = vec![1.0; 1000];
+        e.block_mean = vec![1.0; 1000];
         assert!(detect(&e, Side::Left, &r, &[]).is_empty());
-        assert_eq!(detect(&e, Side::Left, &Rules::aasm(), &[]).len(), 1);
+        assert_eq!(
+            detect(&e, Side::Left, &LmThresholds::emg(&Rules::aasm()), &[]).len(),
+            1
+        );
     }
 }

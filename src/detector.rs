@@ -359,12 +359,17 @@ impl Detector {
             band_hz,
         } = self.envelope_leg(samples_uv, fs_hz, name)?;
         let unscorable: Vec<bool> = env
-            .rest_uv
+            .rest
             .iter()
-            .zip(&env.margin_uv)
+            .zip(&env.margin)
             .map(|(&r, &m)| r > cfg.envelope.max_rest_uv || m >= self.rules.onset_above_rest_uv)
             .collect();
-        let movements = crate::detect::detect(&env, side, &self.rules, &unscorable);
+        let movements = crate::detect::detect(
+            &env,
+            side,
+            &crate::detect::LmThresholds::emg(&self.rules),
+            &unscorable,
+        );
 
         // Excluded blocks → intervals in seconds (block k covers [k, k+1) · block / fs).
         let secs = |k: usize| ((k * env.block) as f64 / fs_hz).min(samples_uv.len() as f64 / fs_hz);
@@ -372,7 +377,7 @@ impl Detector {
         let mut k = 0;
         while k < env.len() {
             let bad = |k: usize| {
-                unscorable[k] || !env.amplitude_uv[k].is_finite() || !env.rest_uv[k].is_finite()
+                unscorable[k] || !env.amplitude[k].is_finite() || !env.rest[k].is_finite()
             };
             if bad(k) {
                 let s = k;
@@ -387,12 +392,7 @@ impl Detector {
                 k += 1;
             }
         }
-        let mut rest: Vec<f64> = env
-            .rest_uv
-            .iter()
-            .copied()
-            .filter(|v| v.is_finite())
-            .collect();
+        let mut rest: Vec<f64> = env.rest.iter().copied().filter(|v| v.is_finite()).collect();
         let median_rest_uv = if rest.is_empty() {
             None
         } else {

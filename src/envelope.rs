@@ -1,9 +1,11 @@
 //! Envelope and resting baseline.
 //!
-//! Input: band-passed EMG of one leg, µV, at `fs` Hz (`NaN` = gap). Output: an
-//! [`Envelope`] sampled in blocks of `block` input samples (≈ 10 ms): the amplitude (µV),
-//! the local resting level (µV), and the 0.5-s median used by the WASM 2016 morphology
-//! check (µV). Block `k` covers input samples `[k·block, (k+1)·block)`; its time is the
+//! Input: band-passed EMG of one leg, µV, at `fs` Hz (`NaN` = gap) — or, for
+//! accelerometers, the dynamic-acceleration magnitude in mg ([`crate::accel`]); every
+//! amplitude below is then in mg, and the µV numbers quoted are the EMG defaults. Output:
+//! an [`Envelope`] sampled in blocks of `block` input samples (≈ 10 ms): the amplitude, the
+//! local resting level, the offset margins, and the block means behind the 0.5-s median
+//! of the WASM 2016 morphology check. Block `k` covers input samples `[k·block, (k+1)·block)`; its time is the
 //! block centre, `(k + 0.5) · block / fs` seconds.
 //!
 //! * **Spikes**: isolated transients shorter than `spike_max_s` (0.3 s) rising more than
@@ -148,29 +150,32 @@ impl EnvelopeConfig {
     }
 }
 
-/// Amplitude, resting level and morphology median of one leg, per block.
+/// Amplitude, resting level and edge amplitude of one leg, per block.
+///
+/// Values are in the unit of the input: µV for EMG, mg of dynamic acceleration for
+/// accelerometers ([`crate::accel`]).
 #[derive(Debug, Clone, Default)]
 pub struct Envelope {
     /// Input samples per block.
     pub block: usize,
     /// Blocks per second (`fs / block`).
     pub rate_hz: f64,
-    /// Amplitude, µV (`NaN` in gaps).
-    pub amplitude_uv: Vec<f64>,
-    /// Resting level, µV (`NaN` where unknown).
-    pub rest_uv: Vec<f64>,
-    /// Rectified mean per block after spike clipping, µV (the input of both medians).
-    pub block_mean_uv: Vec<f64>,
+    /// Amplitude (`NaN` in gaps).
+    pub amplitude: Vec<f64>,
+    /// Resting level (`NaN` where unknown).
+    pub rest: Vec<f64>,
+    /// Rectified mean per block after spike clipping (the input of both medians).
+    pub block_mean: Vec<f64>,
     /// Half the morphology window, blocks.
     pub morphology_half_blocks: usize,
-    /// Offset margin above rest, µV: the rules' offset level (+2 µV), or `noise_factor` ×
+    /// Offset margin above rest: the offset level (+2 µV for EMG), or `noise_factor` ×
     /// the resting fluctuation where that is larger.
-    pub margin_uv: Vec<f64>,
+    pub margin: Vec<f64>,
     /// A lightly smoothed amplitude for locating edges: centred moving average of the
-    /// block means over `edge_smooth_s`, µV.
-    pub fine_uv: Vec<f64>,
-    /// The offset margin for the edge amplitude (from its own resting fluctuation), µV.
-    pub fine_margin_uv: Vec<f64>,
+    /// block means over `edge_smooth_s`.
+    pub fine: Vec<f64>,
+    /// The offset margin for the edge amplitude (from its own resting fluctuation).
+    pub fine_margin: Vec<f64>,
 }
 
 impl Envelope {
@@ -183,21 +188,21 @@ impl Envelope {
     /// Number of blocks.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.amplitude_uv.len()
+        self.amplitude.len()
     }
 
     /// `true` when there are no blocks.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.amplitude_uv.is_empty()
+        self.amplitude.is_empty()
     }
 
     /// The morphology median at block `k`: the median of the block means over the
-    /// morphology window centred there (µV; `NaN` as for [`running_median`]). Computed on
+    /// morphology window centred there (`NaN` as for [`running_median`]). Computed on
     /// demand — only blocks inside candidate LMs ever need it. `buf` is scratch space.
     #[must_use]
     pub fn morphology_at(&self, k: usize, buf: &mut Vec<f64>) -> f64 {
-        window_median(&self.block_mean_uv, k, self.morphology_half_blocks, buf)
+        window_median(&self.block_mean, k, self.morphology_half_blocks, buf)
     }
 }
 
@@ -289,13 +294,13 @@ pub fn envelope(
     Ok(Envelope {
         block,
         rate_hz: rate,
-        amplitude_uv: amplitude,
-        rest_uv: rest,
-        block_mean_uv: means,
+        amplitude: amplitude,
+        rest: rest,
+        block_mean: means,
         morphology_half_blocks: odd(morphology_s) / 2,
-        margin_uv: margin,
-        fine_uv: fine,
-        fine_margin_uv: fine_margin,
+        margin: margin,
+        fine: fine,
+        fine_margin: fine_margin,
     })
 }
 
@@ -688,7 +693,7 @@ mod tests {
             .collect();
         let env = envelope(&y, fs, &EnvelopeConfig::default(), 0.5, 2.0).unwrap();
         assert_eq!(env.block, 3);
-        let mid = env.amplitude_uv[400];
+        let mid = env.amplitude[400];
         assert!(
             (mid - 10.0 * 2.0 / std::f64::consts::PI).abs() < 0.8,
             "{mid}"
