@@ -294,13 +294,13 @@ pub fn envelope(
     Ok(Envelope {
         block,
         rate_hz: rate,
-        amplitude: amplitude,
-        rest: rest,
+        amplitude,
+        rest,
         block_mean: means,
         morphology_half_blocks: odd(morphology_s) / 2,
-        margin: margin,
-        fine: fine,
-        fine_margin: fine_margin,
+        margin,
+        fine,
+        fine_margin,
     })
 }
 
