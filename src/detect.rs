@@ -166,6 +166,9 @@ pub fn detect(
             peak_uv: Some(peak),
             mean_uv: Some(sum / inside.len() as f64),
             rest_uv: Some(env.rest[onset]),
+            peak_mg: None,
+            mean_mg: None,
+            rest_mg: None,
         });
     }
     out

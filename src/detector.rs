@@ -20,7 +20,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::accel::{self, AccelConfig, AccelRecording};
 use crate::context::Context;
+use crate::envelope::Envelope;
 use crate::envelope::{self, EnvelopeConfig};
 use crate::error::{Error, Location, Result};
 use crate::events::{Interval, LegMovement, Side};
@@ -64,6 +66,8 @@ pub struct DetectorConfig {
     pub min_stretch_s: f64,
     /// Envelope and resting-level settings.
     pub envelope: EnvelopeConfig,
+    /// Settings of the accelerometer path ([`crate::accel`]).
+    pub accel: AccelConfig,
 }
 
 impl Default for DetectorConfig {
@@ -78,11 +82,33 @@ impl Default for DetectorConfig {
             notch_min_prominence_db: 10.0,
             min_stretch_s: 2.0,
             envelope: EnvelopeConfig::default(),
+            accel: AccelConfig::default(),
         }
     }
 }
 
 impl DetectorConfig {
+    /// Parses a JSON object whose fields override the defaults at any depth (a partial
+    /// `{"accel": {"onset_mg": 30}}` keeps every other default, including the
+    /// accelerometer's own envelope settings), then validates the result.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for malformed JSON, unknown fields, wrong types or invalid values.
+    pub fn from_json(json: &str) -> Result<Self> {
+        let overlay: serde_json::Value = serde_json::from_str(json)
+            .map_err(|e| Error::config("detector_config", format!("not valid JSON: {e}")))?;
+        if !overlay.is_object() {
+            return Err(Error::config("detector_config", "must be a JSON object"));
+        }
+        let mut merged = serde_json::to_value(Self::default())
+            .map_err(|e| Error::config("detector_config", e.to_string()))?;
+        deep_merge(&mut merged, overlay);
+        let config: Self = serde_json::from_value(merged)
+            .map_err(|e| Error::config("detector_config", e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
     /// Checks ranges (rate-dependent checks happen in [`Detector::run`]).
     ///
     /// # Errors
@@ -117,7 +143,8 @@ impl DetectorConfig {
         if !self.notch_min_prominence_db.is_finite() {
             return Err(Error::config("notch_min_prominence_db", "must be finite"));
         }
-        self.envelope.validate()
+        self.envelope.validate()?;
+        self.accel.validate()
     }
 }
 
@@ -126,6 +153,15 @@ impl DetectorConfig {
 pub struct Detector {
     rules: Rules,
     config: DetectorConfig,
+}
+
+/// What the report says about a recording, whatever its modality.
+struct Meta {
+    duration_s: f64,
+    sample_rate_hz: f64,
+    samples: usize,
+    start_time: Option<String>,
+    time_base: crate::signal::TimeBase,
 }
 
 /// One leg after filtering: its envelope and what the filter did.
@@ -199,7 +235,76 @@ impl Detector {
         legs: Vec<LegResult>,
         context: &Context,
     ) -> Result<Report> {
-        let duration_s = recording.duration_s();
+        let meta = Meta {
+            duration_s: recording.duration_s(),
+            sample_rate_hz: recording.sample_rate_hz,
+            samples: recording.len(),
+            start_time: recording.start_time.clone(),
+            time_base: recording.time_base,
+        };
+        self.score_with(meta, Modality::Emg, legs, context)
+    }
+
+    /// Detects leg movements on every leg of an accelerometer night ([`crate::accel`]),
+    /// then scores them with `context` through the same scoring as EMG.
+    ///
+    /// # Errors
+    /// [`Error::Input`] when the recording is invalid, sampled below 10 Hz or too short to
+    /// filter; context errors as in [`crate::scoring::score`].
+    pub fn run_accel(&self, recording: &AccelRecording, context: &Context) -> Result<Report> {
+        recording.validate()?;
+        let fs = recording.sample_rate_hz;
+        let legs = recording
+            .legs
+            .iter()
+            .map(|leg| {
+                let name = leg.names.join(",");
+                let r = accel::detect_leg(
+                    &leg.axes_g,
+                    fs,
+                    leg.side,
+                    &self.config.accel,
+                    &self.rules,
+                    &name,
+                )?;
+                let info = ChannelInfo {
+                    name,
+                    side: leg.side,
+                    band_hz: [0.0, r.conditioned.lowpass_hz],
+                    filter_order: 4,
+                    notch_hz: Vec::new(),
+                    mains: Vec::new(),
+                    median_rest_uv: None,
+                    median_rest_mg: median_finite(&r.conditioned.envelope.rest),
+                    posture_changes: Some(r.posture_changes.len()),
+                    excluded_s: r.excluded.iter().map(Interval::duration_s).sum(),
+                    leg_movements: r.movements.len(),
+                };
+                Ok(LegResult {
+                    movements: r.movements,
+                    excluded: r.excluded,
+                    info,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let meta = Meta {
+            duration_s: recording.duration_s(),
+            sample_rate_hz: fs,
+            samples: recording.len(),
+            start_time: recording.start_time.clone(),
+            time_base: recording.time_base,
+        };
+        self.score_with(meta, Modality::Accelerometer, legs, context)
+    }
+
+    fn score_with(
+        &self,
+        meta: Meta,
+        modality: Modality,
+        legs: Vec<LegResult>,
+        context: &Context,
+    ) -> Result<Report> {
+        let duration_s = meta.duration_s;
         let mut lms: Vec<LegMovement> = Vec::new();
         let mut excluded: Vec<Interval> = Vec::new();
         let mut channels = Vec::new();
@@ -226,16 +331,16 @@ impl Detector {
         )?;
         let info = RecordingInfo {
             duration_s,
-            sample_rate_hz: Some(recording.sample_rate_hz),
-            samples: Some(recording.len()),
-            start_time: recording.start_time.clone(),
-            time_base: Some(recording.time_base),
+            sample_rate_hz: Some(meta.sample_rate_hz),
+            samples: Some(meta.samples),
+            start_time: meta.start_time,
+            time_base: Some(meta.time_base),
             excluded_s: excluded.iter().map(Interval::duration_s).sum(),
             excluded,
             channels,
         };
         Ok(Report::new(
-            Modality::Emg,
+            modality,
             info,
             self.rules.clone(),
             Some(self.config.clone()),
@@ -371,34 +476,8 @@ impl Detector {
             &unscorable,
         );
 
-        // Excluded blocks → intervals in seconds (block k covers [k, k+1) · block / fs).
-        let secs = |k: usize| ((k * env.block) as f64 / fs_hz).min(samples_uv.len() as f64 / fs_hz);
-        let mut excluded = Vec::new();
-        let mut k = 0;
-        while k < env.len() {
-            let bad = |k: usize| {
-                unscorable[k] || !env.amplitude[k].is_finite() || !env.rest[k].is_finite()
-            };
-            if bad(k) {
-                let s = k;
-                while k < env.len() && bad(k) {
-                    k += 1;
-                }
-                excluded.push(Interval {
-                    onset_s: secs(s),
-                    offset_s: secs(k),
-                });
-            } else {
-                k += 1;
-            }
-        }
-        let mut rest: Vec<f64> = env.rest.iter().copied().filter(|v| v.is_finite()).collect();
-        let median_rest_uv = if rest.is_empty() {
-            None
-        } else {
-            let mid = rest.len() / 2;
-            Some(*rest.select_nth_unstable_by(mid, f64::total_cmp).1)
-        };
+        let excluded = excluded_intervals(&env, &unscorable, fs_hz, samples_uv.len());
+        let median_rest_uv = median_finite(&env.rest);
         let info = ChannelInfo {
             name: name.to_owned(),
             side,
@@ -407,6 +486,8 @@ impl Detector {
             notch_hz: mains.iter().map(|l| l.frequency_hz).collect(),
             mains,
             median_rest_uv,
+            median_rest_mg: None,
+            posture_changes: None,
             excluded_s: excluded.iter().map(Interval::duration_s).sum(),
             leg_movements: movements.len(),
         };
@@ -416,6 +497,45 @@ impl Detector {
             info,
         })
     }
+}
+
+/// Excluded blocks (`unscorable`, or no amplitude / resting level) → intervals in seconds;
+/// block `k` covers `[k, k+1) · block / fs`, clipped to the `n_samples` of the recording.
+pub(crate) fn excluded_intervals(
+    env: &Envelope,
+    unscorable: &[bool],
+    fs_hz: f64,
+    n_samples: usize,
+) -> Vec<Interval> {
+    let secs = |k: usize| ((k * env.block) as f64 / fs_hz).min(n_samples as f64 / fs_hz);
+    let bad = |k: usize| unscorable[k] || !env.amplitude[k].is_finite() || !env.rest[k].is_finite();
+    let mut excluded = Vec::new();
+    let mut k = 0;
+    while k < env.len() {
+        if bad(k) {
+            let s = k;
+            while k < env.len() && bad(k) {
+                k += 1;
+            }
+            excluded.push(Interval {
+                onset_s: secs(s),
+                offset_s: secs(k),
+            });
+        } else {
+            k += 1;
+        }
+    }
+    excluded
+}
+
+/// Median of the finite values.
+fn median_finite(v: &[f64]) -> Option<f64> {
+    let mut finite: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    if finite.is_empty() {
+        return None;
+    }
+    let mid = finite.len() / 2;
+    Some(*finite.select_nth_unstable_by(mid, f64::total_cmp).1)
 }
 
 /// Scores a list of monolateral leg movements (what PLMScoRe does). The recording length
@@ -473,6 +593,23 @@ pub fn score_movements(
     ))
 }
 
+/// Overwrites `base` with `overlay`, recursing into objects present in both.
+fn deep_merge(base: &mut serde_json::Value, overlay: serde_json::Value) {
+    match (base, overlay) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(slot) if slot.is_object() && v.is_object() => deep_merge(slot, v),
+                    _ => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o,
+    }
+}
+
 /// Sorts and merges overlapping or touching intervals.
 fn merge_intervals(mut v: Vec<Interval>) -> Vec<Interval> {
     v.sort_by(|a, b| a.onset_s.total_cmp(&b.onset_s));
@@ -524,6 +661,28 @@ mod tests {
             .detect_leg(&[0.0; 100], 256.0, Side::Left, "left")
             .unwrap_err();
         assert!(e.to_string().contains("too short to filter"), "{e}");
+    }
+
+    #[test]
+    fn partial_json_configs_keep_the_other_defaults() {
+        let c = DetectorConfig::from_json(
+            r#"{"accel": {"onset_mg": 30, "envelope": {"edge_smooth_s": 0.1}}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.accel.onset_mg, 30.0);
+        assert_eq!(c.accel.envelope.edge_smooth_s, 0.1);
+        assert_eq!(
+            c.accel.envelope.block_s,
+            AccelConfig::default().envelope.block_s
+        );
+        assert_eq!(c.envelope, EnvelopeConfig::default());
+        assert!(
+            DetectorConfig::from_json(r#"{"accel": {"onset": 30}}"#)
+                .unwrap_err()
+                .to_string()
+                .contains("onset")
+        );
+        assert!(DetectorConfig::from_json(r#"{"highpass_hz": -1}"#).is_err());
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Event types shared by detection and scoring: monolateral leg movements and time
 //! intervals.
 //!
-//! All times are seconds from the start of the recording (`_s`); amplitudes are µV above
-//! zero of the band-passed, rectified EMG (`_uv`).
+//! All times are seconds from the start of the recording (`_s`); amplitudes are µV of the
+//! band-passed, rectified EMG (`_uv`) or mg of dynamic acceleration (`_mg`).
 
 use serde::{Deserialize, Serialize};
 
@@ -55,6 +55,15 @@ pub struct LegMovement {
     pub mean_uv: Option<f64>,
     /// Resting level at the onset, µV; `None` for hand-scored lists.
     pub rest_uv: Option<f64>,
+    /// Largest dynamic-acceleration amplitude inside the LM, mg (accelerometers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_mg: Option<f64>,
+    /// Mean dynamic-acceleration amplitude inside the LM, mg (accelerometers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_mg: Option<f64>,
+    /// Noise floor at the onset, mg (accelerometers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rest_mg: Option<f64>,
 }
 
 impl LegMovement {
@@ -68,6 +77,9 @@ impl LegMovement {
             peak_uv: None,
             mean_uv: None,
             rest_uv: None,
+            peak_mg: None,
+            mean_mg: None,
+            rest_mg: None,
         }
     }
 

@@ -28,16 +28,38 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::accel::{AccelLeg, AccelRecording};
 use crate::error::{Error, Location, Result};
 use crate::events::Side;
 use crate::signal::{Channel, Recording, TimeBase};
 use crate::table;
 
-/// Unit of the leg columns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// What a night's signal columns hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignalKind {
+    /// Leg EMG, one column per leg.
+    Emg,
+    /// Leg accelerometers, three axis columns per leg.
+    Accel,
+}
+
+impl SignalKind {
+    /// Parses `emg` or `accel` (`acc`, `accelerometer`).
+    #[must_use]
+    pub fn parse(s: &str) -> Option<SignalKind> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "emg" => Some(SignalKind::Emg),
+            "accel" | "acc" | "accelerometer" | "acceleration" => Some(SignalKind::Accel),
+            _ => None,
+        }
+    }
+}
+
+/// Unit of the signal columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Unit {
-    /// Microvolts (default).
-    #[default]
+    /// Microvolts (EMG default).
     #[serde(rename = "uV")]
     Microvolt,
     /// Millivolts.
@@ -46,26 +68,51 @@ pub enum Unit {
     /// Volts.
     #[serde(rename = "V")]
     Volt,
+    /// Standard gravity (accelerometer default).
+    #[serde(rename = "g")]
+    G,
+    /// Thousandths of g.
+    #[serde(rename = "mg")]
+    MilliG,
+    /// Metres per second squared (1 g = 9.80665 m/s²).
+    #[serde(rename = "m/s2")]
+    MetersPerSecondSquared,
 }
 
 impl Unit {
-    /// Factor to µV.
+    /// Factor to the library's unit for `kind` (µV for EMG, g for accelerometers); `None`
+    /// when the unit does not belong to that kind of signal.
     #[must_use]
-    pub fn to_uv(self) -> f64 {
-        match self {
-            Unit::Microvolt => 1.0,
-            Unit::Millivolt => 1e3,
-            Unit::Volt => 1e6,
+    pub fn factor(self, kind: SignalKind) -> Option<f64> {
+        match (kind, self) {
+            (SignalKind::Emg, Unit::Microvolt) | (SignalKind::Accel, Unit::G) => Some(1.0),
+            (SignalKind::Emg, Unit::Millivolt) => Some(1e3),
+            (SignalKind::Emg, Unit::Volt) => Some(1e6),
+            (SignalKind::Accel, Unit::MilliG) => Some(1e-3),
+            (SignalKind::Accel, Unit::MetersPerSecondSquared) => Some(1.0 / 9.806_65),
+            _ => None,
         }
     }
 
-    /// Parses `uV`/`µV`/`mV`/`V` (case-insensitive for `uv`/`mv`).
+    /// The default unit of `kind`.
+    #[must_use]
+    pub fn default_for(kind: SignalKind) -> Unit {
+        match kind {
+            SignalKind::Emg => Unit::Microvolt,
+            SignalKind::Accel => Unit::G,
+        }
+    }
+
+    /// Parses `uV`/`µV`/`mV`/`V`/`g`/`mg`/`m/s2`.
     #[must_use]
     pub fn parse(s: &str) -> Option<Unit> {
         match s.trim() {
             "uV" | "µV" | "uv" | "UV" | "microvolt" => Some(Unit::Microvolt),
-            "mV" | "mv" | "MV" | "millivolt" => Some(Unit::Millivolt),
+            "mV" | "mv" | "millivolt" => Some(Unit::Millivolt),
             "V" | "v" | "volt" => Some(Unit::Volt),
+            "g" | "G" => Some(Unit::G),
+            "mg" | "mG" => Some(Unit::MilliG),
+            "m/s2" | "m/s^2" | "m/s²" | "mps2" | "ms2" => Some(Unit::MetersPerSecondSquared),
             _ => None,
         }
     }
@@ -149,8 +196,14 @@ pub struct ReadOptions {
     pub left: Option<String>,
     /// Header of the right-leg column.
     pub right: Option<String>,
-    /// Unit of the leg columns.
-    pub unit: Unit,
+    /// Unit of the signal columns; `None` = µV for EMG, g for accelerometers.
+    pub unit: Option<Unit>,
+    /// The x, y, z axis columns of the left-leg accelerometer (instead of the aliases).
+    pub left_axes: Option<[String; 3]>,
+    /// The x, y, z axis columns of the right-leg accelerometer.
+    pub right_axes: Option<[String; 3]>,
+    /// Force the signal kind instead of detecting it from the columns ([`read_any`]).
+    pub signal: Option<SignalKind>,
 }
 
 impl ReadOptions {
@@ -180,7 +233,7 @@ impl ReadOptions {
     /// Sets the unit of the leg columns.
     #[must_use]
     pub fn unit(mut self, unit: Unit) -> Self {
-        self.unit = unit;
+        self.unit = Some(unit);
         self
     }
 }
@@ -208,7 +261,11 @@ pub fn read_night_from(
     input: Box<dyn Read + Send>,
     options: &ReadOptions,
 ) -> Result<Recording> {
-    let mut src = table::open_csv(path, input)?;
+    read_emg(table::open_csv(path, input)?, options)
+}
+
+/// The EMG front end on an opened CSV.
+fn read_emg(mut src: table::CsvSource, options: &ReadOptions) -> Result<Recording> {
     let loc = src.loc.clone();
     if let Some(fs) = options.sample_rate_hz {
         if !(fs.is_finite() && fs > 0.0) {
@@ -258,6 +315,326 @@ pub fn read_night_from(
             "the same column was given for both legs",
         ));
     }
+    let legs: Vec<(usize, Side)> = [(left, Side::Left), (right, Side::Right)]
+        .into_iter()
+        .filter_map(|(c, s)| c.map(|c| (c, s)))
+        .collect();
+    let cols: Vec<(usize, String)> = legs
+        .iter()
+        .map(|&(c, _)| (c, src.headers[c].clone()))
+        .collect();
+    let unit = options.unit.unwrap_or(Unit::default_for(SignalKind::Emg));
+    let scale = unit
+        .factor(SignalKind::Emg)
+        .ok_or_else(|| Error::config("unit", format!("{unit:?} is not an EMG unit (uV, mV, V)")))?;
+    let Grid {
+        fs,
+        time_base,
+        values,
+        start_time,
+    } = read_columns(&mut src, options, &cols, scale)?;
+    let names: Vec<String> = cols.into_iter().map(|(_, n)| n).collect();
+    let channels = legs
+        .iter()
+        .zip(values)
+        .zip(names)
+        .map(|((&(_, side), samples_uv), name)| Channel {
+            name,
+            side,
+            samples_uv,
+        })
+        .collect();
+    let rec = Recording {
+        sample_rate_hz: fs,
+        channels,
+        start_time,
+        time_base,
+    };
+    rec.validate().map_err(|e| match e {
+        Error::Input { message, .. } => Error::input(loc, message),
+        other => other,
+    })?;
+    Ok(rec)
+}
+
+/// A night of either kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Night {
+    /// Leg EMG.
+    Emg(Recording),
+    /// Leg accelerometers.
+    Accel(AccelRecording),
+}
+
+/// Reads a night of EMG or accelerometry, detecting which from the columns (module docs)
+/// unless [`ReadOptions::signal`] says.
+///
+/// # Errors
+/// As [`read_night`] and [`read_accel`].
+pub fn read_any(path: &Path, options: &ReadOptions) -> Result<Night> {
+    read_any_from(Some(path), table::open_path(path)?, options)
+}
+
+/// [`read_any`] from any reader; `path` is only used in messages.
+///
+/// # Errors
+/// As [`read_any`].
+pub fn read_any_from(
+    path: Option<&Path>,
+    input: Box<dyn Read + Send>,
+    options: &ReadOptions,
+) -> Result<Night> {
+    let src = table::open_csv(path, input)?;
+    let kind = options.signal.unwrap_or_else(|| {
+        if options.left_axes.is_some() || options.right_axes.is_some() {
+            SignalKind::Accel
+        } else if options.left.is_some() || options.right.is_some() {
+            SignalKind::Emg
+        } else {
+            let emg = table::find_column(&src.headers, LEFT_ALIASES).is_some()
+                || table::find_column(&src.headers, RIGHT_ALIASES).is_some();
+            let (l, r, g) = find_axes(&src.headers);
+            if !emg && (l.is_some() || r.is_some() || g.is_some()) {
+                SignalKind::Accel
+            } else {
+                SignalKind::Emg
+            }
+        }
+    });
+    match kind {
+        SignalKind::Emg => read_emg(src, options).map(Night::Emg),
+        SignalKind::Accel => read_accel_src(src, options).map(Night::Accel),
+    }
+}
+
+/// Reads an accelerometer night: per leg, three axis columns found by name (`left_x`,
+/// `LeftAnkle_X`, `l_ax`, `lacc_x`, … and the right-leg counterparts; for one unlabelled
+/// sensor `acc_x`, `ax`, `x` …, taken as the left leg) or given with
+/// [`ReadOptions::left_axes`]/`right_axes`. Units g by default (`mg`, `m/s2`). Time, gaps,
+/// rate estimation and irregular stamps are handled as for EMG (module docs).
+///
+/// # Errors
+/// As [`read_night`], and when no complete x/y/z triplet is found.
+pub fn read_accel(path: &Path, options: &ReadOptions) -> Result<AccelRecording> {
+    read_accel_src(
+        table::open_csv(Some(path), table::open_path(path)?)?,
+        options,
+    )
+}
+
+/// [`read_accel`] from any reader; `path` is only used in messages.
+///
+/// # Errors
+/// As [`read_accel`].
+pub fn read_accel_from(
+    path: Option<&Path>,
+    input: Box<dyn Read + Send>,
+    options: &ReadOptions,
+) -> Result<AccelRecording> {
+    read_accel_src(table::open_csv(path, input)?, options)
+}
+
+/// Sided prefixes of accelerometer axis columns (normalised).
+const LEFT_PREFIXES: &[&str] = &[
+    "left",
+    "l",
+    "lt",
+    "leftankle",
+    "lankle",
+    "ankleleft",
+    "leftleg",
+    "lleg",
+    "legleft",
+    "leftfoot",
+    "lfoot",
+    "leftshin",
+    "lshin",
+];
+const RIGHT_PREFIXES: &[&str] = &[
+    "right",
+    "r",
+    "rt",
+    "rightankle",
+    "rankle",
+    "ankleright",
+    "rightleg",
+    "rleg",
+    "legright",
+    "rightfoot",
+    "rfoot",
+    "rightshin",
+    "rshin",
+];
+/// Prefixes of a single unlabelled sensor.
+const GENERIC_PREFIXES: &[&str] = &["", "ankle", "leg", "foot", "shin", "sensor", "imu"];
+
+/// Splits a normalised header into (prefix, axis): `leftx` → (`left`, 0), `lax` → (`l`, 0),
+/// `leftaccy` → (`left`, 1), `accz` → (empty, 2).
+fn split_axis(h: &str) -> Option<(&str, usize)> {
+    let axis = match h.as_bytes().last()? {
+        b'x' => 0,
+        b'y' => 1,
+        b'z' => 2,
+        _ => return None,
+    };
+    let mut prefix = &h[..h.len() - 1];
+    for suffix in ["accelerometer", "acceleration", "accel", "acc", "a"] {
+        if let Some(p) = prefix.strip_suffix(suffix) {
+            prefix = p;
+            break;
+        }
+    }
+    for lead in ["accelerometer", "acceleration", "accel", "acc"] {
+        if let Some(p) = prefix.strip_prefix(lead) {
+            prefix = p;
+            break;
+        }
+    }
+    Some((prefix, axis))
+}
+
+/// The x, y, z column indices of the left, right and unlabelled accelerometers.
+type Triplet = Option<[usize; 3]>;
+fn find_axes(headers: &[String]) -> (Triplet, Triplet, Triplet) {
+    let mut found = [[None::<usize>; 3]; 3]; // left, right, generic
+    for (i, h) in headers.iter().enumerate() {
+        let norm = table::normalise(h);
+        let Some((prefix, axis)) = split_axis(&norm) else {
+            continue;
+        };
+        let which = if LEFT_PREFIXES.contains(&prefix) {
+            0
+        } else if RIGHT_PREFIXES.contains(&prefix) {
+            1
+        } else if GENERIC_PREFIXES.contains(&prefix) {
+            2
+        } else {
+            continue;
+        };
+        found[which][axis].get_or_insert(i);
+    }
+    let complete = |t: [Option<usize>; 3]| match t {
+        [Some(x), Some(y), Some(z)] => Some([x, y, z]),
+        _ => None,
+    };
+    (complete(found[0]), complete(found[1]), complete(found[2]))
+}
+
+/// The accelerometer front end on an opened CSV.
+fn read_accel_src(mut src: table::CsvSource, options: &ReadOptions) -> Result<AccelRecording> {
+    let loc = src.loc.clone();
+    let by_names = |names: &[String; 3]| -> Result<[usize; 3]> {
+        let mut out = [0; 3];
+        for (o, name) in out.iter_mut().zip(names) {
+            let want = table::normalise(name);
+            *o = src
+                .headers
+                .iter()
+                .position(|h| table::normalise(h) == want)
+                .ok_or_else(|| {
+                    Error::input(
+                        loc.at_line(1),
+                        format!(
+                            "no column named `{name}` in the header ({})",
+                            src.headers.join(", ")
+                        ),
+                    )
+                })?;
+        }
+        Ok(out)
+    };
+    let (found_l, found_r, generic) = find_axes(&src.headers);
+    let explicit = options.left_axes.is_some() || options.right_axes.is_some();
+    let left = match &options.left_axes {
+        Some(n) => Some(by_names(n)?),
+        None if explicit => None,
+        None => found_l.or(if found_r.is_none() { generic } else { None }),
+    };
+    let right = match &options.right_axes {
+        Some(n) => Some(by_names(n)?),
+        None if explicit => None,
+        None => found_r,
+    };
+    if left.is_none() && right.is_none() {
+        return Err(Error::input(
+            loc.at_line(1),
+            format!(
+                "no accelerometer axes found in the header ({}); name them e.g. `left_x,left_y,left_z` or use --left-axes/--right-axes",
+                table::shorten(&src.headers.join(", "))
+            ),
+        ));
+    }
+    let legs: Vec<([usize; 3], Side)> = [(left, Side::Left), (right, Side::Right)]
+        .into_iter()
+        .filter_map(|(c, s)| c.map(|c| (c, s)))
+        .collect();
+    let cols: Vec<(usize, String)> = legs
+        .iter()
+        .flat_map(|(c, _)| c.iter().map(|&i| (i, src.headers[i].clone())))
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    if !cols.iter().all(|(i, _)| seen.insert(*i)) {
+        return Err(Error::input(
+            loc.at_line(1),
+            "the same column was given for two axes",
+        ));
+    }
+    let unit = options.unit.unwrap_or(Unit::default_for(SignalKind::Accel));
+    let scale = unit.factor(SignalKind::Accel).ok_or_else(|| {
+        Error::config(
+            "unit",
+            format!("{unit:?} is not an accelerometer unit (g, mg, m/s2)"),
+        )
+    })?;
+    let Grid {
+        fs,
+        time_base,
+        values,
+        start_time,
+    } = read_columns(&mut src, options, &cols, scale)?;
+    let mut values = values.into_iter();
+    let mut names = cols.into_iter().map(|(_, n)| n);
+    let mut out_legs = Vec::new();
+    for (_, side) in legs {
+        let mut next = || values.next().unwrap_or_default();
+        let axes_g = [next(), next(), next()];
+        let mut name = || names.next().unwrap_or_default();
+        out_legs.push(AccelLeg {
+            names: [name(), name(), name()],
+            side,
+            axes_g,
+        });
+    }
+    let rec = AccelRecording {
+        sample_rate_hz: fs,
+        legs: out_legs,
+        start_time,
+        time_base,
+    };
+    rec.validate().map_err(|e| match e {
+        Error::Input { message, .. } => Error::input(loc, message),
+        other => other,
+    })?;
+    Ok(rec)
+}
+
+/// Rows of the chosen value columns on a uniform grid.
+struct Grid {
+    fs: f64,
+    time_base: TimeBase,
+    values: Vec<Vec<f64>>,
+    start_time: Option<String>,
+}
+
+/// Reads the time column (if any) and the value columns `cols` (index, header name) of
+/// `src`, scaling values by `scale`, and places them on a uniform grid (module docs).
+fn read_columns(
+    src: &mut table::CsvSource,
+    options: &ReadOptions,
+    cols: &[(usize, String)],
+    scale: f64,
+) -> Result<Grid> {
+    let loc = src.loc.clone();
     let time = table::find_column(&src.headers, TIME_ALIASES)
         .map(|c| (c, TimeKind::Seconds(1.0)))
         .or_else(|| {
@@ -270,26 +647,20 @@ pub fn read_night_from(
         ));
     }
     let mut time = time;
-    let legs: Vec<(usize, Side)> = [(left, Side::Left), (right, Side::Right)]
-        .into_iter()
-        .filter_map(|(c, s)| c.map(|c| (c, s)))
-        .collect();
-    let names: Vec<String> = legs.iter().map(|&(c, _)| src.headers[c].clone()).collect();
     let time_name = time
         .as_ref()
         .map(|(c, _)| src.headers[*c].clone())
         .unwrap_or_default();
-    let needed = legs
+    let needed = cols
         .iter()
         .map(|l| l.0)
         .chain(time.as_ref().map(|t| t.0))
         .max()
         .unwrap_or(0)
         + 1;
-    let scale = options.unit.to_uv();
 
     let mut times: Vec<f64> = Vec::new();
-    let mut values: Vec<Vec<f64>> = vec![Vec::new(); legs.len()];
+    let mut values: Vec<Vec<f64>> = vec![Vec::new(); cols.len()];
     let mut t_origin: Option<chrono::DateTime<chrono::FixedOffset>> = None;
     let mut start_time: Option<String> = None;
     let mut record = csv::ByteRecord::new();
@@ -367,7 +738,8 @@ pub fn read_night_from(
             prev_t = t;
             times.push(t);
         }
-        for ((&(c, _), vals), name) in legs.iter().zip(values.iter_mut()).zip(&names) {
+        for ((c, name), vals) in cols.iter().zip(values.iter_mut()) {
+            let c = *c;
             let v =
                 table::parse_number(record.get(c).unwrap_or_default(), &loc, line, c + 1, name)?;
             vals.push(v.map_or(f64::NAN, |v| v * scale));
@@ -400,27 +772,12 @@ pub fn read_night_from(
         let (base, vals) = place_on_grid(&times, values, fs)?;
         (fs, base, vals)
     };
-    let channels = legs
-        .iter()
-        .zip(values)
-        .zip(names)
-        .map(|((&(_, side), samples_uv), name)| Channel {
-            name,
-            side,
-            samples_uv,
-        })
-        .collect();
-    let rec = Recording {
-        sample_rate_hz: fs,
-        channels,
-        start_time,
+    Ok(Grid {
+        fs,
         time_base,
-    };
-    rec.validate().map_err(|e| match e {
-        Error::Input { message, .. } => Error::input(loc, message),
-        other => other,
-    })?;
-    Ok(rec)
+        values,
+        start_time,
+    })
 }
 
 /// Parses an ISO-8601 date-time (with or without offset; `T` or space).
@@ -660,6 +1017,64 @@ mod tests {
         // Empty cells and NaN are gaps, not errors.
         let r = read("time_s,left_uv\n0,1\n0.01,\n0.02,NaN\n0.03,4\n", &o).unwrap();
         assert!(r.channels[0].samples_uv[1].is_nan() && r.channels[0].samples_uv[2].is_nan());
+    }
+
+    #[test]
+    fn finds_accelerometer_axes_by_name_and_unit() {
+        let any = |t: &str, o: &ReadOptions| {
+            read_any_from(
+                Some(Path::new("a.csv")),
+                Box::new(std::io::Cursor::new(t.as_bytes().to_vec())),
+                o,
+            )
+        };
+        let t = "time_s,left_x,left_y,left_z,right_x,right_y,right_z\n0,0,0,1,0,1,0\n0.02,0,0,1,0,1,0\n";
+        let Night::Accel(r) = any(t, &ReadOptions::new()).unwrap() else {
+            panic!("not accel")
+        };
+        assert_eq!(r.legs.len(), 2);
+        assert!((r.sample_rate_hz - 50.0).abs() < 1e-9);
+        assert_eq!(r.legs[1].axes_g[1], vec![1.0, 1.0]);
+        let t = "t,LeftAnkle_X,LeftAnkle_Y,LeftAnkle_Z\n0,0,0,1000\n0.04,0,0,1000\n";
+        let Night::Accel(r) = any(t, &ReadOptions::new().unit(Unit::MilliG)).unwrap() else {
+            panic!("not accel")
+        };
+        assert_eq!(r.legs[0].axes_g[2], vec![1.0, 1.0]);
+        let t = "time,acc_x,acc_y,acc_z\n0,0,0,9.80665\n0.1,0,0,9.80665\n";
+        let Night::Accel(r) =
+            any(t, &ReadOptions::new().unit(Unit::MetersPerSecondSquared)).unwrap()
+        else {
+            panic!("not accel")
+        };
+        assert!((r.legs[0].axes_g[2][0] - 1.0).abs() < 1e-12);
+        assert_eq!(r.legs[0].side, Side::Left);
+        let t = "time,l_ax,l_ay,l_az,r_ax,r_ay,r_az\n0,1,2,3,4,5,6\n0.1,1,2,3,4,5,6\n";
+        let Night::Accel(r) = any(t, &ReadOptions::new()).unwrap() else {
+            panic!("not accel")
+        };
+        assert_eq!(r.legs[1].axes_g[0][0], 4.0);
+        // EMG files stay EMG; explicit axes and kinds are obeyed; wrong units are errors.
+        assert!(matches!(
+            any("time_s,left_uv\n0,1\n0.01,2\n", &ReadOptions::new()).unwrap(),
+            Night::Emg(_)
+        ));
+        let mut o = ReadOptions::new();
+        o.right_axes = Some(["a".into(), "b".into(), "c".into()]);
+        let Night::Accel(r) = any("time,a,b,c\n0,1,2,3\n0.1,1,2,3\n", &o).unwrap() else {
+            panic!("not accel")
+        };
+        assert_eq!(r.legs[0].side, Side::Right);
+        let e = any(
+            "time,left_x,left_y\n0,1,2\n",
+            &ReadOptions {
+                signal: Some(SignalKind::Accel),
+                ..ReadOptions::new()
+            },
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("no accelerometer axes"), "{e}");
+        let e = any(t, &ReadOptions::new().unit(Unit::Millivolt)).unwrap_err();
+        assert!(e.to_string().contains("not an accelerometer unit"), "{e}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod accel;
 pub mod context;
 pub mod detect;
 pub mod detector;
@@ -15,11 +16,12 @@ pub mod signal;
 pub mod simulate;
 mod table;
 
+pub use accel::{AccelConfig, AccelRecording};
 pub use context::{Context, Hypnogram, RespiratoryEvent, Stage};
 pub use detector::{Detector, DetectorConfig, NotchMode, score_movements};
 pub use error::{Error, Location, Result};
 pub use events::{Interval, LegMovement, Side};
-pub use input::{ReadOptions, Unit, read_night};
+pub use input::{Night, ReadOptions, SignalKind, Unit, read_any, read_night};
 pub use report::Report;
 pub use rules::Rules;
 pub use scoring::{CandidateMovement, MovementSide, Scored, Series, Span, Summary, score};

@@ -27,6 +27,8 @@ use crate::signal::TimeBase;
 pub enum Modality {
     /// Tibialis-anterior surface EMG.
     Emg,
+    /// Ankle/leg 3-axis accelerometers.
+    Accelerometer,
     /// A list of leg movements scored elsewhere (`plm score`).
     LegMovementList,
 }
@@ -46,8 +48,14 @@ pub struct ChannelInfo {
     pub notch_hz: Vec<f64>,
     /// Mains lines found (auto notch), with prominence in dB.
     pub mains: Vec<MainsLine>,
-    /// Median resting level over the night, µV.
+    /// Median resting level over the night, µV (EMG).
     pub median_rest_uv: Option<f64>,
+    /// Median noise floor over the night, mg (accelerometers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub median_rest_mg: Option<f64>,
+    /// Bursts left out as posture changes (accelerometers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posture_changes: Option<usize>,
     /// Time excluded on this channel, s.
     pub excluded_s: f64,
     /// Leg movements detected on this channel.
@@ -127,6 +135,12 @@ impl Report {
         scored: Scored,
     ) -> Self {
         let mut notes = Vec::new();
+        if modality == Modality::Accelerometer {
+            notes.push(
+                "accelerometer-derived indices: the AASM advises against actigraphy as a substitute for EMG in diagnosing PLMD"
+                    .to_owned(),
+            );
+        }
         if scored.summary.sleep_source == SleepSource::WholeRecording {
             notes.push(
                 "no hypnogram: the whole recording counts as sleep; indices are per hour of recording and no wake indices are given"
@@ -236,7 +250,12 @@ impl Report {
         let idx = |v: Option<f64>| v.map_or("n/a".to_owned(), |v| format!("{v:.1}/h"));
         let mut t = String::new();
         let hours = r.duration_s / 3600.0;
-        let _ = write!(t, "recording   {hours:.2} h");
+        let kind = match self.modality {
+            Modality::Emg => "EMG",
+            Modality::Accelerometer => "accelerometer",
+            Modality::LegMovementList => "leg-movement list",
+        };
+        let _ = write!(t, "recording   {hours:.2} h {kind}");
         if let Some(fs) = r.sample_rate_hz {
             let _ = write!(t, ", {fs:.2} Hz");
         }

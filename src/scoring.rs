@@ -406,8 +406,14 @@ fn merge_lm(c: &mut LegMovement, m: &LegMovement) {
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),
     };
-    c.mean_uv = match (c.mean_uv, m.mean_uv) {
+    let weighted = |a: Option<f64>, b: Option<f64>| match (a, b) {
         (Some(a), Some(b)) if dc + dm > 0.0 => Some((a * dc + b * dm) / (dc + dm)),
+        (a, b) => a.or(b),
+    };
+    c.mean_uv = weighted(c.mean_uv, m.mean_uv);
+    c.mean_mg = weighted(c.mean_mg, m.mean_mg);
+    c.peak_mg = match (c.peak_mg, m.peak_mg) {
+        (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),
     };
 }

@@ -12,7 +12,8 @@ use clap::{Args, Parser, Subcommand};
 use plm_detect::context::{read_arousals, read_hypnogram, read_leg_movements, read_respiratory};
 use plm_detect::simulate::SimConfig;
 use plm_detect::{
-    Context, Detector, DetectorConfig, Error, NotchMode, ReadOptions, Report, Rules, Unit,
+    Context, Detector, DetectorConfig, Error, Night, NotchMode, ReadOptions, Report, Rules,
+    SignalKind, Unit,
 };
 
 #[derive(Parser)]
@@ -84,8 +85,17 @@ struct ContextArgs {
 
 #[derive(Args)]
 struct DetectArgs {
-    /// The night: CSV (or .csv.gz) with a time column and leg EMG columns.
+    /// The night: CSV (or .csv.gz) with a time column and leg EMG or accelerometer columns.
     night: PathBuf,
+    /// Signal kind; detected from the columns when not given.
+    #[arg(long, value_name = "emg|accel")]
+    signal: Option<String>,
+    /// Left-leg accelerometer axis columns.
+    #[arg(long, value_name = "X,Y,Z")]
+    left_axes: Option<String>,
+    /// Right-leg accelerometer axis columns.
+    #[arg(long, value_name = "X,Y,Z")]
+    right_axes: Option<String>,
     /// Sample rate in Hz (required when the file has no time column).
     #[arg(long, value_name = "HZ")]
     fs: Option<f64>,
@@ -95,9 +105,9 @@ struct DetectArgs {
     /// Name of the right-leg column.
     #[arg(long, value_name = "NAME")]
     right: Option<String>,
-    /// Unit of the leg columns.
-    #[arg(long, default_value = "uV", value_name = "uV|mV|V")]
-    unit: String,
+    /// Unit of the signal columns (default: uV for EMG, g for accelerometers).
+    #[arg(long, value_name = "uV|mV|V|g|mg|m/s2")]
+    unit: Option<String>,
     /// Mains notch: `auto` (detect 50/60 Hz hum), `off`, or a frequency in Hz.
     #[arg(long, default_value = "auto", value_name = "auto|off|HZ")]
     notch: String,
@@ -186,12 +196,7 @@ fn context(a: &ContextArgs, rules: &Rules) -> Result<Context, Error> {
 fn detect(a: &DetectArgs) -> Result<(), Error> {
     let rules = rules(&a.context)?;
     let mut config = match &a.detector_config {
-        Some(p) => {
-            serde_json::from_str::<DetectorConfig>(&read_text(p)?).map_err(|e| Error::Config {
-                field: "detector_config",
-                message: format!("{e} ({})", p.display()),
-            })?
-        }
+        Some(p) => DetectorConfig::from_json(&read_text(p)?).map_err(|e| with_file(e, p))?,
         None => DetectorConfig::default(),
     };
     config.notch = match a.notch.to_ascii_lowercase().as_str() {
@@ -205,20 +210,55 @@ fn detect(a: &DetectArgs) -> Result<(), Error> {
         })?),
     };
     let detector = Detector::new(rules.clone(), config)?;
-    let unit = Unit::parse(&a.unit).ok_or_else(|| Error::Config {
-        field: "unit",
-        message: format!("`{}` is not uV, mV or V", a.unit),
-    })?;
-    let mut opts = ReadOptions::new().unit(unit);
+    let mut opts = ReadOptions::new();
+    if let Some(u) = &a.unit {
+        opts.unit = Some(Unit::parse(u).ok_or_else(|| Error::Config {
+            field: "unit",
+            message: format!("`{u}` is not uV, mV, V, g, mg or m/s2"),
+        })?);
+    }
     opts.sample_rate_hz = a.fs;
     opts.left.clone_from(&a.left);
     opts.right.clone_from(&a.right);
+    opts.left_axes = a
+        .left_axes
+        .as_deref()
+        .map(|s| axes("left-axes", s))
+        .transpose()?;
+    opts.right_axes = a
+        .right_axes
+        .as_deref()
+        .map(|s| axes("right-axes", s))
+        .transpose()?;
+    opts.signal = a
+        .signal
+        .as_deref()
+        .map(|s| {
+            SignalKind::parse(s).ok_or_else(|| Error::Config {
+                field: "signal",
+                message: format!("`{s}` is not emg or accel"),
+            })
+        })
+        .transpose()?;
     let ctx = context(&a.context, &rules)?;
-    let recording = plm_detect::read_night(&a.night, &opts)?;
-    let report = detector
-        .run(&recording, &ctx)
-        .map_err(|e| e.in_file(&a.night))?;
+    let report = match plm_detect::read_any(&a.night, &opts)? {
+        Night::Emg(recording) => detector.run(&recording, &ctx),
+        Night::Accel(recording) => detector.run_accel(&recording, &ctx),
+    }
+    .map_err(|e| e.in_file(&a.night))?;
     emit(&report, &a.context, Some(&a.night))
+}
+
+/// `X,Y,Z` → three column names.
+fn axes(field: &'static str, s: &str) -> Result<[String; 3], Error> {
+    let parts: Vec<String> = s.split(',').map(|p| p.trim().to_owned()).collect();
+    <[String; 3]>::try_from(parts).map_err(|p| Error::Config {
+        field,
+        message: format!(
+            "expected three comma-separated column names, got {}",
+            p.len()
+        ),
+    })
 }
 
 fn score(a: &ScoreArgs) -> Result<(), Error> {
