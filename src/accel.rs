@@ -28,14 +28,23 @@
 //!    quartile over ±30 s), offset margin grown with the floor's own fluctuation. Edges
 //!    are placed on a 0.2-s average (one period at 5 Hz, the centre of the movement band:
 //!    a shorter window ripples with every swing of the leg; EMG uses 40 ms).
-//! 5. **Hysteresis** in mg: onset at `onset_mg` (24 mg) above the floor, offset at the start
-//!    of ≥ 0.5 s at ≤ `offset_mg` (8 mg) above it — the EMG rule's 8 : 2 µV structure and
-//!    0.5-s quiet period. 24 mg is ~3× the magnitude floor of a good sensor (~8 mg) and a
-//!    tenth of PAM-RL's 200-mg onset, so small ankle movements are kept; 8 mg is the
-//!    floor's own size. A noisier sensor raises the margins automatically (step 4); where
-//!    the floor's fluctuation reaches the onset level or the floor exceeds `max_floor_mg`
-//!    (100 mg), the stretch is excluded and reported.
-//! 6. **Posture changes**: a detected burst across which the orientation turns by more
+//! 5. **Hysteresis** in mg: offset at the start of ≥ 0.5 s at ≤ the offset margin above the
+//!    floor (at least `offset_mg`, 4 mg, grown with the floor's fluctuation: 3 × its
+//!    30th − 5th percentile spread), onset at `onset_noise_factor` (3) × that margin, at
+//!    least `onset_mg` (12 mg) — the EMG rule's 8 : 2 µV structure (a 3–4 : 1 hysteresis)
+//!    and its 0.5-s quiet period. On a good sensor (magnitude floor ~5 mg after the
+//!    low-pass, fluctuating by ~1 mg) that is 12 mg, a twentieth of PAM-RL's 200-mg onset,
+//!    so small ankle movements are kept; on a noisy one both levels rise with the noise,
+//!    so noise does not become movements. Where the floor exceeds `max_floor_mg` (100 mg)
+//!    the stretch is excluded and reported.
+//! 6. **Edges**: a leg's acceleration rises and falls smoothly, so the thresholds see only
+//!    the middle of a movement (its first and last tenths are buried in the floor). Each
+//!    edge is back-extrapolated along its flank — the line through the flank's 25 % and
+//!    50 % of peak points, extended to the floor, as in biomechanical onset detection — by
+//!    at most `flank_extrapolation_s` (0.3 s), before the 0.5-s and 10-s rules apply.
+//!    Without it, short movements would be measured under 0.5 s and bilateral pairs would
+//!    drift apart.
+//! 7. **Posture changes**: a detected burst across which the orientation turns by more
 //!    than `posture_change_deg` (30°; a dorsiflexion changes the ankle's tilt only while it
 //!    lasts) — median acceleration over the second before the onset against the second
 //!    after the offset — is a change of posture, not a leg movement; it is counted per
@@ -236,10 +245,16 @@ pub struct AccelConfig {
     pub gravity_window_s: f64,
     /// Low-pass edge of the dynamic acceleration, Hz (capped at 0.45 × rate). Default 12.
     pub lowpass_hz: f64,
-    /// Onset above the noise floor, mg. Default 24.
+    /// Smallest onset above the noise floor, mg. Default 12.
     pub onset_mg: f64,
-    /// Offset level above the noise floor, mg. Default 8.
+    /// The onset is at least this many times the offset margin (which follows the floor's
+    /// fluctuation). Default 3.
+    pub onset_noise_factor: f64,
+    /// Smallest offset level above the noise floor, mg. Default 4.
     pub offset_mg: f64,
+    /// Largest back-extrapolation of a movement's edges along its flanks, s; `null` keeps
+    /// the threshold edges. Default 0.3.
+    pub flank_extrapolation_s: Option<f64>,
     /// Floor above which a stretch is too noisy to score, mg. Default 100.
     pub max_floor_mg: f64,
     /// A burst across which gravity turns by more than this is a posture change, degrees;
@@ -255,8 +270,10 @@ impl Default for AccelConfig {
         Self {
             gravity_window_s: 2.0,
             lowpass_hz: 12.0,
-            onset_mg: 24.0,
-            offset_mg: 8.0,
+            onset_mg: 12.0,
+            onset_noise_factor: 3.0,
+            offset_mg: 4.0,
+            flank_extrapolation_s: Some(0.3),
             max_floor_mg: 100.0,
             posture_change_deg: Some(30.0),
             envelope: EnvelopeConfig {
@@ -287,9 +304,18 @@ impl AccelConfig {
         pos("accel.lowpass_hz", self.lowpass_hz)?;
         pos("accel.onset_mg", self.onset_mg)?;
         pos("accel.offset_mg", self.offset_mg)?;
+        pos("accel.onset_noise_factor", self.onset_noise_factor)?;
         pos("accel.max_floor_mg", self.max_floor_mg)?;
         if self.offset_mg > self.onset_mg {
             return Err(Error::config("accel.offset_mg", "must not exceed onset_mg"));
+        }
+        if let Some(x) = self.flank_extrapolation_s {
+            if !(x.is_finite() && (0.0..=2.0).contains(&x)) {
+                return Err(Error::config(
+                    "accel.flank_extrapolation_s",
+                    format!("must be 0–2 s, got {x}"),
+                ));
+            }
         }
         if let Some(d) = self.posture_change_deg {
             if !(d.is_finite() && d > 0.0 && d < 180.0) {
@@ -311,6 +337,8 @@ impl AccelConfig {
             offset_quiet_s: rules.offset_quiet_s,
             min_lm_s: rules.min_lm_s,
             morphology_check: rules.morphology_check,
+            onset_noise_factor: Some(self.onset_noise_factor),
+            flank_extrapolation_s: self.flank_extrapolation_s,
         }
     }
 }

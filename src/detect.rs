@@ -52,6 +52,16 @@ pub struct LmThresholds {
     pub min_lm_s: f64,
     /// Apply the morphology check.
     pub morphology_check: bool,
+    /// When set, each edge is also back-extrapolated along its flank (the line through the
+    /// flank's 25 % and 50 % of peak points, extended to the floor), by at most this many
+    /// seconds, before the duration check. Accelerometers only: a leg's acceleration rises
+    /// and falls smoothly, so a threshold sees only the middle of a movement; EMG keeps the
+    /// standard's threshold edges (`None`).
+    pub flank_extrapolation_s: Option<f64>,
+    /// When set, the onset level is at least this many times the block's offset margin
+    /// (accelerometers: the onset follows a noisy sensor's floor); `None` for EMG, whose
+    /// +8 µV is the standard's.
+    pub onset_noise_factor: Option<f64>,
 }
 
 impl LmThresholds {
@@ -64,6 +74,8 @@ impl LmThresholds {
             offset_quiet_s: rules.offset_quiet_s,
             min_lm_s: rules.min_lm_s,
             morphology_check: rules.morphology_check,
+            onset_noise_factor: None,
+            flank_extrapolation_s: None,
         }
     }
 }
@@ -94,7 +106,11 @@ pub fn detect(
     let mut out = Vec::new();
     let mut k = 0;
     while k < n {
-        if !usable(k) || env.amplitude[k] < env.rest[k] + rules.onset_above_rest {
+        let onset_level = match rules.onset_noise_factor {
+            Some(f) => rules.onset_above_rest.max(f * margin(k)),
+            None => rules.onset_above_rest,
+        };
+        if !usable(k) || env.amplitude[k] < env.rest[k] + onset_level {
             k += 1;
             continue;
         }
@@ -142,7 +158,10 @@ pub fn detect(
         let Some((onset, offset)) = widen_edges(env, onset, offset, &fine_margin) else {
             continue;
         };
-        let (on_s, off_s) = edge_times(env, onset, offset, &fine_margin);
+        let (mut on_s, mut off_s) = edge_times(env, onset, offset, &fine_margin);
+        if let Some(max_s) = rules.flank_extrapolation_s {
+            (on_s, off_s) = extrapolate_flanks(env, onset, offset, on_s, off_s, max_s);
+        }
         if off_s - on_s < rules.min_lm_s {
             continue;
         }
@@ -209,6 +228,68 @@ fn widen_edges(
         off += 1;
     }
     Some((on, off))
+}
+
+/// Back-extrapolates both flanks of the movement spanning blocks `[onset, offset)` (see
+/// [`LmThresholds::flank_extrapolation_s`]); never moves an edge inwards, into a gap, or
+/// by more than `max_s`.
+fn extrapolate_flanks(
+    env: &Envelope,
+    onset: usize,
+    offset: usize,
+    on_s: f64,
+    off_s: f64,
+    max_s: f64,
+) -> (f64, f64) {
+    let level = |b: usize| env.fine[b] - env.rest[b];
+    let usable = |b: usize| env.fine[b].is_finite() && env.rest[b].is_finite();
+    if offset <= onset || offset > env.len() {
+        return (on_s, off_s);
+    }
+    let peak = (onset..offset)
+        .filter(|&b| usable(b))
+        .map(level)
+        .fold(f64::NEG_INFINITY, f64::max);
+    if !(peak.is_finite() && peak > 0.0) {
+        return (on_s, off_s);
+    }
+    let (half, quarter) = (peak / 2.0, peak / 4.0);
+    let mut on = on_s;
+    if let Some(b50) = (onset..offset).find(|&b| usable(b) && level(b) >= half) {
+        let mut b25 = b50;
+        while b25 > 0 && usable(b25 - 1) && level(b25 - 1) >= quarter {
+            b25 -= 1;
+        }
+        let t0 = 2.0 * env.time_s(b25) - env.time_s(b50);
+        let floor = env.time_s(onset.saturating_sub((max_s * env.rate_hz) as usize));
+        if t0 < on
+            && (0..onset)
+                .rev()
+                .take((max_s * env.rate_hz).ceil() as usize)
+                .all(usable)
+        {
+            on = t0.max(on_s - max_s).max(floor.min(on_s)).max(0.0);
+        }
+    }
+    let mut off = off_s;
+    if let Some(b50) = (onset..offset)
+        .rev()
+        .find(|&b| usable(b) && level(b) >= half)
+    {
+        let mut b25 = b50;
+        while b25 + 1 < env.len() && usable(b25 + 1) && level(b25 + 1) >= quarter {
+            b25 += 1;
+        }
+        let t1 = 2.0 * env.time_s(b25) - env.time_s(b50);
+        let reach = (max_s * env.rate_hz).ceil() as usize;
+        if t1 > off
+            && (offset..(offset + reach).min(env.len())).all(usable)
+            && offset + reach <= env.len()
+        {
+            off = t1.min(off_s + max_s);
+        }
+    }
+    (on, off)
 }
 
 /// Times of the edges with sub-block precision: where the edge amplitude crosses

@@ -14,7 +14,9 @@
 //!   rows, since exported times are rounded (SCORING.md §8). Rows are then placed on the
 //!   grid by rounding `t · rate`; if stamps are too irregular for that (jitter ≥ 0.45
 //!   sample), values are linearly interpolated onto the grid instead. A jump longer than
-//!   1.5 median steps is a gap, filled with `NaN`.
+//!   1.5 median steps is a gap, filled with `NaN` (2.5 median steps when the stamps are
+//!   irregular enough to be resampled: there, jitter and a single dropped sample are
+//!   interpolated over).
 //! * **Legs** by name (case-insensitive, ignoring spaces, `_`, `-`, `.`): see
 //!   [`LEFT_ALIASES`]/[`RIGHT_ALIASES`], or given with [`ReadOptions::left`]/`right`. One
 //!   leg alone is allowed.
@@ -888,7 +890,9 @@ fn place_on_grid(
         }
     }
     // Irregular stamps: linear interpolation, no interpolation across a gap.
-    let gap = 1.5 * median_step(times).unwrap_or(1.0 / fs);
+    // Irregular stamps: values are interpolated anyway, so a step of up to 2.5 median steps
+    // (jitter, or one dropped sample) is bridged; anything longer is a gap.
+    let gap = 2.5 * median_step(times).unwrap_or(1.0 / fs);
     let mut out = vec![vec![f64::NAN; n_grid]; values.len()];
     let mut j = 0;
     for k in 0..n_grid {

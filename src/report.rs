@@ -276,13 +276,23 @@ impl Report {
                                 .join("/")
                         )
                     };
-                    format!(
-                        "{} `{}` ({:.0}–{:.0} Hz{notch})",
-                        c.side.as_str(),
-                        c.name,
-                        c.band_hz[0],
-                        c.band_hz[1]
-                    )
+                    if self.modality == Modality::Accelerometer {
+                        format!(
+                            "{} `{}` (≤ {:.0} Hz, {} posture changes)",
+                            c.side.as_str(),
+                            c.name,
+                            c.band_hz[1],
+                            c.posture_changes.unwrap_or(0)
+                        )
+                    } else {
+                        format!(
+                            "{} `{}` ({:.0}–{:.0} Hz{notch})",
+                            c.side.as_str(),
+                            c.name,
+                            c.band_hz[0],
+                            c.band_hz[1]
+                        )
+                    }
                 })
                 .collect();
             let _ = write!(t, ", {}", legs.join(", "));

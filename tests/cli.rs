@@ -7,6 +7,7 @@
 //! (one of these nights has a bilateral pair 0.545 s apart, within detection error of the
 //! 0.5 s rule). The night-long accuracy figures are in `sim_accuracy.rs`.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -52,7 +53,13 @@ fn truth(name: &str) -> Vec<(f64, f64, String, bool)> {
         .collect()
 }
 
-const NIGHTS: &[&str] = &["emg-256hz-15min", "emg-200hz-hum60", "emg-512hz-ms-stamps"];
+const NIGHTS: &[&str] = &[
+    "emg-256hz-15min",
+    "emg-200hz-hum60",
+    "emg-512hz-ms-stamps",
+    "accel-50hz-15min",
+    "accel-25hz-drift",
+];
 
 #[test]
 fn detect_finds_the_true_movements_in_every_sample_night() {
@@ -411,6 +418,73 @@ fn bad_inputs_give_one_line_errors_with_positions_and_exit_code_2() {
     let out = run(&["detect", night.to_str().unwrap(), "--unit", "furlongs"]);
     assert_eq!(out.status.code(), Some(2));
     let out = run(&["detect", night.to_str().unwrap(), "--rules", "somas"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn signal_kind_axes_and_units_can_be_forced() {
+    let accel = data("accel-50hz-15min.csv");
+    let emg = data("emg-512hz-ms-stamps.csv");
+    // Explicit axes: one leg only.
+    let report = stdout_json(&run(&[
+        "detect",
+        accel.to_str().unwrap(),
+        "--right-axes",
+        "right_x,right_y,right_z",
+        "--json",
+        "-",
+    ]));
+    assert_eq!(report["recording"]["channels"].as_array().unwrap().len(), 1);
+    assert_eq!(report["recording"]["channels"][0]["side"], "right");
+    // Milli-g data read as mg gives the same movements as g data read as g.
+    let dir = tempfile::tempdir().unwrap();
+    let mg = dir.path().join("mg.csv");
+    let text = std::fs::read_to_string(&accel).unwrap();
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        if i == 0 {
+            out.push_str(line);
+        } else {
+            let mut cells = line.split(',');
+            out.push_str(cells.next().unwrap());
+            for c in cells {
+                out.push(',');
+                let _ = write!(out, "{:.2}", c.parse::<f64>().unwrap() * 1000.0);
+            }
+        }
+        out.push('\n');
+    }
+    std::fs::write(&mg, out).unwrap();
+    let a = stdout_json(&run(&[
+        "detect",
+        accel.to_str().unwrap(),
+        "--json",
+        "-",
+        "-q",
+    ]));
+    let b = stdout_json(&run(&[
+        "detect",
+        mg.to_str().unwrap(),
+        "--unit",
+        "mg",
+        "--json",
+        "-",
+        "-q",
+    ]));
+    assert_eq!(a["summary"]["lm_count"], b["summary"]["lm_count"]);
+    // Errors: an EMG file forced to accel, missing axis names, units of the other kind.
+    let out = run(&["detect", emg.to_str().unwrap(), "--signal", "accel"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no accelerometer axes"));
+    let out = run(&["detect", accel.to_str().unwrap(), "--left-axes", "a,b,c"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no column named `a`"));
+    let out = run(&["detect", accel.to_str().unwrap(), "--left-axes", "a,b"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(&["detect", accel.to_str().unwrap(), "--unit", "mV"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an accelerometer unit"));
+    let out = run(&["detect", emg.to_str().unwrap(), "--signal", "sonar"]);
     assert_eq!(out.status.code(), Some(2));
 }
 

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use plm_detect::context::{read_arousals, read_hypnogram, read_leg_movements, read_respiratory};
-use plm_detect::simulate::SimConfig;
+use plm_detect::simulate::{AccelSimConfig, SimConfig};
 use plm_detect::{
     Context, Detector, DetectorConfig, Error, Night, NotchMode, ReadOptions, Report, Rules,
     SignalKind, Unit,
@@ -53,6 +53,9 @@ struct SimulateArgs {
     /// Sample rate in Hz.
     #[arg(long, value_name = "HZ")]
     fs: Option<f64>,
+    /// Simulate ankle accelerometers instead of EMG (`--config` then holds `AccelSimConfig`).
+    #[arg(long)]
+    accel: bool,
 }
 
 #[derive(Args)]
@@ -271,33 +274,48 @@ fn score(a: &ScoreArgs) -> Result<(), Error> {
 }
 
 fn simulate(a: &SimulateArgs) -> Result<(), Error> {
-    let mut cfg: SimConfig = match &a.config {
-        Some(p) => serde_json::from_str(&read_text(p)?).map_err(|e| Error::Config {
-            field: "simulator config",
-            message: format!("{e} ({})", p.display()),
-        })?,
-        None => SimConfig::default(),
+    fn load<T: serde::de::DeserializeOwned + Default>(path: Option<&Path>) -> Result<T, Error> {
+        match path {
+            Some(p) => serde_json::from_str(&read_text(p)?).map_err(|e| Error::Config {
+                field: "simulator config",
+                message: format!("{e} ({})", p.display()),
+            }),
+            None => Ok(T::default()),
+        }
+    }
+    let (truth, respiratory, duration, fs) = if a.accel {
+        let mut cfg: AccelSimConfig = load(a.config.as_deref())?;
+        cfg.seed = a.seed.unwrap_or(cfg.seed);
+        cfg.duration_s = a.duration.unwrap_or(cfg.duration_s);
+        cfg.sample_rate_hz = a.fs.unwrap_or(cfg.sample_rate_hz);
+        let night = plm_detect::simulate::simulate_accel(&cfg)?;
+        night.write(&a.prefix)?;
+        (
+            night.truth,
+            night.respiratory.len(),
+            cfg.duration_s,
+            cfg.sample_rate_hz,
+        )
+    } else {
+        let mut cfg: SimConfig = load(a.config.as_deref())?;
+        cfg.seed = a.seed.unwrap_or(cfg.seed);
+        cfg.duration_s = a.duration.unwrap_or(cfg.duration_s);
+        cfg.sample_rate_hz = a.fs.unwrap_or(cfg.sample_rate_hz);
+        let night = plm_detect::simulate::simulate(&cfg)?;
+        night.write(&a.prefix)?;
+        (
+            night.truth,
+            night.respiratory.len(),
+            cfg.duration_s,
+            cfg.sample_rate_hz,
+        )
     };
-    if let Some(v) = a.seed {
-        cfg.seed = v;
-    }
-    if let Some(v) = a.duration {
-        cfg.duration_s = v;
-    }
-    if let Some(v) = a.fs {
-        cfg.sample_rate_hz = v;
-    }
-    let night = plm_detect::simulate::simulate(&cfg)?;
-    night.write(&a.prefix)?;
-    let certain = night.truth.iter().filter(|t| t.certain).count();
+    let certain = truth.iter().filter(|t| t.certain).count();
     println!(
-        "wrote {}.csv ({:.0} s at {} Hz): {} leg movements ({} certain), {} respiratory events",
+        "wrote {}.csv ({duration:.0} s at {fs} Hz{}): {} leg movements ({certain} certain), {respiratory} respiratory events",
         a.prefix.display(),
-        cfg.duration_s,
-        cfg.sample_rate_hz,
-        night.truth.len(),
-        certain,
-        night.respiratory.len()
+        if a.accel { ", accelerometers" } else { "" },
+        truth.len(),
     );
     Ok(())
 }
