@@ -293,13 +293,7 @@ impl AccelConfig {
     /// # Errors
     /// [`Error::Config`] naming the bad field.
     pub fn validate(&self) -> Result<()> {
-        let pos = |f: &'static str, v: f64| {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(Error::config(f, format!("must be positive, got {v}")))
-            }
-        };
+        let pos = Error::require_positive;
         pos("accel.gravity_window_s", self.gravity_window_s)?;
         pos("accel.lowpass_hz", self.lowpass_hz)?;
         pos("accel.onset_mg", self.onset_mg)?;
@@ -426,31 +420,14 @@ pub fn condition(
             *d = x - g;
         }
         filtered.fill(f64::NAN);
-        let mut any = false;
-        let mut i = 0;
-        while i < n {
-            if dynamic[i].is_nan() {
-                i += 1;
-                continue;
-            }
-            let start = i;
-            while i < n && !dynamic[i].is_nan() {
-                i += 1;
-            }
-            if i - start >= min_len {
-                zp.apply(&dynamic[start..i], &mut filtered[start..i], &mut scratch)?;
-                any = true;
-            }
-        }
-        if !any {
-            return Err(Error::input(
-                Location::default(),
-                format!(
-                    "`{name}` is too short to filter: no gap-free stretch of {:.1} s ({min_len} samples at {fs_hz} Hz)",
-                    min_len as f64 / fs_hz
-                ),
-            ));
-        }
+        zp.apply_stretches(
+            &dynamic,
+            min_len,
+            &mut filtered,
+            &mut scratch,
+            &format!("`{name}`"),
+            fs_hz,
+        )?;
         for (m, f) in magnitude_sq.iter_mut().zip(&filtered) {
             *m += f * f;
         }

@@ -114,13 +114,7 @@ impl DetectorConfig {
     /// # Errors
     /// [`Error::Config`] naming the bad field.
     pub fn validate(&self) -> Result<()> {
-        let pos = |f: &'static str, v: f64| {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(Error::config(f, format!("must be positive, got {v}")))
-            }
-        };
+        let pos = Error::require_positive;
         pos("highpass_hz", self.highpass_hz)?;
         pos("lowpass_hz", self.lowpass_hz)?;
         pos("notch_q", self.notch_q)?;
@@ -406,31 +400,14 @@ impl Detector {
         // Filter each gap-free stretch.
         let mut filtered = vec![f64::NAN; samples_uv.len()];
         let mut scratch = Vec::new();
-        let mut any = false;
-        let mut i = 0;
-        while i < samples_uv.len() {
-            if samples_uv[i].is_nan() {
-                i += 1;
-                continue;
-            }
-            let start = i;
-            while i < samples_uv.len() && !samples_uv[i].is_nan() {
-                i += 1;
-            }
-            if i - start >= min_len {
-                zp.apply(&samples_uv[start..i], &mut filtered[start..i], &mut scratch)?;
-                any = true;
-            }
-        }
-        if !any {
-            return Err(Error::input(
-                Location::default(),
-                format!(
-                    "channel `{name}` is too short to filter: no gap-free stretch of {:.1} s ({min_len} samples at {fs_hz} Hz)",
-                    min_len as f64 / fs_hz
-                ),
-            ));
-        }
+        zp.apply_stretches(
+            samples_uv,
+            min_len,
+            &mut filtered,
+            &mut scratch,
+            &format!("channel `{name}`"),
+            fs_hz,
+        )?;
         drop(scratch);
         let envelope = envelope::envelope(
             &filtered,

@@ -106,13 +106,7 @@ impl EnvelopeConfig {
     /// # Errors
     /// [`Error::Config`] naming the bad field.
     pub fn validate(&self) -> Result<()> {
-        let pos = |f: &'static str, v: f64| {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(Error::config(f, format!("must be positive, got {v}")))
-            }
-        };
+        let pos = Error::require_positive;
         pos("block_s", self.block_s)?;
         pos("envelope_median_s", self.envelope_median_s)?;
         pos("rest_segment_s", self.rest_segment_s)?;

@@ -148,6 +148,15 @@ impl Error {
         }
     }
 
+    /// `Ok` when `v` is a finite number > 0, else a config error naming `field`.
+    pub(crate) fn require_positive(field: &'static str, v: f64) -> Result<()> {
+        if v.is_finite() && v > 0.0 {
+            Ok(())
+        } else {
+            Err(Error::config(field, format!("must be positive, got {v}")))
+        }
+    }
+
     pub(crate) fn parse(location: Location, message: impl Into<String>) -> Self {
         Error::Parse {
             location,

@@ -328,6 +328,51 @@ impl ZeroPhase {
         Ok(())
     }
 
+    /// Filters every gap-free stretch (no `NaN`) of `x` that is at least `min_len` samples
+    /// long into the same positions of `out`, leaving the rest of `out` as it is (callers
+    /// pre-fill it with `NaN`). `name` and `fs_hz` are for the error message.
+    ///
+    /// # Errors
+    /// [`Error::Input`] when no stretch is long enough ("too short to filter").
+    pub fn apply_stretches(
+        &self,
+        x: &[f64],
+        min_len: usize,
+        out: &mut [f64],
+        scratch: &mut Vec<f64>,
+        name: &str,
+        fs_hz: f64,
+    ) -> Result<()> {
+        let min_len = min_len.max(self.min_len());
+        let mut any = false;
+        let mut i = 0;
+        while i < x.len() {
+            if x[i].is_nan() {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < x.len() && !x[i].is_nan() {
+                i += 1;
+            }
+            if i - start >= min_len {
+                self.apply(&x[start..i], &mut out[start..i], scratch)?;
+                any = true;
+            }
+        }
+        if any {
+            Ok(())
+        } else {
+            Err(Error::input(
+                crate::error::Location::default(),
+                format!(
+                    "{name} is too short to filter: no gap-free stretch of {:.1} s ({min_len} samples at {fs_hz} Hz)",
+                    min_len as f64 / fs_hz
+                ),
+            ))
+        }
+    }
+
     /// Runs the cascade in place over `samples`, starting from steady state for `x0`.
     fn run<'a>(&self, samples: impl Iterator<Item = &'a mut f64>, x0: f64) {
         match self.sos.len() {

@@ -277,21 +277,7 @@ fn read_emg(mut src: table::CsvSource, options: &ReadOptions) -> Result<Recordin
             ));
         }
     }
-    let by_name = |name: &str| -> Result<usize> {
-        let want = table::normalise(name);
-        src.headers
-            .iter()
-            .position(|h| table::normalise(h) == want)
-            .ok_or_else(|| {
-                Error::input(
-                    loc.at_line(1),
-                    format!(
-                        "no column named `{name}` in the header ({})",
-                        src.headers.join(", ")
-                    ),
-                )
-            })
-    };
+    let by_name = |name: &str| table::column_named(&src, name);
     let left = match &options.left {
         Some(n) => Some(by_name(n)?),
         None if options.right.is_some() => None,
@@ -528,20 +514,7 @@ fn read_accel_src(mut src: table::CsvSource, options: &ReadOptions) -> Result<Ac
     let by_names = |names: &[String; 3]| -> Result<[usize; 3]> {
         let mut out = [0; 3];
         for (o, name) in out.iter_mut().zip(names) {
-            let want = table::normalise(name);
-            *o = src
-                .headers
-                .iter()
-                .position(|h| table::normalise(h) == want)
-                .ok_or_else(|| {
-                    Error::input(
-                        loc.at_line(1),
-                        format!(
-                            "no column named `{name}` in the header ({})",
-                            src.headers.join(", ")
-                        ),
-                    )
-                })?;
+            *o = table::column_named(&src, name)?;
         }
         Ok(out)
     };

@@ -132,6 +132,24 @@ pub(crate) fn csv_error(loc: &Location, e: &csv::Error) -> Error {
     Error::parse(l, format!("malformed CSV: {e}"))
 }
 
+/// The index of the column named `name` (compared like [`find_column`]), or an error at
+/// line 1 listing the header.
+pub(crate) fn column_named(src: &CsvSource, name: &str) -> Result<usize> {
+    let want = normalise(name);
+    src.headers
+        .iter()
+        .position(|h| normalise(h) == want)
+        .ok_or_else(|| {
+            Error::input(
+                src.loc.at_line(1),
+                format!(
+                    "no column named `{name}` in the header ({})",
+                    src.headers.join(", ")
+                ),
+            )
+        })
+}
+
 /// The index of the first header (case-insensitive, ignoring spaces, `_`, `-` and `.`)
 /// equal to one of `aliases` (given in that normalised form).
 pub(crate) fn find_column(headers: &[String], aliases: &[&str]) -> Option<usize> {
