@@ -211,11 +211,9 @@ impl Detector {
     /// [`crate::scoring::score`].
     pub fn run(&self, recording: &Recording, context: &Context) -> Result<Report> {
         recording.validate()?;
-        let legs = recording
-            .channels
-            .iter()
-            .map(|c| self.detect_leg(&c.samples_uv, recording.sample_rate_hz, c.side, &c.name))
-            .collect::<Result<Vec<_>>>()?;
+        let legs = per_leg(&recording.channels, |c| {
+            self.detect_leg(&c.samples_uv, recording.sample_rate_hz, c.side, &c.name)
+        })?;
         self.score_legs(recording, legs, context)
     }
 
@@ -248,39 +246,35 @@ impl Detector {
     pub fn run_accel(&self, recording: &AccelRecording, context: &Context) -> Result<Report> {
         recording.validate()?;
         let fs = recording.sample_rate_hz;
-        let legs = recording
-            .legs
-            .iter()
-            .map(|leg| {
-                let name = leg.names.join(",");
-                let r = accel::detect_leg(
-                    &leg.axes_g,
-                    fs,
-                    leg.side,
-                    &self.config.accel,
-                    &self.rules,
-                    &name,
-                )?;
-                let info = ChannelInfo {
-                    name,
-                    side: leg.side,
-                    band_hz: [0.0, r.conditioned.lowpass_hz],
-                    filter_order: 4,
-                    notch_hz: Vec::new(),
-                    mains: Vec::new(),
-                    median_rest_uv: None,
-                    median_rest_mg: median_finite(&r.conditioned.envelope.rest),
-                    posture_changes: Some(r.posture_changes.len()),
-                    excluded_s: r.excluded.iter().map(Interval::duration_s).sum(),
-                    leg_movements: r.movements.len(),
-                };
-                Ok(LegResult {
-                    movements: r.movements,
-                    excluded: r.excluded,
-                    info,
-                })
+        let legs = per_leg(&recording.legs, |leg| {
+            let name = leg.names.join(",");
+            let r = accel::detect_leg(
+                &leg.axes_g,
+                fs,
+                leg.side,
+                &self.config.accel,
+                &self.rules,
+                &name,
+            )?;
+            let info = ChannelInfo {
+                name,
+                side: leg.side,
+                band_hz: [0.0, r.conditioned.lowpass_hz],
+                filter_order: 4,
+                notch_hz: Vec::new(),
+                mains: Vec::new(),
+                median_rest_uv: None,
+                median_rest_mg: median_finite(&r.conditioned.envelope.rest),
+                posture_changes: Some(r.posture_changes.len()),
+                excluded_s: r.excluded.iter().map(Interval::duration_s).sum(),
+                leg_movements: r.movements.len(),
+            };
+            Ok(LegResult {
+                movements: r.movements,
+                excluded: r.excluded,
+                info,
             })
-            .collect::<Result<Vec<_>>>()?;
+        })?;
         let meta = Meta {
             duration_s: recording.duration_s(),
             sample_rate_hz: fs,
@@ -474,6 +468,24 @@ impl Detector {
             info,
         })
     }
+}
+
+/// Runs `f` on every leg, the legs in parallel (one scoped thread each; a night has at most
+/// two), returning the results in leg order — the same results as a sequential loop.
+fn per_leg<T: Sync, R: Send>(legs: &[T], f: impl Fn(&T) -> Result<R> + Sync) -> Result<Vec<R>> {
+    if legs.len() < 2 {
+        return legs.iter().map(&f).collect();
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = legs.iter().map(|leg| scope.spawn(|| f(leg))).collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }
 
 /// Excluded blocks (`unscorable`, or no amplitude / resting level) → intervals in seconds;
