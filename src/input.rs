@@ -20,6 +20,9 @@
 //! * **Legs** by name (case-insensitive, ignoring spaces, `_`, `-`, `.`): see
 //!   [`LEFT_ALIASES`]/[`RIGHT_ALIASES`], or given with [`ReadOptions::left`]/`right`. One
 //!   leg alone is allowed.
+//! * **Coarse stamps**: stamps rounded coarser than the sample period repeat (2-decimal
+//!   stamps at 200 Hz); the rows are then taken as consecutive samples when every stamp is
+//!   within one rounding step of the uniform grid, and refused with an explanation when not.
 //! * **Cells**: empty or `NaN` = gap; text or infinite values are errors naming the file,
 //!   line, column and field; so are rows with missing fields and time going backwards.
 //!
@@ -640,6 +643,9 @@ fn read_columns(
     let mut start_time: Option<String> = None;
     let mut record = csv::ByteRecord::new();
     let mut prev_t = f64::NEG_INFINITY;
+    // First line whose stamp repeats the previous one (stamps rounded coarser than the
+    // sample period).
+    let mut first_repeat: Option<(u64, usize)> = None;
     loop {
         match src.reader.read_byte_record(&mut record) {
             Ok(false) => break,
@@ -700,15 +706,14 @@ fn read_columns(
                         .map_or(f64::NAN, |ns| ns as f64 * 1e-9)
                 }
             };
-            if t <= prev_t {
+            if t < prev_t {
                 return Err(Error::parse(
                     loc.at_field(line, *c + 1, &time_name),
-                    if t == prev_t {
-                        format!("time stamp {t} repeats the previous row's")
-                    } else {
-                        format!("time goes backwards ({t} after {prev_t})")
-                    },
+                    format!("time goes backwards ({t} after {prev_t})"),
                 ));
+            }
+            if t == prev_t && first_repeat.is_none() {
+                first_repeat = Some((line, *c + 1));
             }
             prev_t = t;
             times.push(t);
@@ -734,6 +739,19 @@ fn read_columns(
         let t0 = times[0];
         for t in &mut times {
             *t -= t0;
+        }
+        if let Some((line, col)) = first_repeat {
+            // Stamps rounded coarser than the sample period: rows are consecutive samples
+            // if every stamp lies within the rounding step of a uniform grid.
+            let at = loc.at_field(line, col, &time_name);
+            let (fs, base) =
+                coarse_stamps(&times, options.sample_rate_hz).map_err(|m| Error::parse(at, m))?;
+            return Ok(Grid {
+                fs,
+                time_base: base,
+                values,
+                start_time,
+            });
         }
         let fs = match options.sample_rate_hz {
             Some(fs) => fs,
@@ -781,6 +799,42 @@ fn parse_datetime(cell: &[u8]) -> Option<chrono::DateTime<chrono::FixedOffset>> 
         }
     }
     None
+}
+
+/// Stamps (from 0) that repeat because they are rounded coarser than the sample period:
+/// the rate is rows per second over the whole span (or `given`), and the rows are accepted
+/// as consecutive samples when every stamp is within one rounding step (the smallest
+/// positive step) plus half a sample of that uniform grid. Otherwise (missing rows, or an
+/// irregular clock hidden by the rounding) the message says what to do.
+fn coarse_stamps(
+    times: &[f64],
+    given: Option<f64>,
+) -> std::result::Result<(f64, TimeBase), String> {
+    let n = times.len();
+    let span = times.last().copied().unwrap_or(0.0);
+    if span <= 0.0 || n < 3 {
+        return Err("every time stamp is the same: give the sample rate (--fs) instead".into());
+    }
+    let fs = given.unwrap_or((n - 1) as f64 / span);
+    let quantum = times
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|d| *d > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    let tolerance = quantum + 0.5 / fs;
+    let worst = times
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t - i as f64 / fs).abs())
+        .fold(0.0, f64::max);
+    if worst <= tolerance {
+        Ok((fs, TimeBase::TimeColumn))
+    } else {
+        Err(format!(
+            "time stamps repeat (rounded to {quantum} s, coarser than the {:.4} s sample period) and drift {worst:.3} s from a uniform grid: rows may be missing; give the sample rate (--fs) and no time column, or export finer stamps",
+            1.0 / fs
+        ))
+    }
 }
 
 /// Median of the positive steps between time stamps.
@@ -1052,6 +1106,31 @@ mod tests {
         assert!(e.to_string().contains("no accelerometer axes"), "{e}");
         let e = any(t, &ReadOptions::new().unit(Unit::Millivolt)).unwrap_err();
         assert!(e.to_string().contains("not an accelerometer unit"), "{e}");
+    }
+
+    #[test]
+    fn stamps_rounded_coarser_than_the_period_are_consecutive_rows() {
+        // 512 Hz with 2-decimal stamps: many repeats.
+        let r = read(&rows(512.0, 3000, 2), &ReadOptions::new()).unwrap();
+        assert_eq!(r.len(), 3000);
+        // ±5 ms of rounding over a 5.86-s span: 0.1 % (over a night: 1e-7).
+        assert!(
+            (r.sample_rate_hz - 512.0).abs() < 0.6,
+            "{}",
+            r.sample_rate_hz
+        );
+        assert_eq!(r.channels[0].samples_uv[2999], 2999.0);
+        // Rows missing in the middle: refused, with the reason.
+        let mut text = String::new();
+        for (i, l) in rows(512.0, 3000, 2).lines().enumerate() {
+            if !(1000..1400).contains(&i) {
+                text.push_str(l);
+                text.push('\n');
+            }
+        }
+        let e = read(&text, &ReadOptions::new()).unwrap_err().to_string();
+        assert!(e.contains("rows may be missing"), "{e}");
+        assert!(read("time_s,left\n0,1\n0,2\n0,3\n", &ReadOptions::new()).is_err());
     }
 
     #[test]
