@@ -504,3 +504,34 @@ fn no_partial_report_is_left_behind_on_failure() {
     assert!(!json.exists());
     assert!(!dir.path().join("out.json.partial").exists());
 }
+
+/// The reports of two sample nights, exactly as committed in `tests/golden/reports/`
+/// (everything but the version string): optimisations must not change a single number.
+/// After a deliberate change to detection or scoring, regenerate them with
+/// `plm detect data/NAME.csv --hypnogram data/NAME.hyp.csv --respiratory
+/// data/context/NAME.resp.csv --json tests/golden/reports/NAME.json` and say why in the
+/// commit.
+#[test]
+fn reports_are_unchanged_to_the_last_digit() {
+    for name in ["emg-512hz-ms-stamps", "accel-25hz-drift"] {
+        let night = data(&format!("{name}.csv"));
+        let hyp = data(&format!("{name}.hyp.csv"));
+        let resp = data(&format!("context/{name}.resp.csv"));
+        let mut got = stdout_json(&run(&[
+            "detect",
+            night.to_str().unwrap(),
+            "--hypnogram",
+            hyp.to_str().unwrap(),
+            "--respiratory",
+            resp.to_str().unwrap(),
+            "--json",
+            "-",
+            "-q",
+        ]));
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/golden/reports/{name}.json"));
+        let mut want: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        got["version"] = Value::Null;
+        want["version"] = Value::Null;
+        assert!(got == want, "{name}: the report differs from tests/golden/reports/{name}.json");
+    }
+}
