@@ -266,7 +266,7 @@ impl Detector {
                 median_rest_uv: None,
                 median_rest_mg: median_finite(&r.conditioned.envelope.rest),
                 posture_changes: Some(r.posture_changes.len()),
-                excluded_s: r.excluded.iter().map(Interval::duration_s).sum(),
+                excluded_s: crate::events::total_s(&r.excluded),
                 leg_movements: r.movements.len(),
             };
             Ok(LegResult {
@@ -302,7 +302,7 @@ impl Detector {
             channels.push(leg.info);
         }
         let excluded = merge_intervals(excluded);
-        if excluded.iter().map(Interval::duration_s).sum::<f64>() >= duration_s - 1e-9 {
+        if crate::events::total_s(&excluded) >= duration_s - 1e-9 {
             return Err(Error::input(
                 Location::default(),
                 "no part of the recording can be scored (all of it is gaps, too short or too noisy)",
@@ -323,7 +323,7 @@ impl Detector {
             samples: Some(meta.samples),
             start_time: meta.start_time,
             time_base: Some(meta.time_base),
-            excluded_s: excluded.iter().map(Interval::duration_s).sum(),
+            excluded_s: crate::events::total_s(&excluded),
             excluded,
             channels,
         };
@@ -459,7 +459,7 @@ impl Detector {
             median_rest_uv,
             median_rest_mg: None,
             posture_changes: None,
-            excluded_s: excluded.iter().map(Interval::duration_s).sum(),
+            excluded_s: crate::events::total_s(&excluded),
             leg_movements: movements.len(),
         };
         Ok(LegResult {

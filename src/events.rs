@@ -108,6 +108,15 @@ impl Interval {
     }
 }
 
+/// Total length of `intervals`, s (`0.0`, not the `-0.0` of an empty `f64` sum).
+#[must_use]
+pub fn total_s(intervals: &[Interval]) -> f64 {
+    intervals
+        .iter()
+        .map(Interval::duration_s)
+        .fold(0.0, |a, b| a + b)
+}
+
 /// Checks that every interval is finite, non-negative and not reversed; `what` names the
 /// list in messages ("leg movement", "arousal", ...). Returns the 1-based position of the
 /// offender in the message.

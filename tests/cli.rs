@@ -528,10 +528,82 @@ fn reports_are_unchanged_to_the_last_digit() {
             "-",
             "-q",
         ]));
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/golden/reports/{name}.json"));
-        let mut want: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/golden/reports/{name}.json"));
+        let mut want: Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         got["version"] = Value::Null;
         want["version"] = Value::Null;
-        assert!(got == want, "{name}: the report differs from tests/golden/reports/{name}.json");
+        assert!(
+            got == want,
+            "{name}: the report differs from tests/golden/reports/{name}.json"
+        );
     }
+}
+
+#[test]
+fn batch_mode_analyses_every_night_and_skips_a_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let nights = dir.path().join("nights");
+    std::fs::create_dir(&nights).unwrap();
+    for name in ["emg-512hz-ms-stamps", "accel-25hz-drift"] {
+        for suffix in [".csv", ".hyp.csv", ".truth.csv"] {
+            std::fs::copy(
+                data(&format!("{name}{suffix}")),
+                nights.join(format!("{name}{suffix}")),
+            )
+            .unwrap();
+        }
+    }
+    std::fs::write(nights.join("broken.csv"), "time_s,left_uv\n0,1\n0.005,x\n").unwrap();
+    let out_dir = dir.path().join("out");
+    let out = run(&[
+        "detect",
+        nights.to_str().unwrap(),
+        "--out-dir",
+        out_dir.to_str().unwrap(),
+    ]);
+    // One bad night: exit code 2, but every other night's report is written.
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("broken.csv, line 3, column 2 (left_uv)"),
+        "{stderr}"
+    );
+    let mut summary = csv::Reader::from_path(out_dir.join("summary.csv")).unwrap();
+    let rows: Vec<csv::StringRecord> = summary.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 3, "truth and hypnogram files are not nights");
+    let status = |file: &str| {
+        rows.iter()
+            .find(|r| r[0].ends_with(file))
+            .map(|r| r[1].to_owned())
+    };
+    assert_eq!(status("broken.csv").as_deref(), Some("error"));
+    assert_eq!(status("emg-512hz-ms-stamps.csv").as_deref(), Some("ok"));
+    assert_eq!(status("accel-25hz-drift.csv").as_deref(), Some("ok"));
+    // Each night's report equals a single-file run with its hypnogram (found beside it).
+    let batch: Value = serde_json::from_str(
+        &std::fs::read_to_string(out_dir.join("emg-512hz-ms-stamps.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(batch["context"]["hypnogram"].as_bool().unwrap());
+    let single = stdout_json(&run(&[
+        "detect",
+        data("emg-512hz-ms-stamps.csv").to_str().unwrap(),
+        "--hypnogram",
+        data("emg-512hz-ms-stamps.hyp.csv").to_str().unwrap(),
+        "--json",
+        "-",
+        "-q",
+    ]));
+    assert_eq!(batch["summary"], single["summary"]);
+    assert!(out_dir.join("accel-25hz-drift.events.csv").is_file());
+    // Several nights without --out-dir is a usage error.
+    let out = run(&["detect", nights.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
 }

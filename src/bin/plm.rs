@@ -27,6 +27,8 @@ struct Cli {
     command: Command,
 }
 
+// Built once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Detect leg movements in a night of leg EMG (CSV) and score them.
@@ -88,8 +90,14 @@ struct ContextArgs {
 
 #[derive(Args)]
 struct DetectArgs {
-    /// The night: CSV (or .csv.gz) with a time column and leg EMG or accelerometer columns.
-    night: PathBuf,
+    /// The night(s): CSV (or .csv.gz) files with a time column and leg EMG or accelerometer
+    /// columns, or directories of them. Several nights (or a directory) need `--out-dir`.
+    #[arg(required = true, num_args = 1..)]
+    night: Vec<PathBuf>,
+    /// Batch mode: write NAME.json and NAME.events.csv per night and summary.csv here; each
+    /// night's context is read from NAME.hyp.csv, NAME.resp.csv and NAME.arousals.csv beside it.
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
     /// Signal kind; detected from the columns when not given.
     #[arg(long, value_name = "emg|accel")]
     signal: Option<String>,
@@ -196,7 +204,14 @@ fn context(a: &ContextArgs, rules: &Rules) -> Result<Context, Error> {
     })
 }
 
-fn detect(a: &DetectArgs) -> Result<(), Error> {
+/// Everything `detect` needs besides the night and its context.
+struct Setup {
+    rules: Rules,
+    detector: Detector,
+    opts: ReadOptions,
+}
+
+fn setup(a: &DetectArgs) -> Result<Setup, Error> {
     let rules = rules(&a.context)?;
     let mut config = match &a.detector_config {
         Some(p) => DetectorConfig::from_json(&read_text(p)?).map_err(|e| with_file(e, p))?,
@@ -243,13 +258,293 @@ fn detect(a: &DetectArgs) -> Result<(), Error> {
             })
         })
         .transpose()?;
-    let ctx = context(&a.context, &rules)?;
-    let report = match plm_detect::read_any(&a.night, &opts)? {
-        Night::Emg(recording) => detector.run(&recording, &ctx),
-        Night::Accel(recording) => detector.run_accel(&recording, &ctx),
+    Ok(Setup {
+        rules,
+        detector,
+        opts,
+    })
+}
+
+/// Reads and analyses one night.
+fn analyse(s: &Setup, night: &Path, ctx: &Context) -> Result<Report, Error> {
+    match plm_detect::read_any(night, &s.opts)? {
+        Night::Emg(recording) => s.detector.run(&recording, ctx),
+        Night::Accel(recording) => s.detector.run_accel(&recording, ctx),
     }
-    .map_err(|e| e.in_file(&a.night))?;
-    emit(&report, &a.context, Some(&a.night))
+    .map_err(|e| e.in_file(night))
+}
+
+fn detect(a: &DetectArgs) -> Result<(), Error> {
+    let single = a.night.len() == 1 && !a.night[0].is_dir() && a.out_dir.is_none();
+    if !single {
+        return batch(a);
+    }
+    let s = setup(a)?;
+    let ctx = context(&a.context, &s.rules)?;
+    let report = analyse(&s, &a.night[0], &ctx)?;
+    emit(&report, &a.context, Some(&a.night[0]))
+}
+
+/// Context-file suffixes that are not nights when scanning a directory.
+const CONTEXT_SUFFIXES: &[&str] = &[
+    ".truth.csv",
+    ".hyp.csv",
+    ".resp.csv",
+    ".arousals.csv",
+    ".events.csv",
+    ".lms.csv",
+    "summary.csv",
+];
+
+/// The night's name: the file name without `.csv` / `.csv.gz`.
+fn night_name(p: &Path) -> String {
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    name.trim_end_matches(".gz")
+        .trim_end_matches(".csv")
+        .to_owned()
+}
+
+/// Batch mode: several nights in parallel, one report each, a summary table; a bad night is
+/// reported and skipped.
+fn batch(a: &DetectArgs) -> Result<(), Error> {
+    use std::io::IsTerminal as _;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let out_dir = a.out_dir.as_deref().ok_or_else(|| Error::Config {
+        field: "out-dir",
+        message: "several nights (or a directory) need --out-dir DIR for their reports".into(),
+    })?;
+    if a.context.hypnogram.is_some()
+        || a.context.respiratory.is_some()
+        || a.context.arousals.is_some()
+    {
+        return Err(Error::Config {
+            field: "hypnogram",
+            message: "in batch mode each night's context is read from NAME.hyp.csv, NAME.resp.csv and NAME.arousals.csv beside it".into(),
+        });
+    }
+    if a.context.json.is_some() || a.context.events.is_some() {
+        return Err(Error::Config {
+            field: "json",
+            message: "in batch mode reports go to --out-dir".into(),
+        });
+    }
+    let mut nights: Vec<PathBuf> = Vec::new();
+    for p in &a.night {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| Error::Io {
+                    path: Some(p.clone()),
+                    source: e,
+                })?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| {
+                    let n = f
+                        .file_name()
+                        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+                        .unwrap_or_default();
+                    // `n` is lower-cased, so `X.CSV.GZ` counts too.
+                    let is_csv =
+                        n.strip_suffix(".gz").unwrap_or(&n).rsplit('.').next() == Some("csv");
+                    f.is_file() && is_csv && !CONTEXT_SUFFIXES.iter().any(|s| n.ends_with(s))
+                })
+                .collect();
+            found.sort();
+            nights.extend(found);
+        } else {
+            nights.push(p.clone());
+        }
+    }
+    if nights.is_empty() {
+        return Err(Error::Config {
+            field: "night",
+            message: "no night files (*.csv, *.csv.gz) found".into(),
+        });
+    }
+    std::fs::create_dir_all(out_dir).map_err(|e| Error::Io {
+        path: Some(out_dir.to_path_buf()),
+        source: e,
+    })?;
+    let s = setup(a)?;
+
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(nights.len() as u64);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} nights  {elapsed} {msg}")
+        {
+            bar.set_style(style);
+        }
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let next = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<Result<Report, Error>>>> =
+        nights.iter().map(|_| Mutex::new(None)).collect();
+    let workers = std::thread::available_parallelism()
+        .map_or(2, std::num::NonZero::get)
+        .min(nights.len());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(night) = nights.get(i) else { break };
+                    let outcome = night_in_batch(&s, night, out_dir);
+                    if let Ok(mut slot) = results[i].lock() {
+                        *slot = Some(outcome);
+                    }
+                    bar.inc(1);
+                }
+            });
+        }
+    });
+    bar.finish_and_clear();
+
+    // Summary table, one row per night, in input order.
+    let mut rows = csv::Writer::from_writer(Vec::new());
+    let header = [
+        "night",
+        "status",
+        "error",
+        "modality",
+        "duration_h",
+        "total_sleep_time_h",
+        "excluded_s",
+        "lm_count",
+        "clms_count",
+        "plms_count",
+        "plms_index",
+        "clms_index",
+        "plmw_index",
+        "plmsnr_index",
+        "plms_arousal_index",
+        "periodicity_index",
+        "plm_clm_ratio",
+    ];
+    let io_err = |e: csv::Error| Error::Io {
+        path: Some(out_dir.join("summary.csv")),
+        source: std::io::Error::other(e),
+    };
+    rows.write_record(header).map_err(io_err)?;
+    let (mut failed, mut worst_input) = (0usize, true);
+    let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.3}"));
+    for (night, slot) in nights.iter().zip(results) {
+        let outcome = slot.into_inner().ok().flatten();
+        let name = night.display().to_string();
+        match outcome {
+            Some(Ok(r)) => {
+                let m = &r.summary;
+                let modality = serde_json::to_value(r.modality)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                rows.write_record([
+                    name,
+                    "ok".into(),
+                    String::new(),
+                    modality,
+                    format!("{:.3}", r.recording.duration_s / 3600.0),
+                    format!("{:.3}", m.total_sleep_time_h),
+                    format!("{:.1}", r.recording.excluded_s),
+                    m.lm_count.to_string(),
+                    m.clms_count.to_string(),
+                    m.plms_count.to_string(),
+                    opt(m.plms_index),
+                    opt(m.clms_index),
+                    opt(m.plmw_index),
+                    opt(m.plmsnr_index),
+                    opt(m.plms_arousal_index),
+                    opt(m.periodicity_index),
+                    opt(m.plm_clm_ratio),
+                ])
+                .map_err(io_err)?;
+            }
+            Some(Err(e)) => {
+                failed += 1;
+                worst_input &= e.is_input_error();
+                eprintln!("plm: error: {e}");
+                let mut row = vec![name, "error".into(), e.to_string()];
+                row.resize(header.len(), String::new());
+                rows.write_record(row).map_err(io_err)?;
+            }
+            None => {
+                failed += 1;
+                let mut row = vec![name, "error".into(), "not analysed".into()];
+                row.resize(header.len(), String::new());
+                rows.write_record(row).map_err(io_err)?;
+            }
+        }
+    }
+    let bytes = rows.into_inner().map_err(|e| Error::Io {
+        path: None,
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    write_output(&out_dir.join("summary.csv"), |w| {
+        w.write_all(&bytes).map_err(|e| Error::Io {
+            path: Some(out_dir.join("summary.csv")),
+            source: e,
+        })
+    })?;
+    if !a.context.quiet {
+        println!(
+            "{} nights: {} analysed, {failed} failed; reports and summary.csv in {}",
+            nights.len(),
+            nights.len() - failed,
+            out_dir.display()
+        );
+    }
+    if failed == 0 {
+        Ok(())
+    } else if worst_input {
+        Err(Error::Input {
+            location: plm_detect::Location::default(),
+            message: format!(
+                "{failed} of {} nights could not be analysed (see summary.csv)",
+                nights.len()
+            ),
+        })
+    } else {
+        Err(Error::Io {
+            path: Some(out_dir.join("summary.csv")),
+            source: std::io::Error::other(format!("{failed} of {} nights failed", nights.len())),
+        })
+    }
+}
+
+/// One night of a batch: its context from the files beside it, the analysis, and its
+/// report files in `out_dir`.
+fn night_in_batch(s: &Setup, night: &Path, out_dir: &Path) -> Result<Report, Error> {
+    let name = night_name(night);
+    let beside = |suffix: &str| {
+        let p = night.with_file_name(format!("{name}{suffix}"));
+        p.is_file().then_some(p)
+    };
+    let ctx = Context {
+        hypnogram: beside(".hyp.csv")
+            .map(|p| read_hypnogram(&p, s.rules.epoch_s))
+            .transpose()?,
+        respiratory: beside(".resp.csv")
+            .map(|p| read_respiratory(&p))
+            .transpose()?
+            .unwrap_or_default(),
+        arousals: beside(".arousals.csv")
+            .map(|p| read_arousals(&p))
+            .transpose()?
+            .unwrap_or_default(),
+    };
+    let report = analyse(s, night, &ctx)?;
+    write_output(&out_dir.join(format!("{name}.json")), |w| {
+        report.write_json(w)
+    })?;
+    write_output(&out_dir.join(format!("{name}.events.csv")), |w| {
+        report.write_events_csv(w)
+    })?;
+    Ok(report)
 }
 
 /// `X,Y,Z` → three column names.
