@@ -364,6 +364,7 @@ fn suppress_spikes(
     let quiet =
         |b: usize| fine[b].is_finite() && rest[b].is_finite() && fine[b] <= rest[b] + level_uv[b];
     let mut changed = Vec::new();
+    let mut around: Vec<f64> = Vec::with_capacity(2 * guard);
     let mut k = 0;
     while k < n {
         if !high(k) {
@@ -393,11 +394,13 @@ fn suppress_spikes(
         }
         if (start - guard..start).all(quiet) && (end..end + guard).all(quiet) {
             // The quiet level around the spike: median of the guard blocks.
-            let mut around: Vec<f64> = (start - guard..start)
-                .chain(end..end + guard)
-                .map(|b| means[b])
-                .filter(|v| v.is_finite())
-                .collect();
+            around.clear();
+            around.extend(
+                (start - guard..start)
+                    .chain(end..end + guard)
+                    .map(|b| means[b])
+                    .filter(|v| v.is_finite()),
+            );
             if around.is_empty() {
                 continue;
             }
