@@ -169,53 +169,18 @@ impl AccelRecording {
     /// # Errors
     /// [`Error::Input`] describing the first violation.
     pub fn validate(&self) -> Result<()> {
-        let loc = Location::default();
-        if !(self.sample_rate_hz.is_finite() && self.sample_rate_hz > 0.0) {
-            return Err(Error::input(
-                loc,
-                format!(
-                    "sample rate must be positive, got {} Hz",
-                    self.sample_rate_hz
-                ),
-            ));
-        }
-        match self.legs.as_slice() {
-            [] => return Err(Error::input(loc, "no leg accelerometer")),
-            [a, b] if a.side == b.side => {
-                return Err(Error::input(
-                    loc,
-                    format!("two accelerometers for the {} leg", a.side.as_str()),
-                ));
-            }
-            [_, _, _, ..] => {
-                return Err(Error::input(
-                    loc,
-                    "more than two accelerometers; expected one per leg",
-                ));
-            }
-            _ => {}
-        }
-        let n = self.len();
-        if n == 0 {
-            return Err(Error::input(loc, "the recording has no samples"));
-        }
-        for leg in &self.legs {
-            for (axis, name) in leg.axes_g.iter().zip(&leg.names) {
-                if axis.len() != n {
-                    return Err(Error::input(
-                        loc,
-                        format!("axis `{name}` has {} samples, expected {n}", axis.len()),
-                    ));
-                }
-                if let Some(i) = axis.iter().position(|v| v.is_infinite()) {
-                    return Err(Error::input(
-                        loc,
-                        format!("axis `{name}`: sample {i} is infinite"),
-                    ));
-                }
-            }
-        }
-        Ok(())
+        let sides: Vec<Side> = self.legs.iter().map(|l| l.side).collect();
+        let series: Vec<(&str, &[f64])> = self
+            .legs
+            .iter()
+            .flat_map(|l| {
+                l.names
+                    .iter()
+                    .zip(&l.axes_g)
+                    .map(|(n, a)| (n.as_str(), a.as_slice()))
+            })
+            .collect();
+        crate::signal::validate_layout(self.sample_rate_hz, &sides, "leg accelerometer", &series)
     }
 
     /// Samples per axis.

@@ -132,58 +132,13 @@ impl Recording {
     /// # Errors
     /// [`Error::Input`] describing the first violation.
     pub fn validate(&self) -> Result<()> {
-        let loc = Location::default();
-        if !(self.sample_rate_hz.is_finite() && self.sample_rate_hz > 0.0) {
-            return Err(Error::input(
-                loc,
-                format!(
-                    "sample rate must be positive, got {} Hz",
-                    self.sample_rate_hz
-                ),
-            ));
-        }
-        if self.channels.is_empty() {
-            return Err(Error::input(loc, "no leg channel"));
-        }
-        if self.channels.len() > 2 {
-            return Err(Error::input(
-                loc,
-                format!("{} channels; expected one per leg", self.channels.len()),
-            ));
-        }
-        if self.channels.len() == 2 && self.channels[0].side == self.channels[1].side {
-            return Err(Error::input(
-                loc,
-                format!(
-                    "two channels for the {} leg",
-                    self.channels[0].side.as_str()
-                ),
-            ));
-        }
-        let n = self.channels[0].samples_uv.len();
-        if n == 0 {
-            return Err(Error::input(loc, "the recording has no samples"));
-        }
-        for c in &self.channels {
-            if c.samples_uv.len() != n {
-                return Err(Error::input(
-                    loc,
-                    format!(
-                        "channel `{}` has {} samples, `{}` has {n}",
-                        c.name,
-                        c.samples_uv.len(),
-                        self.channels[0].name
-                    ),
-                ));
-            }
-            if let Some(i) = c.samples_uv.iter().position(|v| v.is_infinite()) {
-                return Err(Error::input(
-                    loc,
-                    format!("channel `{}`: sample {i} is infinite", c.name),
-                ));
-            }
-        }
-        Ok(())
+        let sides: Vec<Side> = self.channels.iter().map(|c| c.side).collect();
+        let series: Vec<(&str, &[f64])> = self
+            .channels
+            .iter()
+            .map(|c| (c.name.as_str(), c.samples_uv.as_slice()))
+            .collect();
+        validate_layout(self.sample_rate_hz, &sides, "leg channel", &series)
     }
 
     /// Number of samples per channel.
@@ -215,6 +170,59 @@ impl Recording {
     pub fn channel(&self, side: Side) -> Option<&Channel> {
         self.channels.iter().find(|c| c.side == side)
     }
+}
+
+/// The invariants every recording shares: a positive rate; one or two legs, at most one
+/// per side; every series (`(name, samples)`) the same non-zero length; no infinite sample.
+/// `what` names a leg's signal in messages ("leg channel", "leg accelerometer").
+pub(crate) fn validate_layout(
+    sample_rate_hz: f64,
+    sides: &[Side],
+    what: &str,
+    series: &[(&str, &[f64])],
+) -> Result<()> {
+    let loc = Location::default();
+    if !(sample_rate_hz.is_finite() && sample_rate_hz > 0.0) {
+        return Err(Error::input(
+            loc,
+            format!("sample rate must be positive, got {sample_rate_hz} Hz"),
+        ));
+    }
+    match sides {
+        [] => return Err(Error::input(loc, format!("no {what}"))),
+        [a, b] if a == b => {
+            return Err(Error::input(
+                loc,
+                format!("two {what}s for the {} leg", a.as_str()),
+            ));
+        }
+        [_, _, _, ..] => {
+            return Err(Error::input(
+                loc,
+                format!("{} {what}s; expected one per leg", sides.len()),
+            ));
+        }
+        _ => {}
+    }
+    let n = series.first().map_or(0, |s| s.1.len());
+    if n == 0 {
+        return Err(Error::input(loc, "the recording has no samples"));
+    }
+    for (name, samples) in series {
+        if samples.len() != n {
+            return Err(Error::input(
+                loc,
+                format!("`{name}` has {} samples, expected {n}", samples.len()),
+            ));
+        }
+        if let Some(i) = samples.iter().position(|v| v.is_infinite()) {
+            return Err(Error::input(
+                loc,
+                format!("`{name}`: sample {i} is infinite"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
