@@ -248,13 +248,7 @@ pub fn read_hypnogram_from(
         .unwrap_or_default();
     let mut epochs: Vec<(f64, Stage)> = Vec::new();
     let mut record = csv::ByteRecord::new();
-    loop {
-        match src.reader.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return Err(table::csv_error(&src.loc, &e)),
-        }
-        let line = record.position().map_or(0, csv::Position::line);
+    while let Some(line) = src.next_record(&mut record)? {
         if record.iter().all(|c| c.trim_ascii().is_empty()) {
             continue;
         }
@@ -435,13 +429,7 @@ pub(crate) fn read_intervals(
     }
     let (on_name, off_name) = (src.headers[on_col].clone(), src.headers[off_col].clone());
     let mut record = csv::ByteRecord::new();
-    loop {
-        match src.reader.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return Err(table::csv_error(&src.loc, &e)),
-        }
-        let line = record.position().map_or(0, csv::Position::line);
+    while let Some(line) = src.next_record(&mut record)? {
         if record.iter().all(|c| c.trim_ascii().is_empty()) {
             continue;
         }

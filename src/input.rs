@@ -26,7 +26,12 @@
 //! * **Cells**: empty or `NaN` = gap; text or infinite values are errors naming the file,
 //!   line, column and field; so are rows with missing fields and time going backwards.
 //!
-//! Memory: one `f64` per row for time and one per leg sample; no `String` per cell.
+//! Parsing: the file is read into memory and, unless it has quoted cells, cut into
+//! newline-aligned chunks parsed on all cores (`columns` module); values and error
+//! positions are those of a row-by-row read.
+//!
+//! Memory: the file's text while parsing (freed before the grid is built), then one `f64`
+//! per row for time and one per leg sample; no `String` per cell.
 
 use std::io::Read;
 use std::path::Path;
@@ -37,7 +42,7 @@ use crate::accel::{AccelLeg, AccelRecording};
 use crate::error::{Error, Location, Result};
 use crate::events::Side;
 use crate::signal::{Channel, Recording, TimeBase};
-use crate::table;
+use crate::{columns, table};
 
 /// What a night's signal columns hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -250,11 +255,6 @@ impl ReadOptions {
 /// file, line, column and field for every malformed input listed in the module docs.
 pub fn read_night(path: &Path, options: &ReadOptions) -> Result<Recording> {
     read_night_from(Some(path), table::open_path(path)?, options)
-}
-
-enum TimeKind {
-    Seconds(f64), // scale to seconds
-    DateTime,
 }
 
 /// [`read_night`] from any reader; `path` is only used in messages.
@@ -614,117 +614,34 @@ fn read_columns(
 ) -> Result<Grid> {
     let loc = src.loc.clone();
     let time = table::find_column(&src.headers, TIME_ALIASES)
-        .map(|c| (c, TimeKind::Seconds(1.0)))
-        .or_else(|| {
-            table::find_column(&src.headers, TIME_MS_ALIASES).map(|c| (c, TimeKind::Seconds(1e-3)))
-        });
+        .map(|c| (c, 1.0))
+        .or_else(|| table::find_column(&src.headers, TIME_MS_ALIASES).map(|c| (c, 1e-3)));
     if time.is_none() && options.sample_rate_hz.is_none() {
         return Err(Error::input(
             loc.at_line(1),
             "no time column (time_s, time, t, seconds, timestamp) and no sample rate given (--fs HZ)",
         ));
     }
-    let mut time = time;
     let time_name = time
         .as_ref()
         .map(|(c, _)| src.headers[*c].clone())
         .unwrap_or_default();
-    let needed = cols
-        .iter()
-        .map(|l| l.0)
-        .chain(time.as_ref().map(|t| t.0))
-        .max()
-        .unwrap_or(0)
-        + 1;
-
-    let mut times: Vec<f64> = Vec::new();
-    let mut values: Vec<Vec<f64>> = vec![Vec::new(); cols.len()];
-    let mut t_origin: Option<chrono::DateTime<chrono::FixedOffset>> = None;
-    let mut start_time: Option<String> = None;
-    let mut record = csv::ByteRecord::new();
-    let mut prev_t = f64::NEG_INFINITY;
-    // First line whose stamp repeats the previous one (stamps rounded coarser than the
-    // sample period).
-    let mut first_repeat: Option<(u64, usize)> = None;
-    loop {
-        match src.reader.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return Err(table::csv_error(&loc, &e)),
-        }
-        let line = record.position().map_or(0, csv::Position::line);
-        if record.len() < needed {
-            if record.len() == 1 && record.get(0).is_some_and(|c| c.trim_ascii().is_empty()) {
-                continue; // blank line
-            }
-            return Err(Error::parse(
-                loc.at_line(line),
-                format!(
-                    "missing fields: the row has {} field(s), the header {}",
-                    record.len(),
-                    src.headers.len()
-                ),
-            ));
-        }
-        if let Some((c, kind)) = &mut time {
-            let cell = record.get(*c).unwrap_or_default();
-            let t = match kind {
-                TimeKind::Seconds(k) => {
-                    match table::parse_number(cell, &loc, line, *c + 1, &time_name) {
-                        Ok(Some(v)) => v * *k,
-                        Ok(None) => {
-                            return Err(Error::parse(
-                                loc.at_field(line, *c + 1, &time_name),
-                                "empty time stamp",
-                            ));
-                        }
-                        Err(e) if times.is_empty() => match parse_datetime(cell) {
-                            Some(dt) => {
-                                *kind = TimeKind::DateTime;
-                                start_time = Some(dt.to_rfc3339());
-                                t_origin = Some(dt);
-                                0.0
-                            }
-                            None => return Err(e),
-                        },
-                        Err(e) => return Err(e),
-                    }
-                }
-                TimeKind::DateTime => {
-                    let dt = parse_datetime(cell).ok_or_else(|| {
-                        Error::parse(
-                            loc.at_field(line, *c + 1, &time_name),
-                            format!(
-                                "`{}` is not an ISO-8601 date-time like the first row's",
-                                table::shorten(&String::from_utf8_lossy(cell))
-                            ),
-                        )
-                    })?;
-                    let origin = t_origin.unwrap_or(dt);
-                    (dt - origin)
-                        .num_nanoseconds()
-                        .map_or(f64::NAN, |ns| ns as f64 * 1e-9)
-                }
-            };
-            if t < prev_t {
-                return Err(Error::parse(
-                    loc.at_field(line, *c + 1, &time_name),
-                    format!("time goes backwards ({t} after {prev_t})"),
-                ));
-            }
-            if t == prev_t && first_repeat.is_none() {
-                first_repeat = Some((line, *c + 1));
-            }
-            prev_t = t;
-            times.push(t);
-        }
-        for ((c, name), vals) in cols.iter().zip(values.iter_mut()) {
-            let c = *c;
-            let v =
-                table::parse_number(record.get(c).unwrap_or_default(), &loc, line, c + 1, name)?;
-            vals.push(v.map_or(f64::NAN, |v| v * scale));
-        }
-    }
+    let mut spec = columns::Spec {
+        loc: &loc,
+        header_len: src.headers.len(),
+        time: None,
+        time_name: &time_name,
+        cols,
+        scale,
+    };
+    let (columns, start_time) = columns::read(src, &mut spec, time)?;
+    // The text is no longer needed: free it before the grid is built.
+    src.release();
+    let columns::Columns {
+        mut times,
+        values,
+        first_repeat,
+    } = columns;
     let n_rows = values[0].len();
     if n_rows == 0 {
         return Err(Error::input(loc, "the file has a header but no data rows"));
@@ -771,34 +688,6 @@ fn read_columns(
         values,
         start_time,
     })
-}
-
-/// Parses an ISO-8601 date-time (with or without offset; `T` or space).
-fn parse_datetime(cell: &[u8]) -> Option<chrono::DateTime<chrono::FixedOffset>> {
-    let s = std::str::from_utf8(cell).ok()?.trim();
-    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Some(dt);
-    }
-    for fmt in [
-        "%Y-%m-%dT%H:%M:%S%.f%:z",
-        "%Y-%m-%d %H:%M:%S%.f%:z",
-        "%Y-%m-%d %H:%M:%S%.f%#z",
-    ] {
-        if let Ok(dt) = chrono::DateTime::parse_from_str(s, fmt) {
-            return Some(dt);
-        }
-    }
-    for fmt in [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%d %H:%M:%S",
-    ] {
-        if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(s, fmt) {
-            return Some(dt.and_utc().fixed_offset());
-        }
-    }
-    None
 }
 
 /// Stamps (from 0) that repeat because they are rounded coarser than the sample period:

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod accel;
+mod columns;
 pub mod context;
 pub mod detect;
 pub mod detector;

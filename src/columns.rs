@@ -1,0 +1,662 @@
+//! Crate-private: the numeric body of a signal CSV, read into `f64` column buffers.
+//!
+//! Input: an opened [`CsvSource`] (header parsed, whole file in memory), the time column
+//! and its kind, and the value columns with a scale factor. Output: [`Columns`] — one
+//! `f64` per row for the time (seconds from the first row's clock, unshifted) and per value
+//! column (scaled; `NaN` for a gap), plus the first line whose stamp repeats.
+//!
+//! A night is millions of short rows, so splitting records is the cost that matters, not
+//! the arithmetic (README, Performance). When the body has no quote character and no lone
+//! carriage return, every record is one line, so the body is cut into newline-aligned
+//! chunks, one per core, and each chunk is split on the delimiter and parsed into its own
+//! stretch of buffers allocated once for the whole file (rows counted first, so no `Vec`
+//! grows and nothing is copied between chunks; blank lines are squeezed out afterwards).
+//! Otherwise (quoted cells, old Mac line ends) the csv crate reads the body record by
+//! record, which keeps its quoting rules. Both paths share the per-row code below, so cell
+//! values and every error message — with its line, column and field — are identical, and
+//! the error reported is the first one in file order.
+
+use std::num::NonZeroUsize;
+
+use chrono::{DateTime, FixedOffset};
+
+use crate::error::{Error, Location, Result};
+use crate::table::{self, CsvSource};
+
+/// Bodies shorter than this are parsed on the calling thread.
+const PARALLEL_MIN_BYTES: usize = 1 << 20;
+/// At most this many chunks (threads).
+const MAX_CHUNKS: usize = 8;
+
+/// How time stamps are read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum TimeKind {
+    /// Numbers, multiplied by this factor to give seconds.
+    Seconds(f64),
+    /// ISO-8601 date-times, as seconds after this first stamp.
+    DateTime(DateTime<FixedOffset>),
+}
+
+/// What to read from each row.
+pub(crate) struct Spec<'a> {
+    /// The file, for messages.
+    pub loc: &'a Location,
+    /// Number of header fields, for messages.
+    pub header_len: usize,
+    /// The time column (index) and how to read it; `None` when rows are consecutive
+    /// samples at a given rate.
+    pub time: Option<(usize, TimeKind)>,
+    /// The time column's header name.
+    pub time_name: &'a str,
+    /// Value columns: index and header name.
+    pub cols: &'a [(usize, String)],
+    /// Factor applied to every value.
+    pub scale: f64,
+}
+
+/// The columns read.
+pub(crate) struct Columns {
+    /// Time stamps in seconds (empty without a time column).
+    pub times: Vec<f64>,
+    /// One buffer per value column, scaled, `NaN` for a gap.
+    pub values: Vec<Vec<f64>>,
+    /// The first line (and its time column, 1-based) whose stamp equals the previous one.
+    pub first_repeat: Option<(u64, usize)>,
+}
+
+impl Spec<'_> {
+    /// Fields a row must have.
+    fn needed(&self) -> usize {
+        self.cols
+            .iter()
+            .map(|c| c.0)
+            .chain(self.time.map(|t| t.0))
+            .max()
+            .unwrap_or(0)
+            + 1
+    }
+
+    /// The time of a row with `n_fields` fields (`cell(i)` is field `i`): `Ok(None)` for a
+    /// blank row, `NaN` without a time column.
+    fn row_time<'c>(
+        &self,
+        line: u64,
+        n_fields: usize,
+        cell: impl Fn(usize) -> &'c [u8],
+    ) -> Result<Option<f64>> {
+        if n_fields < self.needed() {
+            if n_fields == 1 && cell(0).trim_ascii().is_empty() {
+                return Ok(None);
+            }
+            return Err(Error::parse(
+                self.loc.at_line(line),
+                format!(
+                    "missing fields: the row has {n_fields} field(s), the header {}",
+                    self.header_len
+                ),
+            ));
+        }
+        let Some((c, kind)) = self.time else {
+            return Ok(Some(f64::NAN));
+        };
+        let cell = cell(c);
+        match kind {
+            TimeKind::Seconds(k) => {
+                match table::parse_number(cell, self.loc, line, c + 1, self.time_name)? {
+                    Some(v) => Ok(Some(v * k)),
+                    None => Err(Error::parse(
+                        self.loc.at_field(line, c + 1, self.time_name),
+                        "empty time stamp",
+                    )),
+                }
+            }
+            TimeKind::DateTime(origin) => {
+                let dt = parse_datetime(cell).ok_or_else(|| {
+                    Error::parse(
+                        self.loc.at_field(line, c + 1, self.time_name),
+                        format!(
+                            "`{}` is not an ISO-8601 date-time like the first row's",
+                            table::shorten(&String::from_utf8_lossy(cell))
+                        ),
+                    )
+                })?;
+                Ok(Some(
+                    (dt - origin)
+                        .num_nanoseconds()
+                        .map_or(f64::NAN, |ns| ns as f64 * 1e-9),
+                ))
+            }
+        }
+    }
+
+    /// The scaled values of a row into `out` (one per value column).
+    fn row_values<'c>(
+        &self,
+        line: u64,
+        cell: impl Fn(usize) -> &'c [u8],
+        out: &mut [f64],
+    ) -> Result<()> {
+        for ((c, name), o) in self.cols.iter().zip(out.iter_mut()) {
+            let v = table::parse_number(cell(*c), self.loc, line, c + 1, name)?;
+            *o = v.map_or(f64::NAN, |v| v * self.scale);
+        }
+        Ok(())
+    }
+
+    /// The "time goes backwards" error.
+    fn backwards(&self, line: u64, t: f64, prev_t: f64) -> Error {
+        let col = self.time.map_or(0, |t| t.0) + 1;
+        Error::parse(
+            self.loc.at_field(line, col, self.time_name),
+            format!("time goes backwards ({t} after {prev_t})"),
+        )
+    }
+}
+
+/// Order of the stamps within a run of rows.
+#[derive(Debug, Clone, Copy)]
+struct Order {
+    /// The first stamp and its line.
+    first: Option<(f64, u64)>,
+    /// The last stamp.
+    last: f64,
+    /// The first line whose stamp repeats the previous one.
+    first_repeat: Option<u64>,
+}
+
+impl Order {
+    fn new() -> Self {
+        Order {
+            first: None,
+            last: f64::NEG_INFINITY,
+            first_repeat: None,
+        }
+    }
+
+    /// Accepts the next stamp, refusing time going backwards.
+    fn push(&mut self, spec: &Spec<'_>, t: f64, line: u64) -> Result<()> {
+        if spec.time.is_none() {
+            return Ok(());
+        }
+        if self.first.is_none() {
+            self.first = Some((t, line));
+        }
+        if t < self.last {
+            return Err(spec.backwards(line, t, self.last));
+        }
+        if t == self.last && self.first_repeat.is_none() {
+            self.first_repeat = Some(line);
+        }
+        self.last = t;
+        Ok(())
+    }
+}
+
+/// Reads the body of `src` (from its current position) with `spec`. `time_col` is the
+/// time column with its scale to seconds; whether it holds numbers or date-times is decided
+/// from the first data row. Returns the columns and, for date-times, the first stamp
+/// (RFC 3339).
+pub(crate) fn read(
+    src: &mut CsvSource,
+    spec: &mut Spec<'_>,
+    time_col: Option<(usize, f64)>,
+) -> Result<(Columns, Option<String>)> {
+    read_via(src, spec, time_col, Via::Auto)
+}
+
+/// Which parser [`read_via`] uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    /// Lines in parallel when possible, else records.
+    Auto,
+    /// The csv crate's records.
+    #[cfg_attr(not(test), allow(dead_code))]
+    Records,
+    /// Lines, in this many chunks.
+    #[cfg_attr(not(test), allow(dead_code))]
+    Lines(usize),
+}
+
+/// [`read`] with a choice of parser (tests compare them).
+fn read_via(
+    src: &mut CsvSource,
+    spec: &mut Spec<'_>,
+    time_col: Option<(usize, f64)>,
+    via: Via,
+) -> Result<(Columns, Option<String>)> {
+    let start = src.reader.position().clone();
+    let mut start_time = None;
+    if let Some((c, k)) = time_col {
+        let kind = first_stamp_kind(src, c, spec.needed(), k);
+        if let TimeKind::DateTime(dt) = kind {
+            start_time = Some(dt.to_rfc3339());
+        }
+        spec.time = Some((c, kind));
+    }
+    let body = src.rest_from(&start);
+    let simple = memchr::memchr(b'"', body).is_none()
+        && memchr::memchr_iter(b'\r', body).all(|p| p + 1 == body.len() || body[p + 1] == b'\n');
+    let chunks = match via {
+        Via::Auto if simple && body.len() >= PARALLEL_MIN_BYTES => {
+            std::thread::available_parallelism()
+                .map_or(1, NonZeroUsize::get)
+                .clamp(1, MAX_CHUNKS)
+        }
+        Via::Auto if simple => 1,
+        Via::Lines(n) => n.max(1),
+        Via::Auto | Via::Records => 0,
+    };
+    let columns = if chunks > 0 {
+        read_lines(body, start.line(), src.delimiter, spec, chunks)
+    } else {
+        src.reader
+            .seek(start)
+            .map_err(|e| table::csv_error(spec.loc, &e))?;
+        read_records(src, spec)
+    }?;
+    Ok((columns, start_time))
+}
+
+/// Whether the first data row's stamp is a number (or unreadable: the row parser then
+/// reports it) or an ISO-8601 date-time. Leaves the reader wherever it stopped.
+fn first_stamp_kind(src: &mut CsvSource, c: usize, needed: usize, k: f64) -> TimeKind {
+    let mut record = csv::ByteRecord::new();
+    while let Ok(true) = src.reader.read_byte_record(&mut record) {
+        if record.len() == 1 && record.get(0).is_some_and(|c| c.trim_ascii().is_empty()) {
+            continue; // blank line
+        }
+        if record.len() >= needed {
+            let cell = record.get(c).unwrap_or_default().trim_ascii();
+            if fast_float2::parse::<f64, _>(cell).is_err() {
+                if let Some(dt) = parse_datetime(cell) {
+                    return TimeKind::DateTime(dt);
+                }
+            }
+        }
+        break;
+    }
+    TimeKind::Seconds(k)
+}
+
+/// The csv crate's record loop (quoted cells or lone carriage returns).
+fn read_records(src: &mut CsvSource, spec: &Spec<'_>) -> Result<Columns> {
+    let mut times = Vec::new();
+    let mut values: Vec<Vec<f64>> = vec![Vec::new(); spec.cols.len()];
+    let mut row = vec![0.0; spec.cols.len()];
+    let mut order = Order::new();
+    let mut record = csv::ByteRecord::new();
+    while let Some(line) = src.next_record(&mut record)? {
+        let cell = |i: usize| record.get(i).unwrap_or_default();
+        let Some(t) = spec.row_time(line, record.len(), cell)? else {
+            continue;
+        };
+        order.push(spec, t, line)?;
+        spec.row_values(line, cell, &mut row)?;
+        if spec.time.is_some() {
+            times.push(t);
+        }
+        for (v, r) in values.iter_mut().zip(&row) {
+            v.push(*r);
+        }
+    }
+    Ok(Columns {
+        times,
+        values,
+        first_repeat: order
+            .first_repeat
+            .map(|l| (l, spec.time.map_or(0, |t| t.0) + 1)),
+    })
+}
+
+/// One chunk's stretch of the time buffer (if any) and of each value buffer.
+type Stretch<'b> = (Option<&'b mut [f64]>, Vec<&'b mut [f64]>);
+
+/// What one chunk produced.
+struct ChunkOut {
+    rows: usize,
+    order: Order,
+    error: Option<Error>,
+}
+
+/// One record per line: `n_chunks` newline-aligned chunks parsed in parallel.
+fn read_lines(
+    body: &[u8],
+    line0: u64,
+    delimiter: u8,
+    spec: &Spec<'_>,
+    n_chunks: usize,
+) -> Result<Columns> {
+    // Chunk boundaries: just after a newline.
+    let mut bounds = vec![0usize];
+    for i in 1..n_chunks {
+        let target = (body.len() * i / n_chunks).max(*bounds.last().unwrap_or(&0));
+        let at = memchr::memchr(b'\n', &body[target..]).map_or(body.len(), |p| target + p + 1);
+        bounds.push(at);
+    }
+    bounds.push(body.len());
+    bounds.dedup();
+    let chunks: Vec<&[u8]> = bounds.windows(2).map(|w| &body[w[0]..w[1]]).collect();
+    // Lines per chunk (an upper bound on its rows): count in parallel.
+    let newlines: Vec<usize> =
+        in_parallel(&chunks, |chunk| memchr::memchr_iter(b'\n', chunk).count());
+    let caps: Vec<usize> = newlines.iter().map(|n| n + 1).collect();
+    let total: usize = caps.iter().sum();
+    let n_cols = spec.cols.len();
+    let with_time = spec.time.is_some();
+    let mut times = if with_time {
+        vec![0.0; total]
+    } else {
+        Vec::new()
+    };
+    let mut values: Vec<Vec<f64>> = (0..n_cols).map(|_| vec![0.0; total]).collect();
+    // Each chunk's stretch of every buffer.
+    let mut parts: Vec<Stretch<'_>> = caps.iter().map(|_| (None, Vec::new())).collect();
+    {
+        let mut rest_t: &mut [f64] = &mut times;
+        let mut rest_v: Vec<&mut [f64]> = values.iter_mut().map(Vec::as_mut_slice).collect();
+        for (part, &cap) in parts.iter_mut().zip(&caps) {
+            if with_time {
+                let (a, b) = std::mem::take(&mut rest_t).split_at_mut(cap);
+                part.0 = Some(a);
+                rest_t = b;
+            }
+            for r in &mut rest_v {
+                let (a, b) = std::mem::take(r).split_at_mut(cap);
+                part.1.push(a);
+                *r = b;
+            }
+        }
+    }
+    let mut first_lines = Vec::with_capacity(chunks.len());
+    let mut line = line0;
+    for n in &newlines {
+        first_lines.push(line);
+        line += *n as u64;
+    }
+    let jobs: Vec<_> = chunks
+        .iter()
+        .zip(first_lines)
+        .zip(parts)
+        .map(|((chunk, line), part)| (*chunk, line, part))
+        .collect();
+    let outs: Vec<ChunkOut> = in_parallel_owned(jobs, |(chunk, line, (t, v))| {
+        parse_chunk(chunk, line, delimiter, spec, t, v)
+    });
+    // Merge in file order: the first error wins; stamps must also be ordered across
+    // chunk boundaries.
+    let mut order = Order::new();
+    let mut rows = Vec::with_capacity(outs.len());
+    for out in outs {
+        if let Some((t, line)) = out.order.first {
+            order.push(spec, t, line)?;
+            if let Some(l) = out.order.first_repeat {
+                order.first_repeat.get_or_insert(l);
+            }
+            order.last = out.order.last;
+        }
+        if let Some(e) = out.error {
+            return Err(e);
+        }
+        rows.push(out.rows);
+    }
+    // Squeeze out the unused tail of each chunk's stretch (blank lines, last line).
+    let mut at = 0usize;
+    let mut offset = 0usize;
+    for (&n, cap) in rows.iter().zip(&caps) {
+        if offset != at {
+            if with_time {
+                times.copy_within(offset..offset + n, at);
+            }
+            for v in &mut values {
+                v.copy_within(offset..offset + n, at);
+            }
+        }
+        at += n;
+        offset += cap;
+    }
+    times.truncate(if with_time { at } else { 0 });
+    for v in &mut values {
+        v.truncate(at);
+    }
+    Ok(Columns {
+        times,
+        values,
+        first_repeat: order
+            .first_repeat
+            .map(|l| (l, spec.time.map_or(0, |t| t.0) + 1)),
+    })
+}
+
+/// Parses the lines of `chunk` (first line number `line0`) into `times`/`values`.
+fn parse_chunk(
+    chunk: &[u8],
+    line0: u64,
+    delimiter: u8,
+    spec: &Spec<'_>,
+    mut times: Option<&mut [f64]>,
+    mut values: Vec<&mut [f64]>,
+) -> ChunkOut {
+    let needed = spec.needed();
+    let mut cells: Vec<(usize, usize)> = Vec::with_capacity(needed + 1);
+    let mut row = vec![0.0; spec.cols.len()];
+    let mut order = Order::new();
+    let mut rows = 0usize;
+    let mut line = line0;
+    let mut rest = chunk;
+    let error = loop {
+        if rest.is_empty() {
+            break None;
+        }
+        let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+        let mut text = &rest[..end];
+        rest = rest.get(end + 1..).unwrap_or_default();
+        if let [head @ .., b'\r'] = text {
+            text = head;
+        }
+        if text.is_empty() {
+            line += 1;
+            continue; // an empty line is not a record (as in the csv crate)
+        }
+        // Field boundaries up to the last needed field.
+        cells.clear();
+        let mut from = 0usize;
+        for (i, &b) in text.iter().enumerate() {
+            if b == delimiter {
+                cells.push((from, i));
+                from = i + 1;
+                if cells.len() == needed {
+                    break;
+                }
+            }
+        }
+        let n_fields = if cells.len() == needed {
+            needed
+        } else {
+            cells.push((from, text.len()));
+            cells.len()
+        };
+        let cell = |i: usize| cells.get(i).map_or(&[][..], |&(a, b)| &text[a..b]);
+        let result = spec.row_time(line, n_fields, cell).and_then(|t| match t {
+            None => Ok(false),
+            Some(t) => {
+                order.push(spec, t, line)?;
+                spec.row_values(line, cell, &mut row)?;
+                if let Some(times) = times.as_deref_mut() {
+                    times[rows] = t;
+                }
+                for (v, r) in values.iter_mut().zip(&row) {
+                    v[rows] = *r;
+                }
+                Ok(true)
+            }
+        });
+        match result {
+            Ok(stored) => rows += usize::from(stored),
+            Err(e) => break Some(e),
+        }
+        line += 1;
+    };
+    ChunkOut { rows, order, error }
+}
+
+/// `f` over `items`, one scoped thread per item beyond the first (which runs here).
+fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    in_parallel_owned(items.iter().collect(), f)
+}
+
+/// `f` over owned `items`, one scoped thread per item beyond the first.
+fn in_parallel_owned<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    if items.len() <= 1 {
+        return items.into_iter().map(f).collect();
+    }
+    let f = &f;
+    std::thread::scope(|s| {
+        let mut items = items.into_iter();
+        let first = items.next();
+        let handles: Vec<_> = items.map(|t| s.spawn(move || f(t))).collect();
+        let mut out: Vec<R> = first.into_iter().map(f).collect();
+        out.extend(
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))),
+        );
+        out
+    })
+}
+
+/// Parses an ISO-8601 date-time (with or without offset; `T` or space).
+pub(crate) fn parse_datetime(cell: &[u8]) -> Option<DateTime<FixedOffset>> {
+    let s = std::str::from_utf8(cell).ok()?.trim();
+    if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
+        return Some(dt);
+    }
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f%:z",
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+        "%Y-%m-%d %H:%M:%S%.f%#z",
+    ] {
+        if let Ok(dt) = DateTime::parse_from_str(s, fmt) {
+            return Some(dt);
+        }
+    }
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+    ] {
+        if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(s, fmt) {
+            return Some(dt.and_utc().fixed_offset());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::path::Path;
+
+    /// Reads `text` (header `time_s,a,b`) with `via`; the outcome as comparable text.
+    fn outcome(text: &[u8], via: Via) -> String {
+        let input: Box<dyn std::io::Read + Send> = Box::new(std::io::Cursor::new(text.to_vec()));
+        let mut src = match table::open_csv(Some(Path::new("n.csv")), input) {
+            Ok(s) => s,
+            Err(e) => return format!("open: {e}"),
+        };
+        let loc = src.loc.clone();
+        let cols = vec![(1, "a".to_owned()), (2, "b".to_owned())];
+        let mut spec = Spec {
+            loc: &loc,
+            header_len: src.headers.len(),
+            time: None,
+            time_name: "time_s",
+            cols: &cols,
+            scale: 2.0,
+        };
+        match read_via(&mut src, &mut spec, Some((0, 1.0)), via) {
+            Ok((c, start)) => format!(
+                "{:?} {:?} {:?} {:?}",
+                c.times.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                c.values
+                    .iter()
+                    .map(|v| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>())
+                    .collect::<Vec<_>>(),
+                c.first_repeat,
+                start
+            ),
+            Err(e) => format!("error: {e}"),
+        }
+    }
+
+    /// One line of a body: mostly good rows, sometimes each kind of defect.
+    fn line() -> impl Strategy<Value = String> {
+        prop_oneof![
+            8 => (0u32..50, -500i32..500, 0u32..3).prop_map(|(t, v, w)| {
+                format!("{}.{:02},{}.5,{}", t / 10, t % 10, v, -v * i32::try_from(w).unwrap_or(1))
+            }),
+            1 => Just(String::new()),
+            1 => Just("   ".to_owned()),
+            1 => Just("1.0,2".to_owned()),
+            1 => Just("1.0,abc,3".to_owned()),
+            1 => Just("1.0,,NaN".to_owned()),
+            1 => Just(" 2.5 , 1e3 ,-0.0,extra".to_owned()),
+            1 => Just(",1,2".to_owned()),
+        ]
+    }
+
+    proptest! {
+        /// The parallel line parser and the csv crate's record loop agree on every body —
+        /// values bit for bit, the repeated-stamp line, and the first error with its
+        /// position — however the body is cut into chunks, with LF or CRLF line ends.
+        #[test]
+        fn chunked_lines_equal_csv_records(
+            lines in proptest::collection::vec(line(), 0..40),
+            crlf in any::<bool>(),
+            chunks in 1usize..6,
+        ) {
+            let eol = if crlf { "\r\n" } else { "\n" };
+            let mut text = format!("time_s,a,b{eol}");
+            for l in &lines {
+                text.push_str(l);
+                text.push_str(eol);
+            }
+            let reference = outcome(text.as_bytes(), Via::Records);
+            prop_assert_eq!(&outcome(text.as_bytes(), Via::Lines(chunks)), &reference);
+            // Without the final line end, too.
+            let trimmed = text.trim_end_matches(['\r', '\n']);
+            let reference = outcome(trimmed.as_bytes(), Via::Records);
+            prop_assert_eq!(&outcome(trimmed.as_bytes(), Via::Lines(chunks)), &reference);
+        }
+    }
+
+    #[test]
+    fn date_times_and_quotes_use_the_right_reader() {
+        let text = b"time,a,b\n2024-03-01T22:00:00Z,1,2\n2024-03-01T22:00:00.5Z,3,4\n";
+        let lines = outcome(text, Via::Lines(2));
+        assert_eq!(lines, outcome(text, Via::Records));
+        assert!(lines.contains("2024-03-01T22:00:00+00:00"), "{lines}");
+        // Quoted cells: the automatic choice falls back to the csv crate.
+        let quoted = b"time,a,b\n0,\"1\",2\n0.5,\"3\",4\n";
+        assert_eq!(outcome(quoted, Via::Auto), outcome(quoted, Via::Records));
+        assert!(!outcome(quoted, Via::Auto).contains("error"));
+    }
+
+    #[test]
+    fn errors_point_at_the_first_bad_line_across_chunks() {
+        use std::fmt::Write;
+        let mut text = String::from("time_s,a,b\n");
+        for i in 0..1000 {
+            writeln!(text, "{i},1,2").unwrap();
+        }
+        text.push_str("998.5,1,2\n"); // line 1002: backwards
+        text.push_str("2000,x,2\n"); // line 1003: not a number
+        for chunks in 1..5 {
+            assert_eq!(
+                outcome(text.as_bytes(), Via::Lines(chunks)),
+                "error: n.csv, line 1002, column 1 (time_s): time goes backwards (998.5 after 999)"
+            );
+        }
+    }
+}
