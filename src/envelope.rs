@@ -239,11 +239,14 @@ pub fn envelope(
     moving_average(&means, fine_w, &mut fine);
     let guard = (cfg.spike_guard_s * rate).round() as usize;
     let max_w = (cfg.spike_max_s * rate).round() as usize;
+    let seg = ((cfg.rest_segment_s * rate).round() as usize).max(1);
+    let mut amp_stats = SegmentStats::new(&amplitude, seg, cfg);
+    let mut fine_stats = SegmentStats::new(&fine, seg, cfg);
     // Spikes are judged against a provisional resting level (the first-pass median is
     // itself lifted by a cluster of spikes).
-    let provisional_rest = resting_level(&amplitude, rate, cfg);
+    let provisional_rest = windowed(&amplitude, &amp_stats.level, seg, cfg);
     let spike_level = margins(
-        resting_spread(&fine, rate, cfg),
+        windowed(&fine, &fine_stats.spread, seg, cfg),
         cfg.spike_level_uv,
         cfg.noise_factor,
     );
@@ -255,8 +258,10 @@ pub fn envelope(
         guard,
         &spike_level,
     );
+    drop((provisional_rest, spike_level));
     if !clipped.is_empty() {
         // Only windows that contain a clipped block change.
+        let before = amplitude.clone();
         let h = median_w / 2;
         let mut buf = Vec::with_capacity(median_w);
         let mut done = 0usize; // first block not yet recomputed
@@ -272,16 +277,20 @@ pub fn envelope(
             }
             done = done.max((b + h).min(nb));
         }
+        amp_stats.update(&before, &amplitude, cfg);
+        let mut before = before;
+        before.copy_from_slice(&fine);
         moving_average(&means, fine_w, &mut fine);
+        fine_stats.update(&before, &fine, cfg);
     }
-    let rest = resting_level(&amplitude, rate, cfg);
+    let rest = windowed(&amplitude, &amp_stats.level, seg, cfg);
     let margin = margins(
-        resting_spread(&amplitude, rate, cfg),
+        windowed(&amplitude, &amp_stats.spread, seg, cfg),
         offset_level_uv,
         cfg.noise_factor,
     );
     let fine_margin = margins(
-        resting_spread(&fine, rate, cfg),
+        windowed(&fine, &fine_stats.spread, seg, cfg),
         offset_level_uv,
         cfg.noise_factor,
     );
@@ -300,34 +309,32 @@ pub fn envelope(
 
 /// Centred running median over an odd window `w` of `x` into `out`. `NaN`s are ignored;
 /// the output is `NaN` where fewer than half the window's values are finite or `x` itself
-/// is `NaN`. Sorted-window insertion: O(n·w) with a small constant (w ≈ 25–50 here).
+/// is `NaN`. A sorted window updated in place: each step replaces the outgoing value by the
+/// incoming one, shifting only the values between the two (usually a few, since the
+/// amplitude changes slowly): O(n·w) at worst, with a small constant (w ≈ 25–50 here).
 pub fn running_median(x: &[f64], w: usize, out: &mut [f64]) {
     let n = x.len();
     let h = w / 2;
     let mut win: Vec<f64> = Vec::with_capacity(w + 1);
-    let insert = |win: &mut Vec<f64>, v: f64| {
-        if v.is_finite() {
-            let p = win.partition_point(|&a| a < v);
-            win.insert(p, v);
-        }
-    };
-    let remove = |win: &mut Vec<f64>, v: f64| {
-        if v.is_finite() {
-            let p = win.partition_point(|&a| a < v);
-            if p < win.len() {
-                win.remove(p);
-            }
-        }
-    };
+    let finite = |v: f64| v.is_finite().then_some(v);
     for &v in x.iter().take(h.min(n)) {
-        insert(&mut win, v);
+        if let Some(v) = finite(v) {
+            sorted_insert(&mut win, v);
+        }
     }
     for i in 0..n {
-        if i + h < n {
-            insert(&mut win, x[i + h]);
-        }
-        if i > h {
-            remove(&mut win, x[i - h - 1]);
+        let incoming = if i + h < n { finite(x[i + h]) } else { None };
+        let outgoing = if i > h { finite(x[i - h - 1]) } else { None };
+        match (incoming, outgoing) {
+            (Some(new), Some(old)) => sorted_replace(&mut win, old, new),
+            (Some(new), None) => sorted_insert(&mut win, new),
+            (None, Some(old)) => {
+                let p = win.partition_point(|&a| a < old);
+                if p < win.len() {
+                    win.remove(p);
+                }
+            }
+            (None, None) => {}
         }
         let span = (i + h).min(n - 1) + 1 - i.saturating_sub(h);
         out[i] = if x[i].is_nan() || win.len() * 2 < span || win.is_empty() {
@@ -341,6 +348,32 @@ pub fn running_median(x: &[f64], w: usize, out: &mut [f64]) {
             }
         };
     }
+}
+
+/// Inserts `v` into the sorted `win`.
+fn sorted_insert(win: &mut Vec<f64>, v: f64) {
+    let p = win.partition_point(|&a| a < v);
+    win.insert(p, v);
+}
+
+/// Replaces one copy of `old` (present) in the sorted `win` by `new`, keeping it sorted.
+fn sorted_replace(win: &mut [f64], old: f64, new: f64) {
+    let mut p = win.partition_point(|&a| a < old);
+    if p >= win.len() {
+        return;
+    }
+    if new >= old {
+        while p + 1 < win.len() && win[p + 1] < new {
+            win[p] = win[p + 1];
+            p += 1;
+        }
+    } else {
+        while p > 0 && win[p - 1] > new {
+            win[p] = win[p - 1];
+            p -= 1;
+        }
+    }
+    win[p] = new;
 }
 
 /// Clips isolated narrow transients (ECG QRS complexes, electrode pops) in the block means
@@ -473,22 +506,60 @@ pub fn moving_average(x: &[f64], w: usize, out: &mut [f64]) {
     }
 }
 
-/// Resting level per block (see module docs).
-fn resting_level(amp: &[f64], rate: f64, cfg: &EnvelopeConfig) -> Vec<f64> {
-    let p = cfg.rest_percentile;
-    segment_level(amp, rate, cfg, |buf| quantile(buf, p))
+/// Per-segment statistics of an amplitude (see module docs): the resting percentile and
+/// the resting spread (resting − noise percentile) of each `seg`-block segment, `NaN` for
+/// a segment less than half finite.
+struct SegmentStats {
+    seg: usize,
+    level: Vec<f64>,
+    spread: Vec<f64>,
 }
 
-/// Resting fluctuation per block: the lower-quantile window (as for the resting level) of
-/// each segment's `rest_percentile` − `noise_percentile` spread. Taken from the lower tail
-/// so movements, which only add high values, leave it alone even when they fill most of a
-/// segment.
-fn resting_spread(amp: &[f64], rate: f64, cfg: &EnvelopeConfig) -> Vec<f64> {
-    let (lo, hi) = (cfg.noise_percentile, cfg.rest_percentile);
-    segment_level(amp, rate, cfg, |buf| {
-        let a = quantile(buf, lo);
-        quantile(buf, hi) - a
-    })
+impl SegmentStats {
+    /// Statistics of every segment of `amp`.
+    fn new(amp: &[f64], seg: usize, cfg: &EnvelopeConfig) -> Self {
+        let nseg = amp.len().div_ceil(seg);
+        let mut stats = SegmentStats {
+            seg,
+            level: vec![f64::NAN; nseg],
+            spread: vec![f64::NAN; nseg],
+        };
+        let mut buf = Vec::with_capacity(seg);
+        for j in 0..nseg {
+            stats.compute(amp, j, cfg, &mut buf);
+        }
+        stats
+    }
+
+    /// (Re)computes segment `j` of `amp`.
+    fn compute(&mut self, amp: &[f64], j: usize, cfg: &EnvelopeConfig, buf: &mut Vec<f64>) {
+        let chunk = &amp[j * self.seg..((j + 1) * self.seg).min(amp.len())];
+        buf.clear();
+        buf.extend(chunk.iter().copied().filter(|v| v.is_finite()));
+        if buf.len() * 2 < chunk.len() || buf.is_empty() {
+            self.level[j] = f64::NAN;
+            self.spread[j] = f64::NAN;
+            return;
+        }
+        // The noise percentile is an order statistic below the resting one, so it is
+        // selected among the values the first selection put below it.
+        let rank = |q: f64| ((buf.len() - 1) as f64 * q).round() as usize;
+        let (hi, lo) = (rank(cfg.rest_percentile), rank(cfg.noise_percentile));
+        let level = *buf.select_nth_unstable_by(hi, f64::total_cmp).1;
+        let low = *buf[..=hi].select_nth_unstable_by(lo, f64::total_cmp).1;
+        self.level[j] = level;
+        self.spread[j] = level - low;
+    }
+
+    /// Recomputes the segments where `new` differs from `old` (same length).
+    fn update(&mut self, old: &[f64], new: &[f64], cfg: &EnvelopeConfig) {
+        let mut buf = Vec::with_capacity(self.seg);
+        for (j, (o, n)) in old.chunks(self.seg).zip(new.chunks(self.seg)).enumerate() {
+            if o.iter().zip(n).any(|(a, b)| a.to_bits() != b.to_bits()) {
+                self.compute(new, j, cfg, &mut buf);
+            }
+        }
+    }
 }
 
 /// `max(level, factor × spread)` per block.
@@ -505,41 +576,19 @@ fn margins(spread: Vec<f64>, level: f64, factor: f64) -> Vec<f64> {
         .collect()
 }
 
-/// The `q` quantile (nearest rank) of `buf`, reordering it. `buf` is not empty.
-fn quantile(buf: &mut [f64], q: f64) -> f64 {
-    let k = ((buf.len() - 1) as f64 * q).round() as usize;
-    *buf.select_nth_unstable_by(k, f64::total_cmp).1
-}
-
-/// A per-segment statistic, lower-quantile over the window, interpolated per block.
-fn segment_level(
-    amp: &[f64],
-    rate: f64,
-    cfg: &EnvelopeConfig,
-    mut stat: impl FnMut(&mut [f64]) -> f64,
-) -> Vec<f64> {
+/// Per block of `amp`: the lower quantile (`rest_window_quantile`) of the per-segment
+/// values `per_segment` over ±`rest_half_window_s`, linearly interpolated between segment
+/// centres; `NaN` where `amp` is `NaN` (gaps).
+fn windowed(amp: &[f64], per_segment: &[f64], seg: usize, cfg: &EnvelopeConfig) -> Vec<f64> {
     let n = amp.len();
-    let seg = ((cfg.rest_segment_s * rate).round() as usize).max(1);
-    let nseg = n.div_ceil(seg);
-    let mut buf: Vec<f64> = Vec::with_capacity(seg);
-    let mut pct: Vec<f64> = Vec::with_capacity(nseg);
-    for chunk in amp.chunks(seg) {
-        buf.clear();
-        buf.extend(chunk.iter().copied().filter(|v| v.is_finite()));
-        if buf.len() * 2 < chunk.len() || buf.is_empty() {
-            pct.push(f64::NAN);
-            continue;
-        }
-        pct.push(stat(&mut buf));
-    }
-    // Lower quantile of segment percentiles over ±half window.
+    let nseg = per_segment.len();
     let half = ((cfg.rest_half_window_s / cfg.rest_segment_s).round() as usize).max(1);
     let mut smooth = vec![f64::NAN; nseg];
     let mut win: Vec<f64> = Vec::with_capacity(2 * half + 1);
     for (i, s) in smooth.iter_mut().enumerate() {
         win.clear();
         win.extend(
-            pct[i.saturating_sub(half)..(i + half + 1).min(nseg)]
+            per_segment[i.saturating_sub(half)..(i + half + 1).min(nseg)]
                 .iter()
                 .copied()
                 .filter(|v| v.is_finite()),
@@ -551,30 +600,42 @@ fn segment_level(
         let (_, v, _) = win.select_nth_unstable_by(q, f64::total_cmp);
         *s = *v;
     }
-    // Interpolate between segment centres; blocks in gaps stay NaN.
+    // Interpolate between segment centres; blocks in gaps stay NaN. Segment `j` serves
+    // the blocks from its centre to the next centre (the first one also those before it).
     let centre = |i: usize| (i * seg) as f64 + (seg.min(n - i * seg) as f64 - 1.0) / 2.0;
     let mut out = vec![f64::NAN; n];
-    let mut j = 0usize;
-    for (k, o) in out.iter_mut().enumerate() {
-        if amp[k].is_nan() {
-            continue;
-        }
-        let x = k as f64;
-        while j + 1 < nseg && centre(j + 1) <= x {
-            j += 1;
-        }
+    let mut k = 0usize;
+    for j in 0..nseg {
         let a = smooth[j];
-        *o = if j + 1 < nseg && x > centre(j) {
-            let b = smooth[j + 1];
-            match (a.is_finite(), b.is_finite()) {
-                (true, true) => a + (b - a) * (x - centre(j)) / (centre(j + 1) - centre(j)),
-                (true, false) => a,
-                (false, true) => b,
-                _ => f64::NAN,
+        let cj = centre(j);
+        if j + 1 == nseg {
+            for (o, v) in out[k..].iter_mut().zip(&amp[k..]) {
+                if !v.is_nan() {
+                    *o = a;
+                }
             }
-        } else {
-            a
-        };
+            break;
+        }
+        let (cn, b) = (centre(j + 1), smooth[j + 1]);
+        let end = (cn.ceil() as usize).clamp(k, n);
+        let (span, rise) = (cn - cj, b - a);
+        for (i, (o, v)) in out[k..end].iter_mut().zip(&amp[k..end]).enumerate() {
+            if v.is_nan() {
+                continue;
+            }
+            let x = (k + i) as f64;
+            *o = if x > cj {
+                match (a.is_finite(), b.is_finite()) {
+                    (true, true) => a + rise * (x - cj) / span,
+                    (true, false) => a,
+                    (false, true) => b,
+                    _ => f64::NAN,
+                }
+            } else {
+                a
+            };
+        }
+        k = end;
     }
     out
 }
@@ -671,7 +732,9 @@ mod tests {
                 if (t % 20.0) < 2.0 { 30.0 } else { rest }
             })
             .collect();
-        let rest = resting_level(&amp, rate, &EnvelopeConfig::default());
+        let cfg = EnvelopeConfig::default();
+        let seg = (cfg.rest_segment_s * rate) as usize;
+        let rest = windowed(&amp, &SegmentStats::new(&amp, seg, &cfg).level, seg, &cfg);
         for k in (3000..57_000).step_by(1000) {
             let want = 1.0 + 3.0 * (k as f64 / rate) / 600.0;
             assert!(
