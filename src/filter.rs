@@ -291,8 +291,9 @@ impl ZeroPhase {
         self.padlen + 1
     }
 
-    /// Filters `x` forward and backward into `out` (same length), using `scratch` for the
-    /// padded signal (grown as needed, reused across calls).
+    /// Filters `x` forward and backward into `out` (same length), in place there, using
+    /// `scratch` for the two odd-extension pads (`padlen` samples each; reused across
+    /// calls). No copy of the whole signal is made.
     ///
     /// # Errors
     /// [`Error::Input`] when `x` is shorter than [`ZeroPhase::min_len`] or lengths differ.
@@ -314,17 +315,17 @@ impl ZeroPhase {
             ));
         }
         let p = self.padlen;
+        // Odd extension: 2·x[0] − x[p..1], x, 2·x[n−1] − x[n−2..n−p−1]. The pads live in
+        // `scratch`; the signal itself is filtered in place in `out`.
         scratch.clear();
-        scratch.reserve(n + 2 * p);
-        // Odd extension: 2·x[0] − x[p..1], x, 2·x[n−1] − x[n−2..n−p−1].
         scratch.extend((1..=p).rev().map(|i| 2.0 * x[0] - x[i]));
-        scratch.extend_from_slice(x);
         scratch.extend((1..=p).map(|i| 2.0 * x[n - 1] - x[n - 1 - i]));
-        let first = scratch[0];
-        self.run(scratch.iter_mut(), first);
-        let last = *scratch.last().unwrap_or(&0.0);
-        self.run(scratch.iter_mut().rev(), last);
-        out.copy_from_slice(&scratch[p..p + n]);
+        out.copy_from_slice(x);
+        let (left, right) = scratch.split_at_mut(p);
+        let first = left.first().copied().unwrap_or(x[0]);
+        self.run([&mut *left, &mut *out, &mut *right], false, first);
+        let last = right.last().copied().unwrap_or(out[n - 1]);
+        self.run([right, out, left], true, last);
         Ok(())
     }
 
@@ -373,25 +374,26 @@ impl ZeroPhase {
         }
     }
 
-    /// Runs the cascade in place over `samples`, starting from steady state for `x0`.
-    fn run<'a>(&self, samples: impl Iterator<Item = &'a mut f64>, x0: f64) {
+    /// Runs the cascade in place over `parts` one after the other (each backwards when
+    /// `reverse`), as over one signal, starting from steady state for `x0`.
+    fn run(&self, parts: [&mut [f64]; 3], reverse: bool, x0: f64) {
         match self.sos.len() {
             // Monomorphic paths for the common sizes keep state in registers.
-            4 => self.run_n::<4>(samples, x0),
-            5 => self.run_n::<5>(samples, x0),
-            6 => self.run_n::<6>(samples, x0),
-            _ => self.run_dyn(samples, x0),
+            4 => self.run_n::<4>(parts, reverse, x0),
+            5 => self.run_n::<5>(parts, reverse, x0),
+            6 => self.run_n::<6>(parts, reverse, x0),
+            _ => self.run_dyn(parts, reverse, x0),
         }
     }
 
-    fn run_n<'a, const N: usize>(&self, samples: impl Iterator<Item = &'a mut f64>, x0: f64) {
+    fn run_n<const N: usize>(&self, parts: [&mut [f64]; 3], reverse: bool, x0: f64) {
         let mut c = [[0.0; 6]; N];
         let mut z = [[0.0; 2]; N];
         for k in 0..N {
             c[k] = self.sos[k];
             z[k] = [self.zi[k][0] * x0, self.zi[k][1] * x0];
         }
-        for v in samples {
+        let step = |z: &mut [[f64; 2]; N], v: &mut f64| {
             let mut x = *v;
             for k in 0..N {
                 let s = &c[k];
@@ -401,12 +403,23 @@ impl ZeroPhase {
                 x = y;
             }
             *v = x;
+        };
+        for part in parts {
+            if reverse {
+                for v in part.iter_mut().rev() {
+                    step(&mut z, v);
+                }
+            } else {
+                for v in part.iter_mut() {
+                    step(&mut z, v);
+                }
+            }
         }
     }
 
-    fn run_dyn<'a>(&self, samples: impl Iterator<Item = &'a mut f64>, x0: f64) {
+    fn run_dyn(&self, parts: [&mut [f64]; 3], reverse: bool, x0: f64) {
         let mut z: Vec<[f64; 2]> = self.zi.iter().map(|zi| [zi[0] * x0, zi[1] * x0]).collect();
-        for v in samples {
+        let step = |z: &mut [[f64; 2]], v: &mut f64| {
             let mut x = *v;
             for (s, zk) in self.sos.iter().zip(z.iter_mut()) {
                 let y = s[0] * x + zk[0];
@@ -415,6 +428,17 @@ impl ZeroPhase {
                 x = y;
             }
             *v = x;
+        };
+        for part in parts {
+            if reverse {
+                for v in part.iter_mut().rev() {
+                    step(&mut z, v);
+                }
+            } else {
+                for v in part.iter_mut() {
+                    step(&mut z, v);
+                }
+            }
         }
     }
 }
