@@ -254,7 +254,7 @@ impl ReadOptions {
 /// [`Error::Io`] when the file cannot be read; [`Error::Parse`]/[`Error::Input`] naming
 /// file, line, column and field for every malformed input listed in the module docs.
 pub fn read_night(path: &Path, options: &ReadOptions) -> Result<Recording> {
-    read_night_from(Some(path), table::open_path(path)?, options)
+    read_emg(table::open_file(path)?, options)
 }
 
 /// [`read_night`] from any reader; `path` is only used in messages.
@@ -363,7 +363,7 @@ pub enum Night {
 /// # Errors
 /// As [`read_night`] and [`read_accel`].
 pub fn read_any(path: &Path, options: &ReadOptions) -> Result<Night> {
-    read_any_from(Some(path), table::open_path(path)?, options)
+    any_from_source(table::open_file(path)?, options)
 }
 
 /// [`read_any`] from any reader; `path` is only used in messages.
@@ -375,7 +375,11 @@ pub fn read_any_from(
     input: Box<dyn Read + Send>,
     options: &ReadOptions,
 ) -> Result<Night> {
-    let src = table::open_csv(path, input)?;
+    any_from_source(table::open_csv(path, input)?, options)
+}
+
+/// [`read_any`] on an opened CSV.
+fn any_from_source(src: table::CsvSource, options: &ReadOptions) -> Result<Night> {
     let kind = options.signal.unwrap_or_else(|| {
         if options.left_axes.is_some() || options.right_axes.is_some() {
             SignalKind::Accel
@@ -408,7 +412,7 @@ pub fn read_any_from(
 /// As [`read_night`], and when no complete x/y/z triplet is found.
 pub fn read_accel(path: &Path, options: &ReadOptions) -> Result<AccelRecording> {
     read_accel_src(
-        table::open_csv(Some(path), table::open_path(path)?)?,
+        table::open_file(path)?,
         options,
     )
 }
