@@ -393,28 +393,35 @@ impl ZeroPhase {
             c[k] = self.sos[k];
             z[k] = [self.zi[k][0] * x0, self.zi[k][1] * x0];
         }
-        let step = |z: &mut [[f64; 2]; N], v: &mut f64| {
+        for part in parts {
+            if reverse {
+                Self::cascade(&c, &mut z, part.iter_mut().rev());
+            } else {
+                Self::cascade(&c, &mut z, part.iter_mut());
+            }
+        }
+    }
+
+    /// The cascade `c` with state `z` over `samples`, in place (state kept in registers).
+    #[inline]
+    fn cascade<'a, const N: usize>(
+        c: &[[f64; 6]; N],
+        z: &mut [[f64; 2]; N],
+        samples: impl Iterator<Item = &'a mut f64>,
+    ) {
+        let (c, mut state) = (*c, *z);
+        for v in samples {
             let mut x = *v;
             for k in 0..N {
                 let s = &c[k];
-                let y = s[0] * x + z[k][0];
-                z[k][0] = s[1] * x - s[4] * y + z[k][1];
-                z[k][1] = s[2] * x - s[5] * y;
+                let y = s[0] * x + state[k][0];
+                state[k][0] = s[1] * x - s[4] * y + state[k][1];
+                state[k][1] = s[2] * x - s[5] * y;
                 x = y;
             }
             *v = x;
-        };
-        for part in parts {
-            if reverse {
-                for v in part.iter_mut().rev() {
-                    step(&mut z, v);
-                }
-            } else {
-                for v in part.iter_mut() {
-                    step(&mut z, v);
-                }
-            }
         }
+        *z = state;
     }
 
     fn run_dyn(&self, parts: [&mut [f64]; 3], reverse: bool, x0: f64) {
