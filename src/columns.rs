@@ -143,11 +143,15 @@ impl Spec<'_> {
         Ok(())
     }
 
+    /// The time column, 1-based (1 without one).
+    fn time_column(&self) -> usize {
+        self.time.map_or(0, |t| t.0) + 1
+    }
+
     /// The "time goes backwards" error.
     fn backwards(&self, line: u64, t: f64, prev_t: f64) -> Error {
-        let col = self.time.map_or(0, |t| t.0) + 1;
         Error::parse(
-            self.loc.at_field(line, col, self.time_name),
+            self.loc.at_field(line, self.time_column(), self.time_name),
             format!("time goes backwards ({t} after {prev_t})"),
         )
     }
@@ -302,9 +306,7 @@ fn read_records(src: &mut CsvSource, spec: &Spec<'_>) -> Result<Columns> {
     Ok(Columns {
         times,
         values,
-        first_repeat: order
-            .first_repeat
-            .map(|l| (l, spec.time.map_or(0, |t| t.0) + 1)),
+        first_repeat: order.first_repeat.map(|l| (l, spec.time_column())),
     })
 }
 
@@ -421,9 +423,7 @@ fn read_lines(
     Ok(Columns {
         times,
         values,
-        first_repeat: order
-            .first_repeat
-            .map(|l| (l, spec.time.map_or(0, |t| t.0) + 1)),
+        first_repeat: order.first_repeat.map(|l| (l, spec.time_column())),
     })
 }
 
