@@ -411,10 +411,7 @@ fn any_from_source(src: table::CsvSource, options: &ReadOptions) -> Result<Night
 /// # Errors
 /// As [`read_night`], and when no complete x/y/z triplet is found.
 pub fn read_accel(path: &Path, options: &ReadOptions) -> Result<AccelRecording> {
-    read_accel_src(
-        table::open_file(path)?,
-        options,
-    )
+    read_accel_src(table::open_file(path)?, options)
 }
 
 /// [`read_accel`] from any reader; `path` is only used in messages.
