@@ -243,25 +243,19 @@ pub fn envelope(
     let mut amp_stats = SegmentStats::new(&amplitude, seg, cfg);
     let mut fine_stats = SegmentStats::new(&fine, seg, cfg);
     // Spikes are judged against a provisional resting level (the first-pass median is
-    // itself lifted by a cluster of spikes).
-    let provisional_rest = windowed(&amplitude, &amp_stats.level, seg, cfg);
-    let spike_level = margins(
-        windowed(&fine, &fine_stats.spread, seg, cfg),
-        cfg.spike_level_uv,
-        cfg.noise_factor,
-    );
-    let clipped = suppress_spikes(
-        &mut means,
-        &provisional_rest,
-        &fine,
-        max_w,
-        guard,
-        &spike_level,
-    );
-    drop((provisional_rest, spike_level));
+    // itself lifted by a cluster of spikes). Its buffer and the spike level's are reused
+    // below (for the resting level and the offset margin), so a night's worth of blocks
+    // is allocated (and its pages touched) as few times as possible.
+    let mut rest = Vec::new();
+    windowed(&amplitude, &amp_stats.level, seg, cfg, &mut rest);
+    let mut margin = Vec::new();
+    windowed(&fine, &fine_stats.spread, seg, cfg, &mut margin);
+    to_margins(&mut margin, cfg.spike_level_uv, cfg.noise_factor);
+    let clipped = suppress_spikes(&mut means, &rest, &fine, max_w, guard, &margin);
     if !clipped.is_empty() {
         // Only windows that contain a clipped block change.
-        let before = amplitude.clone();
+        let before = &mut rest;
+        before.copy_from_slice(&amplitude);
         let h = median_w / 2;
         let mut buf = Vec::with_capacity(median_w);
         let mut done = 0usize; // first block not yet recomputed
@@ -277,23 +271,17 @@ pub fn envelope(
             }
             done = done.max((b + h).min(nb));
         }
-        amp_stats.update(&before, &amplitude, cfg);
-        let mut before = before;
+        amp_stats.update(before, &amplitude, cfg);
         before.copy_from_slice(&fine);
         moving_average(&means, fine_w, &mut fine);
-        fine_stats.update(&before, &fine, cfg);
+        fine_stats.update(before, &fine, cfg);
     }
-    let rest = windowed(&amplitude, &amp_stats.level, seg, cfg);
-    let margin = margins(
-        windowed(&amplitude, &amp_stats.spread, seg, cfg),
-        offset_level_uv,
-        cfg.noise_factor,
-    );
-    let fine_margin = margins(
-        windowed(&fine, &fine_stats.spread, seg, cfg),
-        offset_level_uv,
-        cfg.noise_factor,
-    );
+    windowed(&amplitude, &amp_stats.level, seg, cfg, &mut rest);
+    windowed(&amplitude, &amp_stats.spread, seg, cfg, &mut margin);
+    to_margins(&mut margin, offset_level_uv, cfg.noise_factor);
+    let mut fine_margin = Vec::new();
+    windowed(&fine, &fine_stats.spread, seg, cfg, &mut fine_margin);
+    to_margins(&mut fine_margin, offset_level_uv, cfg.noise_factor);
     Ok(Envelope {
         block,
         rate_hz: rate,
@@ -563,24 +551,27 @@ impl SegmentStats {
     }
 }
 
-/// `max(level, factor × spread)` per block.
-fn margins(spread: Vec<f64>, level: f64, factor: f64) -> Vec<f64> {
-    spread
-        .into_iter()
-        .map(|sp| {
-            if sp.is_finite() {
-                level.max(factor * sp)
-            } else {
-                level
-            }
-        })
-        .collect()
+/// `max(level, factor × spread)` per block, in place.
+fn to_margins(spread: &mut [f64], level: f64, factor: f64) {
+    for sp in spread {
+        *sp = if sp.is_finite() {
+            level.max(factor * *sp)
+        } else {
+            level
+        };
+    }
 }
 
 /// Per block of `amp`: the lower quantile (`rest_window_quantile`) of the per-segment
 /// values `per_segment` over ±`rest_half_window_s`, linearly interpolated between segment
-/// centres; `NaN` where `amp` is `NaN` (gaps).
-fn windowed(amp: &[f64], per_segment: &[f64], seg: usize, cfg: &EnvelopeConfig) -> Vec<f64> {
+/// centres; `NaN` where `amp` is `NaN` (gaps). Written into `out` (resized to `amp`).
+fn windowed(
+    amp: &[f64],
+    per_segment: &[f64],
+    seg: usize,
+    cfg: &EnvelopeConfig,
+    out: &mut Vec<f64>,
+) {
     let n = amp.len();
     let nseg = per_segment.len();
     let half = ((cfg.rest_half_window_s / cfg.rest_segment_s).round() as usize).max(1);
@@ -604,7 +595,8 @@ fn windowed(amp: &[f64], per_segment: &[f64], seg: usize, cfg: &EnvelopeConfig) 
     // Interpolate between segment centres; blocks in gaps stay NaN. Segment `j` serves
     // the blocks from its centre to the next centre (the first one also those before it).
     let centre = |i: usize| (i * seg) as f64 + (seg.min(n - i * seg) as f64 - 1.0) / 2.0;
-    let mut out = vec![f64::NAN; n];
+    out.clear();
+    out.resize(n, f64::NAN);
     let mut k = 0usize;
     for j in 0..nseg {
         let a = smooth[j];
@@ -638,7 +630,6 @@ fn windowed(amp: &[f64], per_segment: &[f64], seg: usize, cfg: &EnvelopeConfig) 
         }
         k = end;
     }
-    out
 }
 
 #[cfg(test)]
@@ -735,7 +726,14 @@ mod tests {
             .collect();
         let cfg = EnvelopeConfig::default();
         let seg = (cfg.rest_segment_s * rate) as usize;
-        let rest = windowed(&amp, &SegmentStats::new(&amp, seg, &cfg).level, seg, &cfg);
+        let mut rest = Vec::new();
+        windowed(
+            &amp,
+            &SegmentStats::new(&amp, seg, &cfg).level,
+            seg,
+            &cfg,
+            &mut rest,
+        );
         for k in (3000..57_000).step_by(1000) {
             let want = 1.0 + 3.0 * (k as f64 / rate) / 600.0;
             assert!(
