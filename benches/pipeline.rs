@@ -2,7 +2,8 @@
 //!
 //! Inputs are simulated by the crate's simulator (nothing large is committed): a 1-hour
 //! two-leg 256 Hz night for the stages, and an 8-hour one for the end-to-end run from
-//! memory. Throughput is in samples (per leg for the per-leg stages, both legs end to end).
+//! memory and from its CSV file (written to a temporary directory) to the JSON text.
+//! Throughput is in samples (per leg for the per-leg stages, both legs end to end).
 //! Run with `cargo bench`; figures are recorded in the README.
 
 use std::hint::black_box;
@@ -156,6 +157,23 @@ fn end_to_end(c: &mut Criterion) {
     ));
     g.bench_function("8h_256hz_two_legs_in_memory", |b| {
         b.iter(|| black_box(detector.run(&n8.recording, &ctx).expect("run")));
+    });
+    // From the CSV file (the ~190 MB a PSG export gives; written once to a temporary
+    // directory, read from the page cache) to the JSON report text, as `plm detect` does.
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("night.csv");
+    {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
+        n8.write_signals(&mut w).expect("write the night");
+        std::io::Write::flush(&mut w).expect("flush");
+    }
+    g.bench_function("8h_256hz_two_legs_from_csv_to_json", |b| {
+        b.iter(|| {
+            let rec = plm_detect::input::read_night(&path, &plm_detect::input::ReadOptions::new())
+                .expect("read");
+            let report = detector.run(&rec, &ctx).expect("run");
+            black_box(serde_json::to_string(&report).expect("json"))
+        });
     });
     g.finish();
 }
