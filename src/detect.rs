@@ -162,6 +162,8 @@ pub fn detect(
         if let Some(max_s) = rules.flank_extrapolation_s {
             (on_s, off_s) = extrapolate_flanks(env, onset, offset, on_s, off_s, max_s);
         }
+        // Edges are block times (and flank extrapolations): keep them inside the signal.
+        (on_s, off_s) = (on_s.max(0.0), off_s.min(env.duration_s));
         if off_s - on_s < rules.min_lm_s {
             continue;
         }
@@ -338,6 +340,7 @@ mod tests {
         Envelope {
             block: 1,
             rate_hz: 100.0,
+            duration_s: n as f64 / 100.0,
             block_mean: amp.clone(),
             morphology_half_blocks: 25,
             rest: vec![1.0; n],
@@ -346,6 +349,18 @@ mod tests {
             fine_margin: vec![2.0; n],
             amplitude: amp,
         }
+    }
+
+    #[test]
+    fn edges_stay_inside_the_signal() {
+        // A burst up to the last (partial) block: its centre lies past the signal's end.
+        let r = LmThresholds::emg(&Rules::wasm2016());
+        let mut e = env(1000, &[(900, 999, 20.0)]);
+        e.duration_s = 9.993;
+        let lms = detect(&e, Side::Left, &r, &[]);
+        assert_eq!(lms.len(), 1);
+        assert!(lms[0].offset_s <= 9.993, "{}", lms[0].offset_s);
+        assert!(lms[0].onset_s >= 0.0);
     }
 
     #[test]

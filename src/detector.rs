@@ -519,12 +519,16 @@ pub(crate) fn excluded_intervals(
 
 /// Median of the finite values.
 fn median_finite(v: &[f64]) -> Option<f64> {
-    let mut finite: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    let mut finite: Vec<i64> = v
+        .iter()
+        .filter(|x| x.is_finite())
+        .map(|&x| envelope::order_key(x))
+        .collect();
     if finite.is_empty() {
         return None;
     }
     let mid = finite.len() / 2;
-    Some(*finite.select_nth_unstable_by(mid, f64::total_cmp).1)
+    Some(envelope::from_order_key(*finite.select_nth_unstable(mid).1))
 }
 
 /// Scores a list of monolateral leg movements (what PLMScoRe does). The recording length
