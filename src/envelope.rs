@@ -260,19 +260,12 @@ pub fn envelope(
         let before = &mut rest;
         before.copy_from_slice(&amplitude);
         let h = median_w / 2;
-        let mut buf = Vec::with_capacity(median_w);
         let mut done = 0usize; // first block not yet recomputed
         for (a, b) in clipped {
             let from = a.saturating_sub(h).max(done);
-            for (i, v) in amplitude
-                .iter_mut()
-                .enumerate()
-                .take((b + h).min(nb))
-                .skip(from)
-            {
-                *v = window_median(&means, i, h, &mut buf);
-            }
-            done = done.max((b + h).min(nb));
+            let to = (b + h).min(nb);
+            running_median_span(&means, median_w, &mut amplitude, from..to);
+            done = done.max(to);
         }
         amp_stats.update(before, &amplitude, cfg);
         before.copy_from_slice(&fine);
@@ -305,18 +298,30 @@ pub fn envelope(
 /// incoming one, shifting only the values between the two (usually a few, since the
 /// amplitude changes slowly): O(n·w) at worst, with a small constant (w ≈ 25–50 here).
 pub fn running_median(x: &[f64], w: usize, out: &mut [f64]) {
+    running_median_span(x, w, out, 0..x.len());
+}
+
+/// [`running_median`] at the positions `span` only (`out` is indexed like `x`; other
+/// positions are left alone): the same values, for the price of one window sort plus the
+/// slide across `span`.
+fn running_median_span(x: &[f64], w: usize, out: &mut [f64], span: std::ops::Range<usize>) {
     let n = x.len();
     let h = w / 2;
+    let (from, to) = (span.start.min(n), span.end.min(n));
     let mut win: Vec<f64> = Vec::with_capacity(w + 1);
     let finite = |v: f64| v.is_finite().then_some(v);
-    for &v in x.iter().take(h.min(n)) {
+    for &v in &x[from.saturating_sub(h)..(from + h).min(n)] {
         if let Some(v) = finite(v) {
             sorted_insert(&mut win, v);
         }
     }
-    for i in 0..n {
+    for i in from..to {
         let incoming = if i + h < n { finite(x[i + h]) } else { None };
-        let outgoing = if i > h { finite(x[i - h - 1]) } else { None };
+        let outgoing = if i > h && i > from {
+            finite(x[i - h - 1])
+        } else {
+            None
+        };
         match (incoming, outgoing) {
             (Some(new), Some(old)) => sorted_replace(&mut win, old, new),
             (Some(new), None) => sorted_insert(&mut win, new),
@@ -716,6 +721,18 @@ mod tests {
                     o.to_bits() == m.to_bits() || (o.is_nan() && m.is_nan()),
                     "w {w} i {i}: {o} vs {m}"
                 );
+            }
+            // Any span gives the same values and leaves the rest alone.
+            for (a, b) in [(0, 10), (3, 4), (17, 120), (480, 500), (499, 520)] {
+                let mut part = vec![-1.0; x.len()];
+                running_median_span(&x, w, &mut part, a..b);
+                for (i, (p, o)) in part.iter().zip(&out).enumerate() {
+                    let want = if (a..b).contains(&i) { *o } else { -1.0 };
+                    assert!(
+                        p.to_bits() == want.to_bits() || (p.is_nan() && want.is_nan()),
+                        "w {w} span {a}..{b} i {i}: {p} vs {want}"
+                    );
+                }
             }
         }
     }
