@@ -226,14 +226,7 @@ pub fn envelope(
     let block = ((fs_hz * cfg.block_s).round() as usize).max(1);
     let rate = fs_hz / block as f64;
     let nb = y_uv.len() / block + usize::from(y_uv.len() % block != 0);
-    let mut means: Vec<f64> = Vec::with_capacity(nb);
-    for chunk in y_uv.chunks(block) {
-        let mut s = 0.0;
-        for v in chunk {
-            s += v.abs();
-        }
-        means.push(s / chunk.len() as f64); // NaN propagates
-    }
+    let mut means = block_means(y_uv, block);
     let odd = |seconds: f64| ((seconds * rate).round() as usize).max(1) | 1;
     let mut amplitude = vec![0.0; nb];
     let mut fine = vec![0.0; nb];
@@ -290,6 +283,39 @@ pub fn envelope(
         fine,
         fine_margin,
     })
+}
+
+/// Mean of `|y|` over consecutive blocks of `block` samples (the last one possibly
+/// shorter); `NaN` propagates. Summed left to right in every block; the common block
+/// lengths get a fixed-length loop the compiler unrolls.
+fn block_means(y: &[f64], block: usize) -> Vec<f64> {
+    fn fixed<const B: usize>(y: &[f64], out: &mut Vec<f64>) {
+        let chunks = y.chunks_exact(B);
+        let rest = chunks.remainder();
+        for chunk in chunks {
+            let mut s = 0.0;
+            for v in chunk {
+                s += v.abs();
+            }
+            out.push(s / B as f64);
+        }
+        if !rest.is_empty() {
+            out.push(rest.iter().fold(0.0, |s, v| s + v.abs()) / rest.len() as f64);
+        }
+    }
+    let mut out = Vec::with_capacity(y.len().div_ceil(block.max(1)));
+    match block {
+        2 => fixed::<2>(y, &mut out),
+        3 => fixed::<3>(y, &mut out),
+        4 => fixed::<4>(y, &mut out),
+        5 => fixed::<5>(y, &mut out),
+        _ => {
+            for chunk in y.chunks(block.max(1)) {
+                out.push(chunk.iter().fold(0.0, |s, v| s + v.abs()) / chunk.len() as f64);
+            }
+        }
+    }
+    out
 }
 
 /// Centred running median over an odd window `w` of `x` into `out`. `NaN`s are ignored;
@@ -751,6 +777,36 @@ mod tests {
         y[10] = f64::NAN;
         moving_average(&y, 3, &mut out);
         assert!(out[9].is_nan() && out[11].is_nan() && out[12].is_finite());
+    }
+
+    #[test]
+    fn block_means_of_every_length_match_the_plain_loop() {
+        let y: Vec<f64> = (0..103)
+            .map(|i| {
+                if i == 40 {
+                    f64::NAN
+                } else {
+                    (f64::from(i) * 0.37).sin() * 9.0
+                }
+            })
+            .collect();
+        for block in 1..8 {
+            let want: Vec<f64> = y
+                .chunks(block)
+                .map(|c| {
+                    let mut s = 0.0;
+                    for v in c {
+                        s += v.abs();
+                    }
+                    s / c.len() as f64
+                })
+                .collect();
+            let got = block_means(&y, block);
+            assert_eq!(got.len(), want.len());
+            for (g, w) in got.iter().zip(&want) {
+                assert!(g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()));
+            }
+        }
     }
 
     #[test]
