@@ -372,7 +372,6 @@ pub fn condition(
     let min_len = zp.min_len().max((2.0 * fs_hz).ceil() as usize);
     let centre = |b: usize| (b * gb) as f64 + (gb.min(n - b * gb) as f64 - 1.0) / 2.0;
     let mut dynamic = vec![0.0; n];
-    let mut filtered = vec![f64::NAN; n];
     let mut magnitude_sq = vec![0.0; n];
     let mut scratch = Vec::new();
     for (a, axis) in axes_g.iter().enumerate() {
@@ -390,16 +389,14 @@ pub fn condition(
             };
             *d = x - g;
         }
-        filtered.fill(f64::NAN);
-        zp.apply_stretches(
-            &dynamic,
+        zp.filter_stretches(
+            &mut dynamic,
             min_len,
-            &mut filtered,
             &mut scratch,
             &format!("`{name}`"),
             fs_hz,
         )?;
-        for (m, f) in magnitude_sq.iter_mut().zip(&filtered) {
+        for (m, f) in magnitude_sq.iter_mut().zip(&dynamic) {
             *m += f * f;
         }
     }

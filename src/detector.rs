@@ -391,13 +391,12 @@ impl Detector {
             .min_len()
             .max((cfg.min_stretch_s * fs_hz).ceil() as usize);
 
-        // Filter each gap-free stretch.
-        let mut filtered = vec![f64::NAN; samples_uv.len()];
+        // Filter each gap-free stretch of a copy of the signal, in place.
+        let mut filtered = samples_uv.to_vec();
         let mut scratch = Vec::new();
-        zp.apply_stretches(
-            samples_uv,
-            min_len,
+        zp.filter_stretches(
             &mut filtered,
+            min_len,
             &mut scratch,
             &format!("channel `{name}`"),
             fs_hz,

@@ -293,7 +293,7 @@ impl ZeroPhase {
 
     /// Filters `x` forward and backward into `out` (same length), in place there, using
     /// `scratch` for the two odd-extension pads (`padlen` samples each; reused across
-    /// calls). No copy of the whole signal is made.
+    /// calls). No padded copy of the signal is made.
     ///
     /// # Errors
     /// [`Error::Input`] when `x` is shorter than [`ZeroPhase::min_len`] or lengths differ.
@@ -314,32 +314,37 @@ impl ZeroPhase {
                 "output length differs from input length",
             ));
         }
-        let p = self.padlen;
-        // Odd extension: 2·x[0] − x[p..1], x, 2·x[n−1] − x[n−2..n−p−1]. The pads live in
-        // `scratch`; the signal itself is filtered in place in `out`.
-        scratch.clear();
-        scratch.extend((1..=p).rev().map(|i| 2.0 * x[0] - x[i]));
-        scratch.extend((1..=p).map(|i| 2.0 * x[n - 1] - x[n - 1 - i]));
         out.copy_from_slice(x);
-        let (left, right) = scratch.split_at_mut(p);
-        let first = left.first().copied().unwrap_or(x[0]);
-        self.run([&mut *left, &mut *out, &mut *right], false, first);
-        let last = right.last().copied().unwrap_or(out[n - 1]);
-        self.run([right, out, left], true, last);
+        self.filter_in_place(out, scratch);
         Ok(())
     }
 
-    /// Filters every gap-free stretch (no `NaN`) of `x` that is at least `min_len` samples
-    /// long into the same positions of `out`, leaving the rest of `out` as it is (callers
-    /// pre-fill it with `NaN`). `name` and `fs_hz` are for the error message.
+    /// [`ZeroPhase::apply`] in place on `y` (at least [`ZeroPhase::min_len`] samples).
+    fn filter_in_place(&self, y: &mut [f64], scratch: &mut Vec<f64>) {
+        let (n, p) = (y.len(), self.padlen);
+        // Odd extension: 2·y[0] − y[p..1], y, 2·y[n−1] − y[n−2..n−p−1]. The pads live in
+        // `scratch`; the signal itself is filtered where it is.
+        scratch.clear();
+        scratch.extend((1..=p).rev().map(|i| 2.0 * y[0] - y[i]));
+        scratch.extend((1..=p).map(|i| 2.0 * y[n - 1] - y[n - 1 - i]));
+        let (left, right) = scratch.split_at_mut(p);
+        let first = left.first().copied().unwrap_or(y[0]);
+        self.run([&mut *left, &mut *y, &mut *right], false, first);
+        let last = right.last().copied().unwrap_or(y[n - 1]);
+        self.run([right, y, left], true, last);
+    }
+
+    /// Filters, in place, every gap-free stretch (no `NaN`) of `y` that is at least
+    /// `min_len` samples long, and sets shorter stretches to `NaN` (too short to filter:
+    /// they become gaps). `name` and `fs_hz` are for the error message. Filtering in place
+    /// saves a night-long buffer: callers filter a copy of the raw signal.
     ///
     /// # Errors
     /// [`Error::Input`] when no stretch is long enough ("too short to filter").
-    pub fn apply_stretches(
+    pub fn filter_stretches(
         &self,
-        x: &[f64],
+        y: &mut [f64],
         min_len: usize,
-        out: &mut [f64],
         scratch: &mut Vec<f64>,
         name: &str,
         fs_hz: f64,
@@ -347,18 +352,21 @@ impl ZeroPhase {
         let min_len = min_len.max(self.min_len());
         let mut any = false;
         let mut i = 0;
-        while i < x.len() {
-            if x[i].is_nan() {
+        while i < y.len() {
+            if y[i].is_nan() {
                 i += 1;
                 continue;
             }
             let start = i;
-            while i < x.len() && !x[i].is_nan() {
+            while i < y.len() && !y[i].is_nan() {
                 i += 1;
             }
-            if i - start >= min_len {
-                self.apply(&x[start..i], &mut out[start..i], scratch)?;
+            let stretch = &mut y[start..i];
+            if stretch.len() >= min_len {
+                self.filter_in_place(stretch, scratch);
                 any = true;
+            } else {
+                stretch.fill(f64::NAN);
             }
         }
         if any {
