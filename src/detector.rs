@@ -211,10 +211,28 @@ impl Detector {
     /// [`crate::scoring::score`].
     pub fn run(&self, recording: &Recording, context: &Context) -> Result<Report> {
         recording.validate()?;
-        let legs = per_leg(&recording.channels, |c| {
+        let legs = per_leg(recording.channels.iter().collect(), |c| {
             self.detect_leg(&c.samples_uv, recording.sample_rate_hz, c.side, &c.name)
         })?;
         self.score_legs(recording, legs, context)
+    }
+
+    /// [`Detector::run`] on a recording it may consume: each leg is filtered in place in
+    /// its own samples instead of in a copy (one night-long buffer per leg less: 59 MB for
+    /// an 8-hour 256 Hz leg). The report is the same.
+    ///
+    /// # Errors
+    /// As [`Detector::run`].
+    pub fn run_owned(&self, recording: Recording, context: &Context) -> Result<Report> {
+        let mut recording = recording;
+        recording.validate()?;
+        let meta = emg_meta(&recording);
+        let fs = recording.sample_rate_hz;
+        let channels = std::mem::take(&mut recording.channels);
+        let legs = per_leg(channels, |c| {
+            self.detect_leg_owned(c.samples_uv, fs, c.side, &c.name)
+        })?;
+        self.score_with(meta, Modality::Emg, legs, context)
     }
 
     /// Scores per-leg detections of `recording` (the second half of [`Detector::run`]).
@@ -227,14 +245,7 @@ impl Detector {
         legs: Vec<LegResult>,
         context: &Context,
     ) -> Result<Report> {
-        let meta = Meta {
-            duration_s: recording.duration_s(),
-            sample_rate_hz: recording.sample_rate_hz,
-            samples: recording.len(),
-            start_time: recording.start_time.clone(),
-            time_base: recording.time_base,
-        };
-        self.score_with(meta, Modality::Emg, legs, context)
+        self.score_with(emg_meta(recording), Modality::Emg, legs, context)
     }
 
     /// Detects leg movements on every leg of an accelerometer night ([`crate::accel`]),
@@ -246,7 +257,7 @@ impl Detector {
     pub fn run_accel(&self, recording: &AccelRecording, context: &Context) -> Result<Report> {
         recording.validate()?;
         let fs = recording.sample_rate_hz;
-        let legs = per_leg(&recording.legs, |leg| {
+        let legs = per_leg(recording.legs.iter().collect(), |leg| {
             let name = leg.names.join(",");
             let r = accel::detect_leg(
                 &leg.axes_g,
@@ -344,6 +355,16 @@ impl Detector {
     /// [`Error::Input`] when no stretch is long enough to filter or the rate is too low for
     /// the band; [`Error::Config`] for a bad design.
     pub fn envelope_leg(&self, samples_uv: &[f64], fs_hz: f64, name: &str) -> Result<Conditioned> {
+        self.envelope_leg_owned(samples_uv.to_vec(), fs_hz, name)
+    }
+
+    /// [`Detector::envelope_leg`], filtering in place in `samples_uv`.
+    fn envelope_leg_owned(
+        &self,
+        samples_uv: Vec<f64>,
+        fs_hz: f64,
+        name: &str,
+    ) -> Result<Conditioned> {
         let cfg = &self.config;
         let upper = cfg.lowpass_hz.min(cfg.max_upper_fraction * fs_hz);
         if upper <= cfg.highpass_hz * 1.2 {
@@ -360,7 +381,7 @@ impl Detector {
         let mains: Vec<MainsLine> = match cfg.notch {
             NotchMode::Off => Vec::new(),
             NotchMode::Auto => filter::detect_mains(
-                samples_uv,
+                &samples_uv,
                 fs_hz,
                 (1.5 * upper).min(fs_hz / 2.0 - 1.0),
                 cfg.notch_min_prominence_db,
@@ -391,8 +412,8 @@ impl Detector {
             .min_len()
             .max((cfg.min_stretch_s * fs_hz).ceil() as usize);
 
-        // Filter each gap-free stretch of a copy of the signal, in place.
-        let mut filtered = samples_uv.to_vec();
+        // Filter each gap-free stretch in place.
+        let mut filtered = samples_uv;
         let mut scratch = Vec::new();
         zp.filter_stretches(
             &mut filtered,
@@ -427,12 +448,24 @@ impl Detector {
         side: Side,
         name: &str,
     ) -> Result<LegResult> {
+        self.detect_leg_owned(samples_uv.to_vec(), fs_hz, side, name)
+    }
+
+    /// [`Detector::detect_leg`], filtering in place in `samples_uv`.
+    fn detect_leg_owned(
+        &self,
+        samples_uv: Vec<f64>,
+        fs_hz: f64,
+        side: Side,
+        name: &str,
+    ) -> Result<LegResult> {
         let cfg = &self.config;
+        let n_samples = samples_uv.len();
         let Conditioned {
             envelope: env,
             mains,
             band_hz,
-        } = self.envelope_leg(samples_uv, fs_hz, name)?;
+        } = self.envelope_leg_owned(samples_uv, fs_hz, name)?;
         let unscorable: Vec<bool> = env
             .rest
             .iter()
@@ -446,7 +479,7 @@ impl Detector {
             &unscorable,
         );
 
-        let excluded = excluded_intervals(&env, &unscorable, fs_hz, samples_uv.len());
+        let excluded = excluded_intervals(&env, &unscorable, fs_hz, n_samples);
         let median_rest_uv = median_finite(&env.rest);
         let info = ChannelInfo {
             name: name.to_owned(),
@@ -471,12 +504,27 @@ impl Detector {
 
 /// Runs `f` on every leg, the legs in parallel (one scoped thread each; a night has at most
 /// two), returning the results in leg order — the same results as a sequential loop.
-fn per_leg<T: Sync, R: Send>(legs: &[T], f: impl Fn(&T) -> Result<R> + Sync) -> Result<Vec<R>> {
-    if legs.len() < 2 {
-        return legs.iter().map(&f).collect();
+/// What the report says about an EMG recording.
+fn emg_meta(recording: &Recording) -> Meta {
+    Meta {
+        duration_s: recording.duration_s(),
+        sample_rate_hz: recording.sample_rate_hz,
+        samples: recording.len(),
+        start_time: recording.start_time.clone(),
+        time_base: recording.time_base,
     }
+}
+
+fn per_leg<T: Send, R: Send>(legs: Vec<T>, f: impl Fn(T) -> Result<R> + Sync) -> Result<Vec<R>> {
+    if legs.len() < 2 {
+        return legs.into_iter().map(&f).collect();
+    }
+    let f = &f;
     std::thread::scope(|scope| {
-        let handles: Vec<_> = legs.iter().map(|leg| scope.spawn(|| f(leg))).collect();
+        let handles: Vec<_> = legs
+            .into_iter()
+            .map(|leg| scope.spawn(move || f(leg)))
+            .collect();
         handles
             .into_iter()
             .map(|h| {
@@ -620,6 +668,28 @@ fn merge_intervals(mut v: Vec<Interval>) -> Vec<Interval> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_owned_gives_the_same_report_as_run() {
+        let night = crate::simulate::simulate(&crate::simulate::SimConfig {
+            duration_s: 600.0,
+            ..crate::simulate::SimConfig::default()
+        })
+        .unwrap();
+        let ctx = Context {
+            hypnogram: Some(night.hypnogram.clone()),
+            respiratory: night.respiratory.clone(),
+            arousals: vec![],
+        };
+        let det = Detector::default();
+        let borrowed = det.run(&night.recording, &ctx).unwrap();
+        let owned = det.run_owned(night.recording.clone(), &ctx).unwrap();
+        assert!(!borrowed.leg_movements.is_empty());
+        assert_eq!(
+            serde_json::to_string(&borrowed).unwrap(),
+            serde_json::to_string(&owned).unwrap()
+        );
+    }
 
     #[test]
     fn merges_intervals() {

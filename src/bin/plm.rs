@@ -268,7 +268,7 @@ fn setup(a: &DetectArgs) -> Result<Setup, Error> {
 /// Reads and analyses one night.
 fn analyse(s: &Setup, night: &Path, ctx: &Context) -> Result<Report, Error> {
     match plm_detect::read_any(night, &s.opts)? {
-        Night::Emg(recording) => s.detector.run(&recording, ctx),
+        Night::Emg(recording) => s.detector.run_owned(recording, ctx),
         Night::Accel(recording) => s.detector.run_accel(&recording, ctx),
     }
     .map_err(|e| e.in_file(night))
