@@ -21,6 +21,7 @@ use std::num::NonZeroUsize;
 use chrono::{DateTime, FixedOffset};
 
 use crate::error::{Error, Location, Result};
+use crate::par;
 use crate::table::{self, CsvSource};
 
 /// Bodies shorter than this are parsed on the calling thread.
@@ -339,8 +340,9 @@ fn read_lines(
     bounds.dedup();
     let chunks: Vec<&[u8]> = bounds.windows(2).map(|w| &body[w[0]..w[1]]).collect();
     // Lines per chunk (an upper bound on its rows): count in parallel.
-    let newlines: Vec<usize> =
-        in_parallel(&chunks, |chunk| memchr::memchr_iter(b'\n', chunk).count());
+    let newlines: Vec<usize> = par::map(chunks.clone(), |chunk| {
+        memchr::memchr_iter(b'\n', chunk).count()
+    });
     let caps: Vec<usize> = newlines.iter().map(|n| n + 1).collect();
     let total: usize = caps.iter().sum();
     let n_cols = spec.cols.len();
@@ -381,7 +383,7 @@ fn read_lines(
         .zip(parts)
         .map(|((chunk, line), part)| (*chunk, line, part))
         .collect();
-    let outs: Vec<ChunkOut> = in_parallel_owned(jobs, |(chunk, line, (t, v))| {
+    let outs: Vec<ChunkOut> = par::map(jobs, |(chunk, line, (t, v))| {
         parse_chunk(chunk, line, delimiter, spec, t, v)
     });
     // Merge in file order: the first error wins; stamps must also be ordered across
@@ -497,31 +499,6 @@ fn parse_chunk(
         line += 1;
     };
     ChunkOut { rows, order, error }
-}
-
-/// `f` over `items`, one scoped thread per item beyond the first (which runs here).
-fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    in_parallel_owned(items.iter().collect(), f)
-}
-
-/// `f` over owned `items`, one scoped thread per item beyond the first.
-fn in_parallel_owned<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
-    if items.len() <= 1 {
-        return items.into_iter().map(f).collect();
-    }
-    let f = &f;
-    std::thread::scope(|s| {
-        let mut items = items.into_iter();
-        let first = items.next();
-        let handles: Vec<_> = items.map(|t| s.spawn(move || f(t))).collect();
-        let mut out: Vec<R> = first.into_iter().map(f).collect();
-        out.extend(
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))),
-        );
-        out
-    })
 }
 
 /// Parses an ISO-8601 date-time (with or without offset; `T` or space).

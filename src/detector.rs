@@ -502,8 +502,6 @@ impl Detector {
     }
 }
 
-/// Runs `f` on every leg, the legs in parallel (one scoped thread each; a night has at most
-/// two), returning the results in leg order — the same results as a sequential loop.
 /// What the report says about an EMG recording.
 fn emg_meta(recording: &Recording) -> Meta {
     Meta {
@@ -515,24 +513,10 @@ fn emg_meta(recording: &Recording) -> Meta {
     }
 }
 
+/// Runs `f` on every leg, the legs in parallel (one scoped thread each; a night has at most
+/// two), returning the results in leg order — the same results as a sequential loop.
 fn per_leg<T: Send, R: Send>(legs: Vec<T>, f: impl Fn(T) -> Result<R> + Sync) -> Result<Vec<R>> {
-    if legs.len() < 2 {
-        return legs.into_iter().map(&f).collect();
-    }
-    let f = &f;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = legs
-            .into_iter()
-            .map(|leg| scope.spawn(move || f(leg)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    })
+    crate::par::map(legs, f).into_iter().collect()
 }
 
 /// Excluded blocks (`unscorable`, or no amplitude / resting level) → intervals in seconds;

@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod filter;
 pub mod input;
+mod par;
 pub mod report;
 pub mod rules;
 pub mod scoring;
