@@ -82,6 +82,17 @@ pub struct AccelLeg {
     pub axes_g: [Vec<f64>; 3],
 }
 
+impl AccelLeg {
+    /// A leg built in memory: axes named `left_x` … `right_z`.
+    fn in_memory(side: Side, axes_g: [Vec<f64>; 3]) -> Self {
+        AccelLeg {
+            names: ["x", "y", "z"].map(|a| format!("{}_{a}", side.as_str())),
+            side,
+            axes_g,
+        }
+    }
+}
+
 /// A night of one- or two-leg accelerometry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccelRecording {
@@ -106,26 +117,13 @@ impl AccelRecording {
         left_g: Option<[&[f64]; 3]>,
         right_g: Option<[&[f64]; 3]>,
     ) -> Result<Self> {
-        let leg = |side: Side, axes: [&[f64]; 3]| AccelLeg {
-            names: ["x", "y", "z"].map(|a| format!("{}_{a}", side.as_str())),
-            side,
-            axes_g: axes.map(<[f64]>::to_vec),
-        };
         let mut legs = Vec::new();
-        if let Some(a) = left_g {
-            legs.push(leg(Side::Left, a));
+        for (side, axes) in [(Side::Left, left_g), (Side::Right, right_g)] {
+            if let Some(a) = axes {
+                legs.push(AccelLeg::in_memory(side, a.map(<[f64]>::to_vec)));
+            }
         }
-        if let Some(a) = right_g {
-            legs.push(leg(Side::Right, a));
-        }
-        let rec = Self {
-            sample_rate_hz,
-            legs,
-            start_time: None,
-            time_base: TimeBase::InMemory,
-        };
-        rec.validate()?;
-        Ok(rec)
+        Self::in_memory(sample_rate_hz, legs)
     }
 
     /// Builds a recording from `(samples, 3)` arrays per leg (columns x, y, z, in g).
@@ -153,13 +151,14 @@ impl AccelRecording {
         let mut legs = Vec::new();
         for (side, arr) in [(Side::Left, left_g), (Side::Right, right_g)] {
             if let Some(a) = arr {
-                legs.push(AccelLeg {
-                    names: ["x", "y", "z"].map(|ax| format!("{}_{ax}", side.as_str())),
-                    side,
-                    axes_g: cols(a)?,
-                });
+                legs.push(AccelLeg::in_memory(side, cols(a)?));
             }
         }
+        Self::in_memory(sample_rate_hz, legs)
+    }
+
+    /// A validated in-memory recording of `legs`.
+    fn in_memory(sample_rate_hz: f64, legs: Vec<AccelLeg>) -> Result<Self> {
         let rec = Self {
             sample_rate_hz,
             legs,
