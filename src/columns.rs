@@ -239,26 +239,25 @@ fn read_via(
         spec.time = Some((c, kind));
     }
     let body = src.rest_from(&start);
-    let simple = memchr::memchr(b'"', body).is_none()
-        && memchr::memchr_iter(b'\r', body).all(|p| p + 1 == body.len() || body[p + 1] == b'\n');
-    let chunks = match via {
-        Via::Auto if simple && body.len() >= PARALLEL_MIN_BYTES => {
-            std::thread::available_parallelism()
-                .map_or(1, NonZeroUsize::get)
-                .clamp(1, MAX_CHUNKS)
+    let cores = std::thread::available_parallelism()
+        .map_or(1, NonZeroUsize::get)
+        .clamp(1, MAX_CHUNKS);
+    let lines = match via {
+        Via::Auto if body.len() >= PARALLEL_MIN_BYTES => {
+            read_lines(body, start.line(), src.delimiter, spec, cores)?
         }
-        Via::Auto if simple => 1,
-        Via::Lines(n) => n.max(1),
-        Via::Auto | Via::Records => 0,
+        Via::Auto => read_lines(body, start.line(), src.delimiter, spec, 1)?,
+        Via::Lines(n) => read_lines(body, start.line(), src.delimiter, spec, n.max(1))?,
+        Via::Records => None,
     };
-    let columns = if chunks > 0 {
-        read_lines(body, start.line(), src.delimiter, spec, chunks)
+    let columns = if let Some(columns) = lines {
+        columns
     } else {
         src.reader
             .seek(start)
             .map_err(|e| table::csv_error(spec.loc, &e))?;
-        read_records(src, spec)
-    }?;
+        read_records(src, spec)?
+    };
     Ok((columns, start_time))
 }
 
@@ -321,14 +320,15 @@ struct ChunkOut {
     error: Option<Error>,
 }
 
-/// One record per line: `n_chunks` newline-aligned chunks parsed in parallel.
+/// One record per line: `n_chunks` newline-aligned chunks parsed in parallel; `None` when
+/// the body is not plain lines (quotes, lone carriage returns): the csv crate reads it.
 fn read_lines(
     body: &[u8],
     line0: u64,
     delimiter: u8,
     spec: &Spec<'_>,
     n_chunks: usize,
-) -> Result<Columns> {
+) -> Result<Option<Columns>> {
     // Chunk boundaries: just after a newline.
     let mut bounds = vec![0usize];
     for i in 1..n_chunks {
@@ -339,11 +339,27 @@ fn read_lines(
     bounds.push(body.len());
     bounds.dedup();
     let chunks: Vec<&[u8]> = bounds.windows(2).map(|w| &body[w[0]..w[1]]).collect();
-    // Lines per chunk (an upper bound on its rows): count in parallel.
-    let newlines: Vec<usize> = par::map(chunks.clone(), |chunk| {
-        memchr::memchr_iter(b'\n', chunk).count()
+    // Lines per chunk (an upper bound on its rows), counted in parallel, and whether the
+    // chunk is plain lines: no quote (quoting rules need the csv crate) and no carriage
+    // return other than in a CRLF line end (old Mac files). Chunks end just after a
+    // newline, so a line end is never split between two.
+    let counts: Vec<Option<usize>> = par::map(chunks.clone(), |chunk| {
+        let plain = memchr::memchr2(b'"', b'\r', chunk).is_none()
+            || (memchr::memchr(b'"', chunk).is_none()
+                && memchr::memchr_iter(b'\r', chunk)
+                    .all(|p| p + 1 == chunk.len() || chunk[p + 1] == b'\n'));
+        plain.then(|| memchr::memchr_iter(b'\n', chunk).count())
     });
-    let caps: Vec<usize> = newlines.iter().map(|n| n + 1).collect();
+    let Some(newlines) = counts.into_iter().collect::<Option<Vec<usize>>>() else {
+        return Ok(None);
+    };
+    // A chunk holds at most its newline count of rows, plus one for an unterminated last
+    // line; exact in the common case, so no stretch has to be moved up afterwards.
+    let caps: Vec<usize> = newlines
+        .iter()
+        .zip(&chunks)
+        .map(|(n, chunk)| n + usize::from(!chunk.ends_with(b"\n")))
+        .collect();
     let total: usize = caps.iter().sum();
     let n_cols = spec.cols.len();
     let with_time = spec.time.is_some();
@@ -422,11 +438,11 @@ fn read_lines(
     for v in &mut values {
         v.truncate(at);
     }
-    Ok(Columns {
+    Ok(Some(Columns {
         times,
         values,
         first_repeat: order.first_repeat.map(|l| (l, spec.time_column())),
-    })
+    }))
 }
 
 /// Parses the lines of `chunk` (first line number `line0`) into `times`/`values`.

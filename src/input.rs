@@ -42,7 +42,7 @@ use crate::accel::{AccelLeg, AccelRecording};
 use crate::error::{Error, Location, Result};
 use crate::events::Side;
 use crate::signal::{Channel, Recording, TimeBase};
-use crate::{columns, table};
+use crate::{columns, par, table};
 
 /// What a night's signal columns hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -655,9 +655,11 @@ fn read_columns(
         )
     } else {
         let t0 = times[0];
-        for t in &mut times {
-            *t -= t0;
-        }
+        par::for_parts_mut(&mut times, |part| {
+            for t in part {
+                *t -= t0;
+            }
+        });
         if let Some((line, col)) = first_repeat {
             // Stamps rounded coarser than the sample period: rows are consecutive samples
             // if every stamp lies within the rounding step of a uniform grid.
@@ -749,16 +751,19 @@ fn median_step(times: &[f64]) -> Option<f64> {
 #[must_use]
 pub fn estimate_rate(times: &[f64]) -> Option<f64> {
     let step = median_step(times)?;
+    // Where stretches end (found on all cores), then their lengths summed in order.
+    let ends = par::ranges(times.len(), |r| {
+        r.filter(|&i| i > 0 && times[i] - times[i - 1] > 1.5 * step)
+            .collect::<Vec<usize>>()
+    });
     let (mut steps, mut span) = (0usize, 0.0f64);
     let mut start = 0;
-    for i in 1..=times.len() {
-        if i == times.len() || times[i] - times[i - 1] > 1.5 * step {
-            if i - 1 > start {
-                steps += i - 1 - start;
-                span += times[i - 1] - times[start];
-            }
-            start = i;
+    for i in ends.into_iter().flatten().chain([times.len()]) {
+        if i - 1 > start {
+            steps += i - 1 - start;
+            span += times[i - 1] - times[start];
         }
+        start = i;
     }
     (span > 0.0).then(|| steps as f64 / span)
 }
@@ -780,10 +785,14 @@ fn place_on_grid(
         ));
     }
     // Direct placement when every stamp is within 0.45 sample of a distinct grid point.
-    let direct = times.iter().all(|&t| {
-        let x = t * fs;
-        (x - x.round()).abs() < 0.45
-    });
+    let direct = par::ranges(times.len(), |r| {
+        times[r].iter().all(|&t| {
+            let x = t * fs;
+            (x - x.round()).abs() < 0.45
+        })
+    })
+    .into_iter()
+    .all(|ok| ok);
     if direct && n_grid == times.len() {
         return Ok((TimeBase::TimeColumn, values));
     }
