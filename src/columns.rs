@@ -138,8 +138,20 @@ impl Spec<'_> {
         out: &mut [f64],
     ) -> Result<()> {
         for ((c, name), o) in self.cols.iter().zip(out.iter_mut()) {
-            let v = table::parse_number(cell(*c), self.loc, line, c + 1, name)?;
-            *o = v.map_or(f64::NAN, |v| v * self.scale);
+            *o = match table::parse_number(cell(*c), self.loc, line, c + 1, name)? {
+                None => f64::NAN,
+                Some(v) if (v * self.scale).is_infinite() => {
+                    return Err(Error::parse(
+                        self.loc.at_field(line, c + 1, name),
+                        format!(
+                            "`{}` is out of range in the unit asked for (× {})",
+                            table::shorten(&String::from_utf8_lossy(cell(*c).trim_ascii())),
+                            self.scale
+                        ),
+                    ));
+                }
+                Some(v) => v * self.scale,
+            };
         }
         Ok(())
     }

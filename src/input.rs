@@ -943,6 +943,14 @@ mod tests {
                 .contains("line 4, column 1 (time_s): time goes backwards")
         );
         assert!(e("time_s,foo\n0,1\n").contains("no leg column"));
+        // Finite in the file, infinite once converted (V → µV): said where, not later.
+        let volts = ReadOptions::new().unit(Unit::Volt);
+        assert_eq!(
+            read("time_s,left\n0,1\n0.01,1e305\n", &volts)
+                .unwrap_err()
+                .to_string(),
+            "n.csv, line 3, column 2 (left): `1e305` is out of range in the unit asked for (× 1000000)"
+        );
         assert!(e("time_s,left\nx,1\n").contains("line 2, column 1 (time_s)"));
         // Empty cells and NaN are gaps, not errors.
         let r = read("time_s,left_uv\n0,1\n0.01,\n0.02,NaN\n0.03,4\n", &o).unwrap();
