@@ -15,7 +15,7 @@
 //!   resuming sooner belongs to the same LM (same-leg joining follows from this rule).
 //! * **Edges**: the amplitude is a 0.25-s running median, which blurs a burst's edges
 //!   inwards by up to half its window, and a burst rises and falls over ~0.1 s. Both edges
-//!   are therefore placed on the 40-ms edge amplitude ([`Envelope::fine_uv`]) where the
+//!   are therefore placed on the 40-ms edge amplitude ([`Envelope::fine`]) where the
 //!   burst leaves / re-enters the resting band (+2 µV, the offset level): the onset moves
 //!   back, the offset forward, through contiguous blocks above that level, each by at most
 //!   `EDGE_REACH_S`. For the offset this is the rule itself (activity above +2 µV before the

@@ -10,8 +10,9 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// Where in a text file a problem was found. Line and column are 1-based; `column` counts
-/// fields (CSV columns), not characters.
+/// Where in a file a problem was found. Line and column are 1-based; `column` counts
+/// fields (CSV columns), not characters. In binary files (EDF) the place is a 0-based byte
+/// offset and the field is the header field or signal there.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Location {
     /// The file, when the data came from one.
@@ -20,7 +21,9 @@ pub struct Location {
     pub line: Option<u64>,
     /// 1-based field (column) number.
     pub column: Option<usize>,
-    /// The header name of the column, when known.
+    /// The header name of the column, when known. In a binary file (EDF), without line
+    /// and column: the 0-based byte offset and the header field or signal there, as
+    /// `byte 252 (number of signals)`.
     pub field: Option<String>,
 }
 
@@ -53,6 +56,16 @@ impl Location {
             path: self.path.clone(),
         }
     }
+
+    /// This file at byte `byte` of a binary file, in the header field or signal `field`.
+    #[must_use]
+    pub fn at_byte(&self, byte: u64, field: &str) -> Self {
+        Self {
+            path: self.path.clone(),
+            field: Some(format!("byte {byte} ({field})")),
+            ..Self::default()
+        }
+    }
 }
 
 impl fmt::Display for Location {
@@ -63,6 +76,9 @@ impl fmt::Display for Location {
         }
         if let Some(l) = self.line {
             parts.push(format!("line {l}"));
+        }
+        if let (None, Some(place)) = (self.column, &self.field) {
+            parts.push(place.clone());
         }
         if let Some(c) = self.column {
             match &self.field {
@@ -233,6 +249,11 @@ mod tests {
             "night.csv, line 12, column 3 (right_uv): `abc` is not a number"
         );
         assert!(e.is_input_error());
+        let loc = Location::file(Some(Path::new("n.edf"))).at_byte(252, "number of signals");
+        assert_eq!(
+            Error::parse(loc, "`x` is not a whole number").to_string(),
+            "n.edf, byte 252 (number of signals): `x` is not a whole number"
+        );
     }
 
     #[test]

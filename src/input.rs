@@ -1,4 +1,7 @@
-//! Reading a night of leg EMG from CSV into a [`Recording`].
+//! Reading a night of leg EMG from CSV (or EDF) into a [`Recording`].
+//!
+//! EDF and EDF+ files are recognised by their first bytes, whatever their name, and read by
+//! [`crate::edf`] with the same leg and axis names; everything below is about CSV.
 //!
 //! Input: a CSV file (plain or gzip) with a header row; `,`, `;` or tab delimited; CRLF
 //! and a UTF-8 BOM accepted; extra columns ignored. Output: a [`Recording`] in µV on a
@@ -42,7 +45,7 @@ use crate::accel::{AccelLeg, AccelRecording};
 use crate::error::{Error, Location, Result};
 use crate::events::Side;
 use crate::signal::{Channel, Recording, TimeBase};
-use crate::{columns, par, table};
+use crate::{columns, edf, par, table};
 
 /// What a night's signal columns hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -201,12 +204,14 @@ pub const RIGHT_ALIASES: &[&str] = &[
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
     /// Sample rate, Hz: required without a time column; with one, it overrides the estimate.
+    /// Refused for EDF files, which state their rates.
     pub sample_rate_hz: Option<f64>,
-    /// Header of the left-leg column (instead of the aliases).
+    /// Header of the left-leg column, or label of the EDF signal (instead of the aliases).
     pub left: Option<String>,
-    /// Header of the right-leg column.
+    /// Header of the right-leg column, or label of the EDF signal.
     pub right: Option<String>,
-    /// Unit of the signal columns; `None` = µV for EMG, g for accelerometers.
+    /// Unit of the signal columns; `None` = µV for EMG, g for accelerometers (EDF: each
+    /// signal's physical dimension).
     pub unit: Option<Unit>,
     /// The x, y, z axis columns of the left-leg accelerometer (instead of the aliases).
     pub left_axes: Option<[String; 3]>,
@@ -248,13 +253,14 @@ impl ReadOptions {
     }
 }
 
-/// Reads a night from a CSV file (see the module docs).
+/// Reads a night of leg EMG from a CSV or EDF/EDF+ file (see the module docs and
+/// [`crate::edf`]).
 ///
 /// # Errors
 /// [`Error::Io`] when the file cannot be read; [`Error::Parse`]/[`Error::Input`] naming
 /// file, line, column and field for every malformed input listed in the module docs.
 pub fn read_night(path: &Path, options: &ReadOptions) -> Result<Recording> {
-    read_emg(table::open_file(path)?, options)
+    read_opened_emg(open_path(path)?, options)
 }
 
 /// [`read_night`] from any reader; `path` is only used in messages.
@@ -266,7 +272,7 @@ pub fn read_night_from(
     input: Box<dyn Read + Send>,
     options: &ReadOptions,
 ) -> Result<Recording> {
-    read_emg(table::open_csv(path, input)?, options)
+    read_opened_emg(open_stream(path, input)?, options)
 }
 
 /// The EMG front end on an opened CSV.
@@ -363,7 +369,7 @@ pub enum Night {
 /// # Errors
 /// As [`read_night`] and [`read_accel`].
 pub fn read_any(path: &Path, options: &ReadOptions) -> Result<Night> {
-    any_from_source(table::open_file(path)?, options)
+    read_opened(open_path(path)?, options)
 }
 
 /// [`read_any`] from any reader; `path` is only used in messages.
@@ -375,30 +381,97 @@ pub fn read_any_from(
     input: Box<dyn Read + Send>,
     options: &ReadOptions,
 ) -> Result<Night> {
-    any_from_source(table::open_csv(path, input)?, options)
+    read_opened(open_stream(path, input)?, options)
 }
 
 /// [`read_any`] on an opened CSV.
 fn any_from_source(src: table::CsvSource, options: &ReadOptions) -> Result<Night> {
-    let kind = options.signal.unwrap_or_else(|| {
+    match kind_from_names(&src.headers, options) {
+        SignalKind::Emg => read_emg(src, options).map(Night::Emg),
+        SignalKind::Accel => read_accel_src(src, options).map(Night::Accel),
+    }
+}
+
+/// The kind of night whose columns (or EDF signals) are named `names`: as
+/// [`ReadOptions::signal`] says; else accelerometer when axes are named or found and no
+/// leg EMG is; else EMG.
+pub(crate) fn kind_from_names(names: &[String], options: &ReadOptions) -> SignalKind {
+    options.signal.unwrap_or_else(|| {
         if options.left_axes.is_some() || options.right_axes.is_some() {
             SignalKind::Accel
         } else if options.left.is_some() || options.right.is_some() {
             SignalKind::Emg
         } else {
-            let emg = table::find_column(&src.headers, LEFT_ALIASES).is_some()
-                || table::find_column(&src.headers, RIGHT_ALIASES).is_some();
-            let (l, r, g) = find_axes(&src.headers);
+            let emg = table::find_column(names, LEFT_ALIASES).is_some()
+                || table::find_column(names, RIGHT_ALIASES).is_some();
+            let (l, r, g) = find_axes(names);
             if !emg && (l.is_some() || r.is_some() || g.is_some()) {
                 SignalKind::Accel
             } else {
                 SignalKind::Emg
             }
         }
-    });
-    match kind {
-        SignalKind::Emg => read_emg(src, options).map(Night::Emg),
-        SignalKind::Accel => read_accel_src(src, options).map(Night::Accel),
+    })
+}
+
+/// An opened input: EDF (a stream positioned at its start) or CSV.
+enum Opened {
+    Edf(Box<dyn Read + Send>, Location),
+    Csv(table::CsvSource),
+}
+
+/// Opens `path` as EDF (by its first bytes, after gzip) or CSV.
+fn open_path(path: &Path) -> Result<Opened> {
+    let mut head = [0u8; 8];
+    let n = table::open_path(path)?
+        .read(&mut head)
+        .map_err(|e| Error::io(Some(path), e))?;
+    if edf::looks_like_edf(&head[..n]) {
+        Ok(Opened::Edf(
+            table::open_path(path)?,
+            Location::file(Some(path)),
+        ))
+    } else {
+        table::open_file(path).map(Opened::Csv)
+    }
+}
+
+/// Opens a stream as EDF (by its first bytes) or CSV.
+fn open_stream(path: Option<&Path>, mut input: Box<dyn Read + Send>) -> Result<Opened> {
+    let mut head = Vec::with_capacity(8);
+    (&mut input)
+        .take(8)
+        .read_to_end(&mut head)
+        .map_err(|e| Error::io(path, e))?;
+    let whole: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(head.clone()).chain(input));
+    if edf::looks_like_edf(&head) {
+        Ok(Opened::Edf(whole, Location::file(path)))
+    } else {
+        table::open_csv(path, whole).map(Opened::Csv)
+    }
+}
+
+/// Reads an opened input, EMG or accelerometer as its names say.
+fn read_opened(opened: Opened, options: &ReadOptions) -> Result<Night> {
+    match opened {
+        Opened::Edf(input, loc) => edf::read(input, &loc, options),
+        Opened::Csv(src) => any_from_source(src, options),
+    }
+}
+
+/// Reads an opened input as EMG.
+fn read_opened_emg(opened: Opened, options: &ReadOptions) -> Result<Recording> {
+    match opened {
+        Opened::Edf(input, loc) => edf::read_emg_night(input, &loc, options),
+        Opened::Csv(src) => read_emg(src, options),
+    }
+}
+
+/// Reads an opened input as accelerometry.
+fn read_opened_accel(opened: Opened, options: &ReadOptions) -> Result<AccelRecording> {
+    match opened {
+        Opened::Edf(input, loc) => edf::read_accel_night(input, &loc, options),
+        Opened::Csv(src) => read_accel_src(src, options),
     }
 }
 
@@ -411,7 +484,7 @@ fn any_from_source(src: table::CsvSource, options: &ReadOptions) -> Result<Night
 /// # Errors
 /// As [`read_night`], and when no complete x/y/z triplet is found.
 pub fn read_accel(path: &Path, options: &ReadOptions) -> Result<AccelRecording> {
-    read_accel_src(table::open_file(path)?, options)
+    read_opened_accel(open_path(path)?, options)
 }
 
 /// [`read_accel`] from any reader; `path` is only used in messages.
@@ -423,7 +496,7 @@ pub fn read_accel_from(
     input: Box<dyn Read + Send>,
     options: &ReadOptions,
 ) -> Result<AccelRecording> {
-    read_accel_src(table::open_csv(path, input)?, options)
+    read_opened_accel(open_stream(path, input)?, options)
 }
 
 /// Sided prefixes of accelerometer axis columns (normalised).
@@ -487,7 +560,7 @@ fn split_axis(h: &str) -> Option<(&str, usize)> {
 
 /// The x, y, z column indices of the left, right and unlabelled accelerometers.
 type Triplet = Option<[usize; 3]>;
-fn find_axes(headers: &[String]) -> (Triplet, Triplet, Triplet) {
+pub(crate) fn find_axes(headers: &[String]) -> (Triplet, Triplet, Triplet) {
     let mut found = [[None::<usize>; 3]; 3]; // left, right, generic
     for (i, h) in headers.iter().enumerate() {
         let norm = table::normalise(h);

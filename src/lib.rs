@@ -5,6 +5,7 @@ mod columns;
 pub mod context;
 pub mod detect;
 pub mod detector;
+pub mod edf;
 pub mod envelope;
 pub mod error;
 pub mod events;

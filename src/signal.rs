@@ -36,6 +36,9 @@ pub enum TimeBase {
     Resampled,
     /// Built in memory.
     InMemory,
+    /// Read from an EDF/EDF+ file: samples in data-record order, each EDF+D record at its
+    /// own onset (the gaps between records are `NaN`).
+    EdfRecords,
 }
 
 /// A night of one- or two-leg EMG.

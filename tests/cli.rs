@@ -546,8 +546,13 @@ fn batch_mode_analyses_every_night_and_skips_a_bad_one() {
     let dir = tempfile::tempdir().unwrap();
     let nights = dir.path().join("nights");
     std::fs::create_dir(&nights).unwrap();
-    for name in ["emg-512hz-ms-stamps", "accel-25hz-drift"] {
-        for suffix in [".csv", ".hyp.csv", ".truth.csv"] {
+    for name in ["emg-512hz-ms-stamps", "accel-25hz-drift", "emg-256hz-15min"] {
+        let night = if name == "emg-256hz-15min" {
+            ".edf"
+        } else {
+            ".csv"
+        };
+        for suffix in [night, ".hyp.csv", ".truth.csv"] {
             std::fs::copy(
                 data(&format!("{name}{suffix}")),
                 nights.join(format!("{name}{suffix}")),
@@ -577,7 +582,7 @@ fn batch_mode_analyses_every_night_and_skips_a_bad_one() {
     );
     let mut summary = csv::Reader::from_path(out_dir.join("summary.csv")).unwrap();
     let rows: Vec<csv::StringRecord> = summary.records().map(Result::unwrap).collect();
-    assert_eq!(rows.len(), 3, "truth and hypnogram files are not nights");
+    assert_eq!(rows.len(), 4, "truth and hypnogram files are not nights");
     let status = |file: &str| {
         rows.iter()
             .find(|r| r[0].ends_with(file))
@@ -586,6 +591,8 @@ fn batch_mode_analyses_every_night_and_skips_a_bad_one() {
     assert_eq!(status("broken.csv").as_deref(), Some("error"));
     assert_eq!(status("emg-512hz-ms-stamps.csv").as_deref(), Some("ok"));
     assert_eq!(status("accel-25hz-drift.csv").as_deref(), Some("ok"));
+    assert_eq!(status("emg-256hz-15min.edf").as_deref(), Some("ok"));
+    assert!(out_dir.join("emg-256hz-15min.json").is_file());
     // Each night's report equals a single-file run with its hypnogram (found beside it).
     let batch: Value = serde_json::from_str(
         &std::fs::read_to_string(out_dir.join("emg-512hz-ms-stamps.json")).unwrap(),
@@ -606,4 +613,63 @@ fn batch_mode_analyses_every_night_and_skips_a_bad_one() {
     // Several nights without --out-dir is a usage error.
     let out = run(&["detect", nights.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn an_edf_export_of_a_night_gives_the_csv_night_s_report() {
+    let detect = |file: &str| {
+        stdout_json(&run(&[
+            "detect",
+            data(file).to_str().unwrap(),
+            "--hypnogram",
+            data("emg-256hz-15min.hyp.csv").to_str().unwrap(),
+            "--json",
+            "-",
+            "-q",
+        ]))
+    };
+    // The same night as pyedflib wrote it (16-bit samples).
+    let edf = detect("emg-256hz-15min.edf");
+    let csv = detect("emg-256hz-15min.csv");
+    let rec = &edf["recording"];
+    assert_eq!(rec["sample_rate_hz"], 256.0);
+    assert_eq!(rec["samples"], csv["recording"]["samples"]);
+    assert_eq!(rec["time_base"], "edf_records");
+    assert_eq!(rec["start_time"], "2024-03-01T22:30:05");
+    assert_eq!(rec["channels"][0]["name"], "EMG Leg L");
+    let lms = |v: &Value| -> Vec<(f64, f64, String)> {
+        v["leg_movements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["onset_s"].as_f64().unwrap(),
+                    m["offset_s"].as_f64().unwrap(),
+                    m["side"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let (a, b) = (lms(&edf), lms(&csv));
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        // Quantisation to 16 bits moves an edge by far less than a 10-ms block.
+        assert!(
+            (x.0 - y.0).abs() < 0.01 && (x.1 - y.1).abs() < 0.01 && x.2 == y.2,
+            "{x:?} vs {y:?}"
+        );
+    }
+    assert_eq!(edf["summary"]["plms_count"], csv["summary"]["plms_count"]);
+    assert_eq!(edf["summary"]["plms_index"], csv["summary"]["plms_index"]);
+    // A damaged header is a positioned one-line error with exit code 2.
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = std::fs::read(data("emg-256hz-15min.edf")).unwrap();
+    bytes[252..256].copy_from_slice(b"two ");
+    let (code, msg) = bad(dir.path(), "broken.edf", &bytes, &["detect"]);
+    assert_eq!(code, 2);
+    assert!(
+        msg.contains("broken.edf, byte 252 (number of signals): `two` is not a whole number"),
+        "{msg}"
+    );
 }

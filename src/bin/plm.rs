@@ -90,8 +90,9 @@ struct ContextArgs {
 
 #[derive(Args)]
 struct DetectArgs {
-    /// The night(s): CSV (or .csv.gz) files with a time column and leg EMG or accelerometer
-    /// columns, or directories of them. Several nights (or a directory) need `--out-dir`.
+    /// The night(s): CSV files with a time column and leg EMG or accelerometer columns, or
+    /// EDF/EDF+ files with leg signals (either gzipped too), or directories of them.
+    /// Several nights (or a directory) need `--out-dir`.
     #[arg(required = true, num_args = 1..)]
     night: Vec<PathBuf>,
     /// Batch mode: write NAME.json and NAME.events.csv per night and summary.csv here; each
@@ -107,16 +108,17 @@ struct DetectArgs {
     /// Right-leg accelerometer axis columns.
     #[arg(long, value_name = "X,Y,Z")]
     right_axes: Option<String>,
-    /// Sample rate in Hz (required when the file has no time column).
+    /// Sample rate in Hz (required when a CSV file has no time column; EDF states it).
     #[arg(long, value_name = "HZ")]
     fs: Option<f64>,
-    /// Name of the left-leg column.
+    /// Name of the left-leg column (CSV) or signal label (EDF).
     #[arg(long, value_name = "NAME")]
     left: Option<String>,
-    /// Name of the right-leg column.
+    /// Name of the right-leg column (CSV) or signal label (EDF).
     #[arg(long, value_name = "NAME")]
     right: Option<String>,
-    /// Unit of the signal columns (default: uV for EMG, g for accelerometers).
+    /// Unit of the signal columns (default: uV for EMG, g for accelerometers; EDF: each
+    /// signal's physical dimension).
     #[arg(long, value_name = "uV|mV|V|g|mg|m/s2")]
     unit: Option<String>,
     /// Mains notch: `auto` (detect 50/60 Hz hum), `off`, or a frequency in Hz.
@@ -296,15 +298,21 @@ const CONTEXT_SUFFIXES: &[&str] = &[
     "summary.csv",
 ];
 
-/// The night's name: the file name without `.csv` / `.csv.gz`.
+/// The night's name: the file name without `.csv`/`.edf` (and `.gz`), any case.
 fn night_name(p: &Path) -> String {
     let name = p
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    name.trim_end_matches(".gz")
-        .trim_end_matches(".csv")
-        .to_owned()
+    let strip = |n: &str, ext: &str| -> Option<usize> {
+        let cut = n.len().checked_sub(ext.len())?;
+        (n.is_char_boundary(cut) && n[cut..].eq_ignore_ascii_case(ext)).then_some(cut)
+    };
+    let base = strip(&name, ".gz").map_or(name.as_str(), |c| &name[..c]);
+    let base = strip(base, ".csv")
+        .or_else(|| strip(base, ".edf"))
+        .map_or(base, |c| &base[..c]);
+    base.to_owned()
 }
 
 /// Batch mode: several nights in parallel, one report each, a summary table; a bad night is
@@ -347,10 +355,10 @@ fn batch(a: &DetectArgs) -> Result<(), Error> {
                         .file_name()
                         .map(|n| n.to_string_lossy().to_ascii_lowercase())
                         .unwrap_or_default();
-                    // `n` is lower-cased, so `X.CSV.GZ` counts too.
-                    let is_csv =
-                        n.strip_suffix(".gz").unwrap_or(&n).rsplit('.').next() == Some("csv");
-                    f.is_file() && is_csv && !CONTEXT_SUFFIXES.iter().any(|s| n.ends_with(s))
+                    // `n` is lower-cased, so `X.CSV.GZ` and `X.EDF` count too.
+                    let ext = n.strip_suffix(".gz").unwrap_or(&n).rsplit('.').next();
+                    let is_night = matches!(ext, Some("csv" | "edf"));
+                    f.is_file() && is_night && !CONTEXT_SUFFIXES.iter().any(|s| n.ends_with(s))
                 })
                 .collect();
             found.sort();
@@ -362,7 +370,7 @@ fn batch(a: &DetectArgs) -> Result<(), Error> {
     if nights.is_empty() {
         return Err(Error::Config {
             field: "night",
-            message: "no night files (*.csv, *.csv.gz) found".into(),
+            message: "no night files (*.csv, *.edf, or either gzipped) found".into(),
         });
     }
     std::fs::create_dir_all(out_dir).map_err(|e| Error::Io {
