@@ -9,6 +9,7 @@ pub mod edf;
 pub mod envelope;
 pub mod error;
 pub mod events;
+pub mod figure;
 pub mod filter;
 pub mod input;
 mod par;

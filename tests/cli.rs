@@ -593,6 +593,7 @@ fn batch_mode_analyses_every_night_and_skips_a_bad_one() {
     assert_eq!(status("accel-25hz-drift.csv").as_deref(), Some("ok"));
     assert_eq!(status("emg-256hz-15min.edf").as_deref(), Some("ok"));
     assert!(out_dir.join("emg-256hz-15min.json").is_file());
+    assert!(out_dir.join("emg-256hz-15min.svg").is_file());
     // Each night's report equals a single-file run with its hypnogram (found beside it).
     let batch: Value = serde_json::from_str(
         &std::fs::read_to_string(out_dir.join("emg-512hz-ms-stamps.json")).unwrap(),
@@ -672,4 +673,48 @@ fn an_edf_export_of_a_night_gives_the_csv_night_s_report() {
         msg.contains("broken.edf, byte 252 (number of signals): `two` is not a whole number"),
         "{msg}"
     );
+}
+
+#[test]
+fn figure_has_one_mark_per_movement() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg_path = dir.path().join("night.svg");
+    let out = run(&[
+        "detect",
+        data("emg-200hz-hum60.csv").to_str().unwrap(),
+        "--hypnogram",
+        data("emg-200hz-hum60.hyp.csv").to_str().unwrap(),
+        "--figure",
+        svg_path.to_str().unwrap(),
+        "--json",
+        "-",
+        "-q",
+    ]);
+    let report = stdout_json(&out);
+    let svg = std::fs::read_to_string(&svg_path).unwrap();
+    assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    let count = |class: &str| svg.matches(&format!("class=\"{class}\"")).count();
+    let lms = report["leg_movements"].as_array().unwrap();
+    for side in ["left", "right"] {
+        let n = lms.iter().filter(|m| m["side"] == side).count();
+        assert_eq!(count(&format!("lm {side}")), n, "{side}");
+    }
+    let plms = report["candidate_movements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["periodic"].as_bool().unwrap())
+        .count();
+    assert_eq!(count("plm"), plms);
+    assert_eq!(count("hypnogram"), 1);
+    // Two outputs cannot share stdout.
+    let out = run(&[
+        "detect",
+        data("emg-200hz-hum60.csv").to_str().unwrap(),
+        "--figure",
+        "-",
+        "--json",
+        "-",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
 }

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use plm_detect::context::{read_arousals, read_hypnogram, read_leg_movements, read_respiratory};
+use plm_detect::context::{
+    Hypnogram, read_arousals, read_hypnogram, read_leg_movements, read_respiratory,
+};
 use plm_detect::simulate::{AccelSimConfig, SimConfig};
 use plm_detect::{
     Context, Detector, DetectorConfig, Error, Night, NotchMode, ReadOptions, Report, Rules,
@@ -83,6 +85,10 @@ struct ContextArgs {
     /// Write one CSV row per candidate movement here (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     events: Option<PathBuf>,
+    /// Write the night's figure here (SVG: hypnogram, leg movements, PLM series, IMI
+    /// histogram; `-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    figure: Option<PathBuf>,
     /// Do not print the human summary.
     #[arg(long, short)]
     quiet: bool,
@@ -95,7 +101,7 @@ struct DetectArgs {
     /// Several nights (or a directory) need `--out-dir`.
     #[arg(required = true, num_args = 1..)]
     night: Vec<PathBuf>,
-    /// Batch mode: write NAME.json and NAME.events.csv per night and summary.csv here; each
+    /// Batch mode: write NAME.json, NAME.events.csv and NAME.svg per night and summary.csv here; each
     /// night's context is read from NAME.hyp.csv, NAME.resp.csv and NAME.arousals.csv beside it.
     #[arg(long, value_name = "DIR")]
     out_dir: Option<PathBuf>,
@@ -284,7 +290,12 @@ fn detect(a: &DetectArgs) -> Result<(), Error> {
     let s = setup(a)?;
     let ctx = context(&a.context, &s.rules)?;
     let report = analyse(&s, &a.night[0], &ctx)?;
-    emit(&report, &a.context, Some(&a.night[0]))
+    emit(
+        &report,
+        &a.context,
+        Some(&a.night[0]),
+        ctx.hypnogram.as_ref(),
+    )
 }
 
 /// Context-file suffixes that are not nights when scanning a directory.
@@ -335,7 +346,7 @@ fn batch(a: &DetectArgs) -> Result<(), Error> {
             message: "in batch mode each night's context is read from NAME.hyp.csv, NAME.resp.csv and NAME.arousals.csv beside it".into(),
         });
     }
-    if a.context.json.is_some() || a.context.events.is_some() {
+    if a.context.json.is_some() || a.context.events.is_some() || a.context.figure.is_some() {
         return Err(Error::Config {
             field: "json",
             message: "in batch mode reports go to --out-dir".into(),
@@ -552,6 +563,14 @@ fn night_in_batch(s: &Setup, night: &Path, out_dir: &Path) -> Result<Report, Err
     write_output(&out_dir.join(format!("{name}.events.csv")), |w| {
         report.write_events_csv(w)
     })?;
+    let figure = out_dir.join(format!("{name}.svg"));
+    write_output(&figure, |w| {
+        w.write_all(plm_detect::figure::svg(&report, ctx.hypnogram.as_ref()).as_bytes())
+            .map_err(|e| Error::Io {
+                path: Some(figure.clone()),
+                source: e,
+            })
+    })?;
     Ok(report)
 }
 
@@ -573,7 +592,12 @@ fn score(a: &ScoreArgs) -> Result<(), Error> {
     let lms = read_leg_movements(&a.movements)?;
     let report = plm_detect::score_movements(&lms, &ctx, &rules, a.duration)
         .map_err(|e| e.in_file(&a.movements))?;
-    emit(&report, &a.context, Some(&a.movements))
+    emit(
+        &report,
+        &a.context,
+        Some(&a.movements),
+        ctx.hypnogram.as_ref(),
+    )
 }
 
 fn simulate(a: &SimulateArgs) -> Result<(), Error> {
@@ -625,14 +649,39 @@ fn simulate(a: &SimulateArgs) -> Result<(), Error> {
 
 /// Writes the requested outputs; files are written to a temporary name and renamed, so a
 /// failure never leaves a partial report behind.
-fn emit(report: &Report, a: &ContextArgs, input: Option<&Path>) -> Result<(), Error> {
-    let stdout_taken =
-        a.json.as_deref() == Some(Path::new("-")) || a.events.as_deref() == Some(Path::new("-"));
+fn emit(
+    report: &Report,
+    a: &ContextArgs,
+    input: Option<&Path>,
+    hypnogram: Option<&Hypnogram>,
+) -> Result<(), Error> {
+    let dash = |p: &Option<PathBuf>| p.as_deref() == Some(Path::new("-"));
+    if [&a.json, &a.events, &a.figure]
+        .iter()
+        .filter(|p| dash(p))
+        .count()
+        > 1
+    {
+        return Err(Error::Config {
+            field: "json",
+            message: "only one of --json, --events and --figure can go to stdout (-)".into(),
+        });
+    }
+    let stdout_taken = dash(&a.json) || dash(&a.events) || dash(&a.figure);
     if let Some(p) = &a.json {
         write_output(p, |w| report.write_json(w))?;
     }
     if let Some(p) = &a.events {
         write_output(p, |w| report.write_events_csv(w))?;
+    }
+    if let Some(p) = &a.figure {
+        write_output(p, |w| {
+            w.write_all(plm_detect::figure::svg(report, hypnogram).as_bytes())
+                .map_err(|e| Error::Io {
+                    path: Some(p.clone()),
+                    source: e,
+                })
+        })?;
     }
     if !a.quiet {
         let mut text = match input {
