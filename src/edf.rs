@@ -232,26 +232,8 @@ fn read_accel(
     options: &ReadOptions,
     header: &Header,
 ) -> Result<AccelRecording> {
-    let by_names = |names: &[String; 3]| -> Result<[usize; 3]> {
-        let mut out = [0; 3];
-        for (o, n) in out.iter_mut().zip(names) {
-            *o = named(header, n, loc)?;
-        }
-        Ok(out)
-    };
     let labels: Vec<String> = header.signals.iter().map(|s| s.label.clone()).collect();
-    let (found_l, found_r, generic) = input::find_axes(&labels);
-    let explicit = options.left_axes.is_some() || options.right_axes.is_some();
-    let left = match &options.left_axes {
-        Some(n) => Some(by_names(n)?),
-        None if explicit => None,
-        None => found_l.or(if found_r.is_none() { generic } else { None }),
-    };
-    let right = match &options.right_axes {
-        Some(n) => Some(by_names(n)?),
-        None if explicit => None,
-        None => found_r,
-    };
+    let (left, right) = input::choose_axes(&labels, options, |n| named(header, n, loc))?;
     if left.is_none() && right.is_none() {
         return Err(Error::input(
             loc.clone(),

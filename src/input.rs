@@ -559,8 +559,8 @@ fn split_axis(h: &str) -> Option<(&str, usize)> {
 }
 
 /// The x, y, z column indices of the left, right and unlabelled accelerometers.
-type Triplet = Option<[usize; 3]>;
-pub(crate) fn find_axes(headers: &[String]) -> (Triplet, Triplet, Triplet) {
+pub(crate) type Triplet = Option<[usize; 3]>;
+fn find_axes(headers: &[String]) -> (Triplet, Triplet, Triplet) {
     let mut found = [[None::<usize>; 3]; 3]; // left, right, generic
     for (i, h) in headers.iter().enumerate() {
         let norm = table::normalise(h);
@@ -585,17 +585,22 @@ pub(crate) fn find_axes(headers: &[String]) -> (Triplet, Triplet, Triplet) {
     (complete(found[0]), complete(found[1]), complete(found[2]))
 }
 
-/// The accelerometer front end on an opened CSV.
-fn read_accel_src(mut src: table::CsvSource, options: &ReadOptions) -> Result<AccelRecording> {
-    let loc = src.loc.clone();
-    let by_names = |names: &[String; 3]| -> Result<[usize; 3]> {
+/// The left and right x, y, z axes among `names` (CSV headers or EDF labels): those
+/// given in `options` (found with `by_name`), else found by name; a single unlabelled
+/// sensor is the left leg.
+pub(crate) fn choose_axes(
+    names: &[String],
+    options: &ReadOptions,
+    by_name: impl Fn(&str) -> Result<usize>,
+) -> Result<(Triplet, Triplet)> {
+    let by_names = |axes: &[String; 3]| -> Result<[usize; 3]> {
         let mut out = [0; 3];
-        for (o, name) in out.iter_mut().zip(names) {
-            *o = table::column_named(&src, name)?;
+        for (o, name) in out.iter_mut().zip(axes) {
+            *o = by_name(name)?;
         }
         Ok(out)
     };
-    let (found_l, found_r, generic) = find_axes(&src.headers);
+    let (found_l, found_r, generic) = find_axes(names);
     let explicit = options.left_axes.is_some() || options.right_axes.is_some();
     let left = match &options.left_axes {
         Some(n) => Some(by_names(n)?),
@@ -607,6 +612,15 @@ fn read_accel_src(mut src: table::CsvSource, options: &ReadOptions) -> Result<Ac
         None if explicit => None,
         None => found_r,
     };
+    Ok((left, right))
+}
+
+/// The accelerometer front end on an opened CSV.
+fn read_accel_src(mut src: table::CsvSource, options: &ReadOptions) -> Result<AccelRecording> {
+    let loc = src.loc.clone();
+    let (left, right) = choose_axes(&src.headers, options, |name| {
+        table::column_named(&src, name)
+    })?;
     if left.is_none() && right.is_none() {
         return Err(Error::input(
             loc.at_line(1),
