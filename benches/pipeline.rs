@@ -1,7 +1,7 @@
 //! Criterion benches, one group per pipeline stage plus end to end.
 //!
 //! Inputs are simulated by the crate's simulator (nothing large is committed): a 1-hour
-//! two-leg 256 Hz night for the stages, and an 8-hour one for the end-to-end run from
+//! two-leg 256 Hz night for the stages (read from CSV and from EDF bytes written here), and an 8-hour one for the end-to-end run from
 //! memory and from its CSV file (written to a temporary directory) to the JSON text.
 //! Throughput is in samples (per leg for the per-leg stages, both legs end to end).
 //! Run with `cargo bench`; figures are recorded in the README.
@@ -24,6 +24,63 @@ fn night(hours: f64) -> plm_detect::simulate::SimNight {
     .expect("simulation")
 }
 
+/// `recording` as EDF+C bytes: 1-s records of 16-bit samples over each leg's full range.
+fn edf(recording: &plm_detect::Recording) -> Vec<u8> {
+    let field = |s: &str, n: usize| format!("{s:<n$}").into_bytes();
+    let chans = &recording.channels;
+    let spr = recording.sample_rate_hz as usize;
+    let records = chans[0].samples_uv.len() / spr;
+    let ns = chans.len();
+    let mut h = Vec::new();
+    for (s, n) in [("0", 8), ("X X X X", 80), ("Startdate X X X X", 80)] {
+        h.extend(field(s, n));
+    }
+    for (s, n) in [("01.03.24", 8), ("22.00.00", 8)] {
+        h.extend(field(s, n));
+    }
+    h.extend(field(&(256 * (ns + 1)).to_string(), 8));
+    h.extend(field("EDF+C", 44));
+    h.extend(field(&records.to_string(), 8));
+    h.extend(field("1", 8));
+    h.extend(field(&ns.to_string(), 4));
+    let full: Vec<f64> = chans
+        .iter()
+        .map(|c| {
+            c.samples_uv
+                .iter()
+                .fold(1.0f64, |m, v| m.max(v.abs()))
+                .ceil()
+        })
+        .collect();
+    // Field-major signal headers: label, transducer, dimension, physical min/max,
+    // digital min/max, prefiltering, samples per record, reserved.
+    let widths = [16, 80, 8, 8, 8, 8, 8, 80, 8, 32];
+    for (f, width) in widths.into_iter().enumerate() {
+        for (i, fs) in full.iter().enumerate() {
+            let value = match f {
+                0 => format!("EMG Leg {}", ["L", "R"][i]),
+                2 => "uV".into(),
+                3 => format!("{}", -fs),
+                4 => format!("{fs}"),
+                5 => "-32768".into(),
+                6 => "32767".into(),
+                8 => spr.to_string(),
+                _ => String::new(),
+            };
+            h.extend(field(&value, width));
+        }
+    }
+    for r in 0..records {
+        for (c, fs) in chans.iter().zip(&full) {
+            for v in &c.samples_uv[r * spr..(r + 1) * spr] {
+                let d = (v / fs * 32767.0).round().clamp(-32768.0, 32767.0) as i16;
+                h.extend(d.to_le_bytes());
+            }
+        }
+    }
+    h
+}
+
 fn stages(c: &mut Criterion) {
     let n1 = night(1.0);
     let fs = n1.recording.sample_rate_hz;
@@ -39,6 +96,22 @@ fn stages(c: &mut Criterion) {
     g.bench_function("1h_256hz_two_legs", |b| {
         b.iter(|| {
             let input = Box::new(std::io::Cursor::new(csv_bytes.clone()));
+            black_box(
+                plm_detect::input::read_night_from(None, input, &plm_detect::ReadOptions::new())
+                    .expect("parse"),
+            )
+        });
+    });
+    g.finish();
+
+    // EDF read of the same night, as a polysomnography export would hold it.
+    let edf_bytes = edf(&n1.recording);
+    let mut g = c.benchmark_group("edf_read");
+    g.sample_size(20);
+    g.throughput(Throughput::Elements(samples));
+    g.bench_function("1h_256hz_two_legs", |b| {
+        b.iter(|| {
+            let input = Box::new(std::io::Cursor::new(edf_bytes.clone()));
             black_box(
                 plm_detect::input::read_night_from(None, input, &plm_detect::ReadOptions::new())
                     .expect("parse"),

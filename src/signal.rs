@@ -233,11 +233,15 @@ pub(crate) fn validate_layout(
 /// block that holds one is searched.
 fn first_infinite(x: &[f64]) -> Option<usize> {
     const BLOCK: usize = 256;
+    // ±∞ are the values whose bits, sign cleared, are those of +∞ (integer lanes
+    // vectorise where float comparisons folded into a bool do not).
+    const MAGNITUDE: u64 = !(1 << 63);
+    let inf = f64::INFINITY.to_bits();
     x.chunks(BLOCK).enumerate().find_map(|(b, chunk)| {
-        chunk
-            .iter()
-            .fold(false, |any, v| any | v.is_infinite())
-            .then(|| b * BLOCK + chunk.iter().position(|v| v.is_infinite()).unwrap_or(0))
+        let any = chunk.iter().fold(0u64, |any, v| {
+            any | u64::from(v.to_bits() & MAGNITUDE == inf)
+        });
+        (any != 0).then(|| b * BLOCK + chunk.iter().position(|v| v.is_infinite()).unwrap_or(0))
     })
 }
 
