@@ -9,6 +9,10 @@
 //! * Arousals: `onset_s,offset_s`.
 //!
 //! Times are seconds from the start of the recording. A header-only file is an empty list.
+//!
+//! Each reader also takes an NSRR XML annotation file (recognised by content: it starts
+//! with `<`), taking from it the stages, the respiratory events, the arousals or the
+//! scored limb movements ([`crate::nsrr`]).
 
 use std::io::Read;
 use std::path::Path;
@@ -17,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Location, Result};
 use crate::events::{Interval, LegMovement, Side, validate_intervals};
-use crate::table;
+use crate::{nsrr, table};
 
 /// A sleep stage (AASM names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -232,7 +236,12 @@ pub fn read_hypnogram_from(
     input: Box<dyn Read + Send>,
     epoch_s: f64,
 ) -> Result<Hypnogram> {
-    let mut src = table::open_csv(path, input)?;
+    let data = read_all(path, input)?;
+    if nsrr::looks_like_xml(&data) {
+        let loc = Location::file(path);
+        return nsrr::hypnogram(&nsrr::scored_events(&data, &loc)?, epoch_s, &loc);
+    }
+    let mut src = table::open_bytes(path, data)?;
     let stage_col = table::find_column(&src.headers, STAGE_ALIASES)
         .or_else(|| (src.headers.len() == 1).then_some(0))
         .ok_or_else(|| {
@@ -312,6 +321,14 @@ pub fn read_respiratory_from(
     path: Option<&Path>,
     input: Box<dyn Read + Send>,
 ) -> Result<Vec<RespiratoryEvent>> {
+    let data = read_all(path, input)?;
+    if nsrr::looks_like_xml(&data) {
+        return Ok(nsrr::respiratory(&nsrr::scored_events(
+            &data,
+            &Location::file(path),
+        )?));
+    }
+    let input = Box::new(std::io::Cursor::new(data));
     let mut out = Vec::new();
     read_intervals(
         path,
@@ -346,6 +363,14 @@ pub fn read_arousals_from(
     path: Option<&Path>,
     input: Box<dyn Read + Send>,
 ) -> Result<Vec<Interval>> {
+    let data = read_all(path, input)?;
+    if nsrr::looks_like_xml(&data) {
+        return Ok(nsrr::arousals(&nsrr::scored_events(
+            &data,
+            &Location::file(path),
+        )?));
+    }
+    let input = Box::new(std::io::Cursor::new(data));
     let mut out = Vec::new();
     read_intervals(path, input, "arousal", &[], |on, off, _, _| {
         out.push(Interval {
@@ -374,6 +399,14 @@ pub fn read_leg_movements_from(
     path: Option<&Path>,
     input: Box<dyn Read + Send>,
 ) -> Result<Vec<LegMovement>> {
+    let data = read_all(path, input)?;
+    if nsrr::looks_like_xml(&data) {
+        return Ok(nsrr::leg_movements(&nsrr::scored_events(
+            &data,
+            &Location::file(path),
+        )?));
+    }
+    let input = Box::new(std::io::Cursor::new(data));
     let mut out = Vec::new();
     read_intervals(
         path,
@@ -394,6 +427,15 @@ pub fn read_leg_movements_from(
         },
     )?;
     Ok(out)
+}
+
+/// The whole input (context files are small); `path` is only used in messages.
+fn read_all(path: Option<&Path>, mut input: Box<dyn Read + Send>) -> Result<Vec<u8>> {
+    let mut data = Vec::new();
+    input
+        .read_to_end(&mut data)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(data)
 }
 
 /// Shared reader of `onset,offset[,label]` lists; calls `push` for each row.

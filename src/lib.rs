@@ -12,6 +12,7 @@ pub mod events;
 pub mod figure;
 pub mod filter;
 pub mod input;
+pub mod nsrr;
 mod par;
 pub mod report;
 pub mod rules;

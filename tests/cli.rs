@@ -718,3 +718,54 @@ fn figure_has_one_mark_per_movement() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn nsrr_xml_annotations_give_the_csv_context_s_report() {
+    let night = data("emg-256hz-15min.csv");
+    let xml = data("context/emg-256hz-15min-nsrr.xml");
+    let hyp = data("emg-256hz-15min.hyp.csv");
+    let arousals = data("context/emg-256hz-15min.arousals.csv");
+    let detect = |extra: &[&str]| {
+        let mut args = vec!["detect", night.to_str().unwrap(), "--json", "-", "-q"];
+        args.extend_from_slice(extra);
+        stdout_json(&run(&args))
+    };
+    // One XML file for stages, respiratory events and arousals ...
+    let from_xml = detect(&["--annotations", xml.to_str().unwrap()]);
+    // ... equals the CSV context (the XML's only respiratory event is a desaturation).
+    let from_csv = detect(&[
+        "--hypnogram",
+        hyp.to_str().unwrap(),
+        "--arousals",
+        arousals.to_str().unwrap(),
+    ]);
+    assert_eq!(from_xml["context"], from_csv["context"]);
+    assert_eq!(from_xml["summary"], from_csv["summary"]);
+    assert!(from_xml["summary"]["plms_arousal_index"].as_f64().unwrap() > 0.0);
+    // Scored limb movements from the XML: `plm score` as on the truth CSV.
+    let score = |lms: &Path| {
+        stdout_json(&run(&[
+            "score",
+            lms.to_str().unwrap(),
+            "--hypnogram",
+            hyp.to_str().unwrap(),
+            "--json",
+            "-",
+            "-q",
+        ]))
+    };
+    let a = score(&xml);
+    let b = score(&data("emg-256hz-15min.truth.csv"));
+    assert_eq!(
+        a["leg_movements"].as_array().unwrap().len(),
+        b["leg_movements"].as_array().unwrap().len()
+    );
+    for key in [
+        "plms_count",
+        "clms_count",
+        "plms_index",
+        "periodicity_index",
+    ] {
+        assert_eq!(a["summary"][key], b["summary"][key], "{key}");
+    }
+}

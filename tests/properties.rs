@@ -190,6 +190,30 @@ proptest! {
         }
     }
 
+    /// NSRR XML annotations with bytes overwritten and cut anywhere: errors or lists,
+    /// never a panic.
+    #[test]
+    fn nsrr_xml_readers_never_panic_on_damaged_files(
+        edits in prop::collection::vec((any::<prop::sample::Index>(), prop::sample::select(&b"<>/&;\"0123456789.-|x \n"[..])), 0..8),
+        cut in prop_oneof![Just(None), any::<prop::sample::Index>().prop_map(Some)],
+    ) {
+        let mut bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/data/context/emg-256hz-15min-nsrr.xml")).unwrap();
+        for (at, b) in edits {
+            let i = at.index(bytes.len());
+            bytes[i] = b;
+        }
+        if let Some(c) = cut {
+            bytes.truncate(c.index(bytes.len()));
+        }
+        let input = || Box::new(std::io::Cursor::new(bytes.clone()));
+        if let Ok(h) = plm_detect::context::read_hypnogram_from(None, input(), 30.0) {
+            prop_assert!(h.validate().is_ok());
+        }
+        let _ = plm_detect::context::read_respiratory_from(None, input());
+        let _ = plm_detect::context::read_arousals_from(None, input());
+        let _ = plm_detect::context::read_leg_movements_from(None, input());
+    }
+
     /// A real EDF+ file (written by pyedflib) with bytes overwritten anywhere — header
     /// fields, signal headers, samples, annotations — and cut anywhere: an error or a
     /// recording, never a panic; a recording read is well formed.

@@ -64,7 +64,8 @@ struct SimulateArgs {
 
 #[derive(Args)]
 struct ContextArgs {
-    /// Hypnogram CSV: `epoch_start_s,stage` (30-s epochs; W/N1/N2/N3/R, S1–S4, 0–5).
+    /// Hypnogram CSV: `epoch_start_s,stage` (30-s epochs; W/N1/N2/N3/R, S1–S4, 0–5), or
+    /// NSRR XML annotations.
     #[arg(long, value_name = "CSV")]
     hypnogram: Option<PathBuf>,
     /// Respiratory events CSV: `onset_s,offset_s[,kind]`.
@@ -73,6 +74,11 @@ struct ContextArgs {
     /// Arousals CSV: `onset_s,offset_s`.
     #[arg(long, value_name = "CSV")]
     arousals: Option<PathBuf>,
+    /// NSRR XML annotations: stages, respiratory events and arousals from one file
+    /// (`--hypnogram`, `--respiratory` and `--arousals` take precedence; each of them also
+    /// accepts an NSRR XML file).
+    #[arg(long, value_name = "XML")]
+    annotations: Option<PathBuf>,
     /// Scoring rules preset.
     #[arg(long, default_value = "wasm2016", value_name = "wasm2016|aasm")]
     rules: String,
@@ -139,7 +145,8 @@ struct DetectArgs {
 
 #[derive(Args)]
 struct ScoreArgs {
-    /// Leg movements CSV: `onset_s,offset_s,side` (side left/right).
+    /// Leg movements CSV: `onset_s,offset_s,side` (side left/right), or NSRR XML
+    /// annotations (their scored limb movements).
     movements: PathBuf,
     /// Recording length in seconds (default: the hypnogram's end, else the last offset).
     #[arg(long, value_name = "S")]
@@ -191,21 +198,19 @@ fn with_file(e: Error, path: &Path) -> Error {
 }
 
 fn context(a: &ContextArgs, rules: &Rules) -> Result<Context, Error> {
+    fn or_xml<'a>(own: Option<&'a PathBuf>, xml: Option<&'a PathBuf>) -> Option<&'a Path> {
+        own.or(xml).map(PathBuf::as_path)
+    }
+    let xml = a.annotations.as_ref();
     Ok(Context {
-        hypnogram: a
-            .hypnogram
-            .as_deref()
+        hypnogram: or_xml(a.hypnogram.as_ref(), xml)
             .map(|p| read_hypnogram(p, rules.epoch_s))
             .transpose()?,
-        respiratory: a
-            .respiratory
-            .as_deref()
+        respiratory: or_xml(a.respiratory.as_ref(), xml)
             .map(read_respiratory)
             .transpose()?
             .unwrap_or_default(),
-        arousals: a
-            .arousals
-            .as_deref()
+        arousals: or_xml(a.arousals.as_ref(), xml)
             .map(read_arousals)
             .transpose()?
             .unwrap_or_default(),
@@ -340,6 +345,7 @@ fn batch(a: &DetectArgs) -> Result<(), Error> {
     if a.context.hypnogram.is_some()
         || a.context.respiratory.is_some()
         || a.context.arousals.is_some()
+        || a.context.annotations.is_some()
     {
         return Err(Error::Config {
             field: "hypnogram",
