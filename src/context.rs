@@ -236,11 +236,10 @@ pub fn read_hypnogram_from(
     input: Box<dyn Read + Send>,
     epoch_s: f64,
 ) -> Result<Hypnogram> {
-    let data = read_all(path, input)?;
-    if nsrr::looks_like_xml(&data) {
-        let loc = Location::file(path);
-        return nsrr::hypnogram(&nsrr::scored_events(&data, &loc)?, epoch_s, &loc);
-    }
+    let data = match from_xml(path, input, |e, loc| nsrr::hypnogram(e, epoch_s, loc))? {
+        Ok(h) => return Ok(h),
+        Err(data) => data,
+    };
     let mut src = table::open_bytes(path, data)?;
     let stage_col = table::find_column(&src.headers, STAGE_ALIASES)
         .or_else(|| (src.headers.len() == 1).then_some(0))
@@ -321,14 +320,10 @@ pub fn read_respiratory_from(
     path: Option<&Path>,
     input: Box<dyn Read + Send>,
 ) -> Result<Vec<RespiratoryEvent>> {
-    let data = read_all(path, input)?;
-    if nsrr::looks_like_xml(&data) {
-        return Ok(nsrr::respiratory(&nsrr::scored_events(
-            &data,
-            &Location::file(path),
-        )?));
-    }
-    let input = Box::new(std::io::Cursor::new(data));
+    let input = match from_xml(path, input, |e, _| Ok(nsrr::respiratory(e)))? {
+        Ok(list) => return Ok(list),
+        Err(data) => Box::new(std::io::Cursor::new(data)),
+    };
     let mut out = Vec::new();
     read_intervals(
         path,
@@ -363,14 +358,10 @@ pub fn read_arousals_from(
     path: Option<&Path>,
     input: Box<dyn Read + Send>,
 ) -> Result<Vec<Interval>> {
-    let data = read_all(path, input)?;
-    if nsrr::looks_like_xml(&data) {
-        return Ok(nsrr::arousals(&nsrr::scored_events(
-            &data,
-            &Location::file(path),
-        )?));
-    }
-    let input = Box::new(std::io::Cursor::new(data));
+    let input = match from_xml(path, input, |e, _| Ok(nsrr::arousals(e)))? {
+        Ok(list) => return Ok(list),
+        Err(data) => Box::new(std::io::Cursor::new(data)),
+    };
     let mut out = Vec::new();
     read_intervals(path, input, "arousal", &[], |on, off, _, _| {
         out.push(Interval {
@@ -399,14 +390,10 @@ pub fn read_leg_movements_from(
     path: Option<&Path>,
     input: Box<dyn Read + Send>,
 ) -> Result<Vec<LegMovement>> {
-    let data = read_all(path, input)?;
-    if nsrr::looks_like_xml(&data) {
-        return Ok(nsrr::leg_movements(&nsrr::scored_events(
-            &data,
-            &Location::file(path),
-        )?));
-    }
-    let input = Box::new(std::io::Cursor::new(data));
+    let input = match from_xml(path, input, |e, _| Ok(nsrr::leg_movements(e)))? {
+        Ok(list) => return Ok(list),
+        Err(data) => Box::new(std::io::Cursor::new(data)),
+    };
     let mut out = Vec::new();
     read_intervals(
         path,
@@ -429,13 +416,23 @@ pub fn read_leg_movements_from(
     Ok(out)
 }
 
-/// The whole input (context files are small); `path` is only used in messages.
-fn read_all(path: Option<&Path>, mut input: Box<dyn Read + Send>) -> Result<Vec<u8>> {
+/// Reads the whole input (context files are small): `Ok(convert(events))` when it is
+/// NSRR XML ([`crate::nsrr`]), else `Err(bytes)` for the CSV reader. `path` is only used
+/// in messages.
+fn from_xml<T>(
+    path: Option<&Path>,
+    mut input: Box<dyn Read + Send>,
+    convert: impl FnOnce(&[nsrr::ScoredEvent], &Location) -> Result<T>,
+) -> Result<std::result::Result<T, Vec<u8>>> {
     let mut data = Vec::new();
     input
         .read_to_end(&mut data)
         .map_err(|e| Error::io(path, e))?;
-    Ok(data)
+    if !nsrr::looks_like_xml(&data) {
+        return Ok(Err(data));
+    }
+    let loc = Location::file(path);
+    convert(&nsrr::scored_events(&data, &loc)?, &loc).map(Ok)
 }
 
 /// Shared reader of `onset,offset[,label]` lists; calls `push` for each row.
