@@ -298,16 +298,20 @@ pub(crate) fn leg_movements(events: &[ScoredEvent]) -> Vec<LegMovement> {
             continue;
         }
         let (onset_s, offset_s) = e.interval();
-        let lm = LegMovement::new(onset_s, offset_s, side);
-        if !out.iter().any(|m| {
-            m.side == side
-                && m.onset_s.to_bits() == onset_s.to_bits()
-                && m.offset_s.to_bits() == offset_s.to_bits()
-        }) {
-            out.push(lm);
-        }
+        out.push(LegMovement::new(onset_s, offset_s, side));
     }
-    out.sort_by(|a, b| a.onset_s.total_cmp(&b.onset_s));
+    // Sorted by onset, then offset and side, so repeats are neighbours.
+    out.sort_by(|a, b| {
+        a.onset_s
+            .total_cmp(&b.onset_s)
+            .then(a.offset_s.total_cmp(&b.offset_s))
+            .then((a.side == Side::Right).cmp(&(b.side == Side::Right)))
+    });
+    out.dedup_by(|b, a| {
+        a.side == b.side
+            && a.onset_s.to_bits() == b.onset_s.to_bits()
+            && a.offset_s.to_bits() == b.offset_s.to_bits()
+    });
     out
 }
 

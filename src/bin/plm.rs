@@ -569,15 +569,23 @@ fn night_in_batch(s: &Setup, night: &Path, out_dir: &Path) -> Result<Report, Err
     write_output(&out_dir.join(format!("{name}.events.csv")), |w| {
         report.write_events_csv(w)
     })?;
-    let figure = out_dir.join(format!("{name}.svg"));
-    write_output(&figure, |w| {
-        w.write_all(plm_detect::figure::svg(&report, ctx.hypnogram.as_ref()).as_bytes())
+    write_figure(
+        &out_dir.join(format!("{name}.svg")),
+        &report,
+        ctx.hypnogram.as_ref(),
+    )?;
+    Ok(report)
+}
+
+/// Writes the report's figure (SVG) to `path` (`-`: stdout).
+fn write_figure(path: &Path, report: &Report, hypnogram: Option<&Hypnogram>) -> Result<(), Error> {
+    write_output(path, |w| {
+        w.write_all(plm_detect::figure::svg(report, hypnogram).as_bytes())
             .map_err(|e| Error::Io {
-                path: Some(figure.clone()),
+                path: Some(path.to_path_buf()),
                 source: e,
             })
-    })?;
-    Ok(report)
+    })
 }
 
 /// `X,Y,Z` → three column names.
@@ -681,13 +689,7 @@ fn emit(
         write_output(p, |w| report.write_events_csv(w))?;
     }
     if let Some(p) = &a.figure {
-        write_output(p, |w| {
-            w.write_all(plm_detect::figure::svg(report, hypnogram).as_bytes())
-                .map_err(|e| Error::Io {
-                    path: Some(p.clone()),
-                    source: e,
-                })
-        })?;
+        write_figure(p, report, hypnogram)?;
     }
     if !a.quiet {
         let mut text = match input {
