@@ -48,7 +48,7 @@ use crate::accel::{AccelLeg, AccelRecording};
 use crate::error::{Error, Location, Result};
 use crate::events::Side;
 use crate::input::{self, ReadOptions, SignalKind, Unit};
-use crate::signal::{Channel, Recording, TimeBase};
+use crate::signal::{Recording, TimeBase};
 use crate::table;
 
 /// The first 8 bytes of an EDF or EDF+ file.
@@ -206,23 +206,15 @@ fn read_emg(
         .collect();
     let chosen: Vec<usize> = legs.iter().map(|l| l.0).collect();
     let (fs, values) = read_signals(input, loc, options, header, &chosen, SignalKind::Emg)?;
-    let channels = legs
-        .iter()
-        .zip(values)
-        .map(|(&(i, side), samples_uv)| Channel {
-            name: header.signals[i].label.clone(),
-            side,
-            samples_uv,
-        })
-        .collect();
-    let rec = Recording {
-        sample_rate_hz: fs,
-        channels,
-        start_time: header.start_time.clone(),
-        time_base: TimeBase::EdfRecords,
-    };
-    rec.validate().map_err(|e| relocate(e, loc))?;
-    Ok(rec)
+    Recording::from_file(
+        fs,
+        legs.iter()
+            .zip(values)
+            .map(|(&(i, side), samples)| (side, header.signals[i].label.clone(), samples)),
+        header.start_time.clone(),
+        TimeBase::EdfRecords,
+        loc,
+    )
 }
 
 /// The leg accelerometers of an EDF night.

@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 use crate::accel::{AccelLeg, AccelRecording};
 use crate::error::{Error, Location, Result};
 use crate::events::Side;
-use crate::signal::{Channel, Recording, TimeBase};
+use crate::signal::{Recording, TimeBase};
 use crate::{columns, edf, par, table};
 
 /// What a night's signal columns hold.
@@ -330,28 +330,16 @@ fn read_emg(mut src: table::CsvSource, options: &ReadOptions) -> Result<Recordin
         values,
         start_time,
     } = read_columns(&mut src, options, &cols, scale)?;
-    let names: Vec<String> = cols.into_iter().map(|(_, n)| n).collect();
-    let channels = legs
-        .iter()
-        .zip(values)
-        .zip(names)
-        .map(|((&(_, side), samples_uv), name)| Channel {
-            name,
-            side,
-            samples_uv,
-        })
-        .collect();
-    let rec = Recording {
-        sample_rate_hz: fs,
-        channels,
+    Recording::from_file(
+        fs,
+        legs.iter()
+            .zip(values)
+            .zip(cols)
+            .map(|((&(_, side), samples), (_, name))| (side, name, samples)),
         start_time,
         time_base,
-    };
-    rec.validate().map_err(|e| match e {
-        Error::Input { message, .. } => Error::input(loc, message),
-        other => other,
-    })?;
-    Ok(rec)
+        &loc,
+    )
 }
 
 /// A night of either kind.

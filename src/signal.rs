@@ -175,6 +175,37 @@ impl Recording {
     }
 }
 
+impl Recording {
+    /// A recording read from a file: one channel per `(side, name, samples µV)`, checked
+    /// with [`Recording::validate`]; an input error is placed in the file `loc`.
+    pub(crate) fn from_file(
+        sample_rate_hz: f64,
+        legs: impl IntoIterator<Item = (Side, String, Vec<f64>)>,
+        start_time: Option<String>,
+        time_base: TimeBase,
+        loc: &Location,
+    ) -> Result<Self> {
+        let rec = Recording {
+            sample_rate_hz,
+            channels: legs
+                .into_iter()
+                .map(|(side, name, samples_uv)| Channel {
+                    name,
+                    side,
+                    samples_uv,
+                })
+                .collect(),
+            start_time,
+            time_base,
+        };
+        rec.validate().map_err(|e| match e {
+            Error::Input { message, .. } => Error::input(loc.clone(), message),
+            other => other,
+        })?;
+        Ok(rec)
+    }
+}
+
 /// The invariants every recording shares: a positive rate; one or two legs, at most one
 /// per side; every series (`(name, samples)`) the same non-zero length; no infinite sample.
 /// `what` names a leg's signal in messages ("leg channel", "leg accelerometer").
