@@ -14,7 +14,11 @@
 //! Otherwise (quoted cells, old Mac line ends) the csv crate reads the body record by
 //! record, which keeps its quoting rules. Both paths share the per-row code below, so cell
 //! values and every error message — with its line, column and field — are identical, and
-//! the error reported is the first one in file order.
+//! the error reported is the first one in file order. On the line path, a row whose cells
+//! are all plain decimals (`-12.345`: no exponent, no spaces, at most 15 digits; nearly
+//! every row of a recorded night) is read in one pass over its bytes with an exact
+//! decimal conversion ([`table::plain_decimal`]); any other row takes the general per-row
+//! code, so which path read a row never shows in the values or the errors.
 
 use std::num::NonZeroUsize;
 
@@ -469,6 +473,7 @@ fn parse_chunk(
     let needed = spec.needed();
     let mut cells: Vec<(usize, usize)> = Vec::with_capacity(needed + 1);
     let mut row = vec![0.0; spec.cols.len()];
+    let mut plain = PlainRow::new(spec, delimiter);
     let mut order = Order::new();
     let mut rows = 0usize;
     let mut line = line0;
@@ -486,6 +491,21 @@ fn parse_chunk(
         if text.is_empty() {
             line += 1;
             continue; // an empty line is not a record (as in the csv crate)
+        }
+        if let Some(t) = plain.read(spec, text, &mut row) {
+            // Every cell read is a plain decimal: store it, or fall through to the
+            // general path for the error message if the stamps go backwards.
+            if order.push(spec, t, line).is_ok() {
+                if let Some(times) = times.as_deref_mut() {
+                    times[rows] = t;
+                }
+                for (v, r) in values.iter_mut().zip(&row) {
+                    v[rows] = *r;
+                }
+                rows += 1;
+                line += 1;
+                continue;
+            }
         }
         // Field boundaries up to the last needed field.
         cells.clear();
@@ -527,6 +547,81 @@ fn parse_chunk(
         line += 1;
     };
     ChunkOut { rows, order, error }
+}
+
+/// The fast path of the row parser: a row whose cells (the ones read) are all plain
+/// decimals ([`table::plain_decimal`]) is read in one pass over its bytes, with no cell
+/// list and no trimming. Any other row — a gap, spaces, an exponent, text, a missing field,
+/// a value out of range once scaled — goes the general way, so values and error messages
+/// do not depend on which path read a row.
+struct PlainRow {
+    /// Per field up to the last needed one: whether it is read.
+    wanted: Vec<bool>,
+    /// The values of the fields read, by field.
+    cells: Vec<f64>,
+    /// The delimiter, or `None` when it could be part of a number (never, for the
+    /// delimiters sniffed; the general path then reads every row).
+    delimiter: Option<u8>,
+}
+
+impl PlainRow {
+    fn new(spec: &Spec<'_>, delimiter: u8) -> Self {
+        let needed = spec.needed();
+        let mut wanted = vec![false; needed];
+        for &(c, _) in spec.cols {
+            wanted[c] = true;
+        }
+        let delimiter = match spec.time {
+            Some((_, TimeKind::DateTime(_))) => None,
+            Some((c, TimeKind::Seconds(_))) => {
+                wanted[c] = true;
+                Some(delimiter)
+            }
+            None => Some(delimiter),
+        };
+        Self {
+            wanted,
+            cells: vec![0.0; needed],
+            delimiter: delimiter.filter(|d| !matches!(d, b'0'..=b'9' | b'.' | b'+' | b'-')),
+        }
+    }
+
+    /// The time of the line `text` (without its line end; `NaN` without a time column)
+    /// with its scaled values in `row`, or `None` for the general path.
+    #[inline]
+    fn read(&mut self, spec: &Spec<'_>, text: &[u8], row: &mut [f64]) -> Option<f64> {
+        let delimiter = self.delimiter?;
+        let mut rest = text;
+        for (i, (&wanted, cell)) in self.wanted.iter().zip(&mut self.cells).enumerate() {
+            if i > 0 {
+                // The previous field ended at a delimiter.
+                rest = rest.strip_prefix(&[delimiter])?;
+            }
+            let len = if wanted {
+                let (v, len) = table::plain_decimal_prefix(rest, delimiter)?;
+                *cell = v;
+                len
+            } else {
+                memchr::memchr(delimiter, rest).unwrap_or(rest.len())
+            };
+            rest = &rest[len..];
+        }
+        // Fields after the last needed one are not read (as on the general path).
+        if rest.first().is_some_and(|&d| d != delimiter) {
+            return None;
+        }
+        let t = match spec.time {
+            Some((c, TimeKind::Seconds(k))) => self.cells[c] * k,
+            _ => f64::NAN,
+        };
+        for (&(c, _), r) in spec.cols.iter().zip(row.iter_mut()) {
+            *r = self.cells[c] * spec.scale;
+            if r.is_infinite() {
+                return None;
+            }
+        }
+        Some(t)
+    }
 }
 
 /// Parses an ISO-8601 date-time (with or without offset; `T` or space).
@@ -608,6 +703,12 @@ mod tests {
             1 => Just("1.0,,NaN".to_owned()),
             1 => Just(" 2.5 , 1e3 ,-0.0,extra".to_owned()),
             1 => Just(",1,2".to_owned()),
+            // Cells at the edges of the plain-decimal fast path.
+            1 => Just("9.,+2.,.25,x".to_owned()),
+            1 => Just("9.5,-.5,1234567890123456".to_owned()),
+            1 => Just("9.5,999999999999999,0.00000000000001".to_owned()),
+            1 => Just("9.5,1..2,3".to_owned()),
+            1 => Just("9.5,-,+".to_owned()),
         ]
     }
 
@@ -634,6 +735,52 @@ mod tests {
             let reference = outcome(trimmed.as_bytes(), Via::Records);
             prop_assert_eq!(&outcome(trimmed.as_bytes(), Via::Lines(chunks)), &reference);
         }
+    }
+
+    #[test]
+    fn plain_rows_take_the_fast_path_and_others_the_general_one() {
+        let loc = Location::default();
+        let cols = vec![(1, "a".to_owned()), (3, "b".to_owned())];
+        let spec = Spec {
+            loc: &loc,
+            header_len: 4,
+            time: Some((0, TimeKind::Seconds(1e-3))),
+            time_name: "time_ms",
+            cols: &cols,
+            scale: 2.0,
+        };
+        let mut plain = PlainRow::new(&spec, b',');
+        let mut row = [0.0; 2];
+        // The unread field 2 may hold anything; fields after the last needed one are not read.
+        assert_eq!(
+            plain.read(&spec, b"1500,1.25,text,-3,extra", &mut row),
+            Some(1.5)
+        );
+        assert_eq!(row, [2.5, -6.0]);
+        assert_eq!(plain.read(&spec, b"1500,.5,,+3.", &mut row), Some(1.5));
+        assert_eq!(row, [1.0, 6.0]);
+        for general in [
+            &b"1500,1.25,x"[..],
+            b"1500, 1.25,x,3",
+            b"1500,,x,3",
+            b"1500,1e3,x,3",
+            b"1500,1,x,3;4",
+            b"15 00,1,x,3",
+        ] {
+            assert_eq!(
+                plain.read(&spec, general, &mut row),
+                None,
+                "{}",
+                String::from_utf8_lossy(general)
+            );
+        }
+        let origin = DateTime::parse_from_rfc3339("2024-03-01T22:00:00Z").unwrap();
+        let dated = Spec {
+            time: Some((0, TimeKind::DateTime(origin))),
+            ..spec
+        };
+        let mut plain = PlainRow::new(&dated, b',');
+        assert_eq!(plain.read(&dated, b"1500,1,x,3", &mut row), None);
     }
 
     #[test]
