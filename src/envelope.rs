@@ -242,35 +242,69 @@ pub fn envelope(
     // itself lifted by a cluster of spikes). Its buffer and the spike level's are reused
     // below (for the resting level and the offset margin), so a night's worth of blocks
     // is allocated (and its pages touched) as few times as possible.
-    let mut rest = Vec::new();
-    windowed(&amplitude, &amp_stats.level, seg, cfg, &mut rest);
-    let mut margin = Vec::new();
-    windowed(&fine, &fine_stats.spread, seg, cfg, &mut margin);
-    to_margins(&mut margin, cfg.spike_level_uv, cfg.noise_factor);
+    let margin_store = |floor: f64| Store::Margin {
+        floor,
+        factor: cfg.noise_factor,
+    };
+    let (mut rest, mut margin) = (Vec::new(), Vec::new());
+    windowed(
+        &amplitude,
+        [&amp_stats.level],
+        [Store::Level],
+        [&mut rest],
+        seg,
+        cfg,
+    );
+    windowed(
+        &fine,
+        [&fine_stats.spread],
+        [margin_store(cfg.spike_level_uv)],
+        [&mut margin],
+        seg,
+        cfg,
+    );
     let clipped = suppress_spikes(&mut means, &rest, &fine, max_w, guard, &margin);
     if !clipped.is_empty() {
-        // Only windows that contain a clipped block change.
-        let before = &mut rest;
-        before.copy_from_slice(&amplitude);
+        // Only windows that contain a clipped block change, and only the segments they
+        // overlap need their statistics again.
         let h = median_w / 2;
+        let mut spans = Vec::with_capacity(clipped.len());
         let mut done = 0usize; // first block not yet recomputed
         for (a, b) in clipped {
             let from = a.saturating_sub(h).max(done);
             let to = (b + h).min(nb);
-            running_median_span(&means, median_w, &mut amplitude, from..to);
+            if from < to {
+                running_median_span(&means, median_w, &mut amplitude, from..to);
+                spans.push(from..to);
+            }
             done = done.max(to);
         }
-        amp_stats.update(before, &amplitude, cfg);
-        before.copy_from_slice(&fine);
-        moving_average(&means, fine_w, &mut fine);
-        fine_stats.update(before, &fine, cfg);
+        amp_stats.recompute(&amplitude, &spans, cfg);
+        // The moving average is a running sum, so it may round differently anywhere after
+        // the first clipped block: it is recomputed (into the provisional level's buffer,
+        // rewritten below) and compared segment by segment.
+        let new_fine = &mut rest;
+        moving_average(&means, fine_w, new_fine);
+        fine_stats.update(&fine, new_fine, cfg);
+        std::mem::swap(&mut fine, new_fine);
     }
-    windowed(&amplitude, &amp_stats.level, seg, cfg, &mut rest);
-    windowed(&amplitude, &amp_stats.spread, seg, cfg, &mut margin);
-    to_margins(&mut margin, offset_level_uv, cfg.noise_factor);
+    windowed(
+        &amplitude,
+        [&amp_stats.level, &amp_stats.spread],
+        [Store::Level, margin_store(offset_level_uv)],
+        [&mut rest, &mut margin],
+        seg,
+        cfg,
+    );
     let mut fine_margin = Vec::new();
-    windowed(&fine, &fine_stats.spread, seg, cfg, &mut fine_margin);
-    to_margins(&mut fine_margin, offset_level_uv, cfg.noise_factor);
+    windowed(
+        &fine,
+        [&fine_stats.spread],
+        [margin_store(offset_level_uv)],
+        [&mut fine_margin],
+        seg,
+        cfg,
+    );
     Ok(Envelope {
         block,
         rate_hz: rate,
@@ -580,6 +614,19 @@ impl SegmentStats {
         self.spread[j] = level - low;
     }
 
+    /// Recomputes the segments of `amp` that overlap the ascending `spans` of blocks,
+    /// each once.
+    fn recompute(&mut self, amp: &[f64], spans: &[std::ops::Range<usize>], cfg: &EnvelopeConfig) {
+        let mut buf = Vec::with_capacity(self.seg);
+        let mut next = 0; // first segment not yet recomputed
+        for span in spans {
+            for j in (span.start / self.seg).max(next)..span.end.div_ceil(self.seg) {
+                self.compute(amp, j, cfg, &mut buf);
+                next = j + 1;
+            }
+        }
+    }
+
     /// Recomputes the segments where `new` differs from `old` (same length).
     fn update(&mut self, old: &[f64], new: &[f64], cfg: &EnvelopeConfig) {
         let mut buf = Vec::with_capacity(self.seg);
@@ -606,28 +653,34 @@ pub(crate) fn from_order_key(key: i64) -> f64 {
     f64::from_ne_bytes((key ^ ((key >> 63) & i64::MAX)).to_ne_bytes())
 }
 
-/// `max(level, factor × spread)` per block, in place.
-fn to_margins(spread: &mut [f64], level: f64, factor: f64) {
-    for sp in spread {
-        *sp = if sp.is_finite() {
-            level.max(factor * *sp)
-        } else {
-            level
-        };
+/// How a windowed per-segment value is stored per block.
+#[derive(Debug, Clone, Copy)]
+enum Store {
+    /// As it is (`NaN` where unknown): a resting level.
+    Level,
+    /// As an offset margin: `max(floor, factor × spread)`, `floor` where unknown.
+    Margin { floor: f64, factor: f64 },
+}
+
+impl Store {
+    #[inline]
+    fn apply(self, v: f64) -> f64 {
+        match self {
+            Store::Level => v,
+            Store::Margin { floor, factor } => {
+                if v.is_finite() {
+                    floor.max(factor * v)
+                } else {
+                    floor
+                }
+            }
+        }
     }
 }
 
-/// Per block of `amp`: the lower quantile (`rest_window_quantile`) of the per-segment
-/// values `per_segment` over ±`rest_half_window_s`, linearly interpolated between segment
-/// centres; `NaN` where `amp` is `NaN` (gaps). Written into `out` (resized to `amp`).
-fn windowed(
-    amp: &[f64],
-    per_segment: &[f64],
-    seg: usize,
-    cfg: &EnvelopeConfig,
-    out: &mut Vec<f64>,
-) {
-    let n = amp.len();
+/// The lower quantile (`rest_window_quantile`) of the finite per-segment values over
+/// ±`rest_half_window_s` around each segment (`NaN` where none is finite).
+fn smooth_segments(per_segment: &[f64], cfg: &EnvelopeConfig) -> Vec<f64> {
     let nseg = per_segment.len();
     let half = ((cfg.rest_half_window_s / cfg.rest_segment_s).round() as usize).max(1);
     let mut smooth = vec![f64::NAN; nseg];
@@ -647,41 +700,71 @@ fn windowed(
         let (_, v, _) = win.select_nth_unstable_by(q, f64::total_cmp);
         *s = *v;
     }
-    // Interpolate between segment centres; blocks in gaps stay NaN. Segment `j` serves
-    // the blocks from its centre to the next centre (the first one also those before it).
+    smooth
+}
+
+/// Per block of `amp`, for each of the `K` per-segment series: its values smoothed over
+/// segments ([`smooth_segments`]), linearly interpolated between segment centres and
+/// stored as its [`Store`] says into its output (resized to `amp`); blocks where `amp` is
+/// `NaN` (gaps) hold the store of `NaN`. One pass over the blocks writes all `K` outputs.
+fn windowed<const K: usize>(
+    amp: &[f64],
+    per_segment: [&[f64]; K],
+    stores: [Store; K],
+    outs: [&mut Vec<f64>; K],
+    seg: usize,
+    cfg: &EnvelopeConfig,
+) {
+    let n = amp.len();
+    let nseg = per_segment.first().map_or(0, |p| p.len());
+    let smooth = per_segment.map(|p| smooth_segments(p, cfg));
+    let mut t = 0;
+    let outs = outs.map(|out| {
+        out.clear();
+        out.resize(n, stores[t].apply(f64::NAN));
+        t += 1;
+        out.as_mut_slice()
+    });
+    // Interpolate between segment centres; blocks in gaps keep their fill. Segment `j`
+    // serves the blocks from its centre to the next centre (the first one also those
+    // before it).
     let centre = |i: usize| (i * seg) as f64 + (seg.min(n - i * seg) as f64 - 1.0) / 2.0;
-    out.clear();
-    out.resize(n, f64::NAN);
     let mut k = 0usize;
     for j in 0..nseg {
-        let a = smooth[j];
         let cj = centre(j);
         if j + 1 == nseg {
-            for (o, v) in out[k..].iter_mut().zip(&amp[k..]) {
+            for (i, v) in amp.iter().enumerate().skip(k) {
                 if !v.is_nan() {
-                    *o = a;
+                    for t in 0..K {
+                        outs[t][i] = stores[t].apply(smooth[t][j]);
+                    }
                 }
             }
             break;
         }
-        let (cn, b) = (centre(j + 1), smooth[j + 1]);
+        let cn = centre(j + 1);
         let end = (cn.ceil() as usize).clamp(k, n);
-        let (span, rise) = (cn - cj, b - a);
-        for (i, (o, v)) in out[k..end].iter_mut().zip(&amp[k..end]).enumerate() {
+        let span = cn - cj;
+        let ends: [(f64, f64); K] = std::array::from_fn(|t| (smooth[t][j], smooth[t][j + 1]));
+        for (i, v) in amp[..end].iter().enumerate().skip(k) {
             if v.is_nan() {
                 continue;
             }
-            let x = (k + i) as f64;
-            *o = if x > cj {
-                match (a.is_finite(), b.is_finite()) {
-                    (true, true) => a + rise * (x - cj) / span,
-                    (true, false) => a,
-                    (false, true) => b,
-                    _ => f64::NAN,
-                }
-            } else {
-                a
-            };
+            let x = i as f64;
+            for t in 0..K {
+                let (a, b) = ends[t];
+                let value = if x > cj {
+                    match (a.is_finite(), b.is_finite()) {
+                        (true, true) => a + (b - a) * (x - cj) / span,
+                        (true, false) => a,
+                        (false, true) => b,
+                        _ => f64::NAN,
+                    }
+                } else {
+                    a
+                };
+                outs[t][i] = stores[t].apply(value);
+            }
         }
         k = end;
     }
@@ -848,10 +931,11 @@ mod tests {
         let mut rest = Vec::new();
         windowed(
             &amp,
-            &SegmentStats::new(&amp, seg, &cfg).level,
+            [&SegmentStats::new(&amp, seg, &cfg).level],
+            [Store::Level],
+            [&mut rest],
             seg,
             &cfg,
-            &mut rest,
         );
         for k in (3000..57_000).step_by(1000) {
             let want = 1.0 + 3.0 * (k as f64 / rate) / 600.0;
