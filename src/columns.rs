@@ -21,12 +21,13 @@
 //! code, so which path read a row never shows in the values or the errors.
 
 use std::num::NonZeroUsize;
+use std::ops::Range;
 
 use chrono::{DateTime, FixedOffset};
 
 use crate::error::{Error, Location, Result};
 use crate::par;
-use crate::table::{self, CsvSource};
+use crate::table::{self, Body, CsvSource};
 
 /// Bodies shorter than this are parsed on the calling thread.
 const PARALLEL_MIN_BYTES: usize = 1 << 20;
@@ -236,6 +237,9 @@ enum Via {
     /// Lines, in this many chunks.
     #[cfg_attr(not(test), allow(dead_code))]
     Lines(usize),
+    /// Lines, in this many chunks, a file-backed body read in blocks of this many bytes.
+    #[cfg(test)]
+    Blocks(usize, usize),
 }
 
 /// [`read`] with a choice of parser (tests compare them).
@@ -246,33 +250,49 @@ fn read_via(
     via: Via,
 ) -> Result<(Columns, Option<String>)> {
     let start = src.reader.position().clone();
-    let mut start_time = None;
-    if let Some((c, k)) = time_col {
-        let kind = first_stamp_kind(src, c, spec.needed(), k);
-        if let TimeKind::DateTime(dt) = kind {
-            start_time = Some(dt.to_rfc3339());
-        }
-        spec.time = Some((c, kind));
-    }
-    let body = src.rest_from(&start);
+    let needed = spec.needed();
+    let stamp_kind =
+        |src: &mut CsvSource| time_col.map(|(c, k)| (c, first_stamp_kind(src, c, needed, k)));
+    spec.time = stamp_kind(src);
+    let body = src.body_from(&start);
     let cores = std::thread::available_parallelism()
         .map_or(1, NonZeroUsize::get)
         .clamp(1, MAX_CHUNKS);
-    let lines = match via {
-        Via::Auto if body.len() >= PARALLEL_MIN_BYTES => {
-            read_lines(body, start.line(), src.delimiter, spec, cores)?
-        }
-        Via::Auto => read_lines(body, start.line(), src.delimiter, spec, 1)?,
-        Via::Lines(n) => read_lines(body, start.line(), src.delimiter, spec, n.max(1))?,
+    let chunks = match via {
+        Via::Auto if body.len() >= PARALLEL_MIN_BYTES => Some(cores),
+        Via::Auto => Some(1),
+        Via::Lines(n) => Some(n.max(1)),
+        #[cfg(test)]
+        Via::Blocks(n, _) => Some(n.max(1)),
         Via::Records => None,
+    };
+    #[cfg(test)]
+    let body = match via {
+        Via::Blocks(_, size) => body.with_block(size),
+        _ => body,
+    };
+    let lines = match chunks {
+        Some(n) => read_lines(body, start.line(), src.delimiter, spec, n)?,
+        None => None,
     };
     let columns = if let Some(columns) = lines {
         columns
     } else {
+        if src.load_whole()? {
+            // The first row is read again from the whole text.
+            src.reader
+                .seek(start.clone())
+                .map_err(|e| table::csv_error(spec.loc, &e))?;
+            spec.time = stamp_kind(src);
+        }
         src.reader
             .seek(start)
             .map_err(|e| table::csv_error(spec.loc, &e))?;
         read_records(src, spec)?
+    };
+    let start_time = match spec.time {
+        Some((_, TimeKind::DateTime(dt))) => Some(dt.to_rfc3339()),
+        _ => None,
     };
     Ok((columns, start_time))
 }
@@ -334,12 +354,45 @@ struct ChunkOut {
     rows: usize,
     order: Order,
     error: Option<Error>,
+    /// The line after the last one read.
+    next_line: u64,
 }
 
-/// One record per line: `n_chunks` newline-aligned chunks parsed in parallel; `None` when
-/// the body is not plain lines (quotes, lone carriage returns): the csv crate reads it.
+impl ChunkOut {
+    /// Nothing parsed yet; the next line is `line`.
+    fn start(line: u64) -> Self {
+        ChunkOut {
+            rows: 0,
+            order: Order::new(),
+            error: None,
+            next_line: line,
+        }
+    }
+
+    /// Extends this part (without an error) by `next`, the part that follows it: as if
+    /// both had been parsed in one go. The stamps must stay ordered across the boundary.
+    fn then(&mut self, spec: &Spec<'_>, next: ChunkOut) {
+        if let Some((t, line)) = next.order.first {
+            if let Err(e) = self.order.push(spec, t, line) {
+                self.error = Some(e);
+                return;
+            }
+            if let Some(l) = next.order.first_repeat {
+                self.order.first_repeat.get_or_insert(l);
+            }
+            self.order.last = next.order.last;
+        }
+        self.rows += next.rows;
+        self.error = next.error;
+        self.next_line = next.next_line;
+    }
+}
+
+/// One record per line: `n_chunks` newline-aligned chunks parsed in parallel (a
+/// file-backed body block by block); `None` when the body is not plain lines (quotes, lone
+/// carriage returns): the csv crate reads it.
 fn read_lines(
-    body: &[u8],
+    body: Body<'_>,
     line0: u64,
     delimiter: u8,
     spec: &Spec<'_>,
@@ -349,32 +402,44 @@ fn read_lines(
     let mut bounds = vec![0usize];
     for i in 1..n_chunks {
         let target = (body.len() * i / n_chunks).max(*bounds.last().unwrap_or(&0));
-        let at = memchr::memchr(b'\n', &body[target..]).map_or(body.len(), |p| target + p + 1);
-        bounds.push(at);
+        bounds.push(body.line_start_after(target)?);
     }
     bounds.push(body.len());
     bounds.dedup();
-    let chunks: Vec<&[u8]> = bounds.windows(2).map(|w| &body[w[0]..w[1]]).collect();
+    let chunks: Vec<Range<usize>> = bounds.windows(2).map(|w| w[0]..w[1]).collect();
     // Lines per chunk (an upper bound on its rows), counted in parallel, and whether the
     // chunk is plain lines: no quote (quoting rules need the csv crate) and no carriage
-    // return other than in a CRLF line end (old Mac files). Chunks end just after a
-    // newline, so a line end is never split between two.
-    let counts: Vec<Option<usize>> = par::map(chunks.clone(), |chunk| {
-        let plain = memchr::memchr2(b'"', b'\r', chunk).is_none()
-            || (memchr::memchr(b'"', chunk).is_none()
-                && memchr::memchr_iter(b'\r', chunk)
-                    .all(|p| p + 1 == chunk.len() || chunk[p + 1] == b'\n'));
-        plain.then(|| memchr::memchr_iter(b'\n', chunk).count())
+    // return other than in a CRLF line end (old Mac files). Chunks and blocks end just
+    // after a newline, so a line end is never split between two.
+    let counts: Vec<Result<Option<(usize, bool)>>> = par::map(chunks.clone(), |chunk| {
+        let mut newlines = Some(0usize);
+        let mut last = None;
+        body.for_each_block(chunk, |block| {
+            let plain = memchr::memchr2(b'"', b'\r', block).is_none()
+                || (memchr::memchr(b'"', block).is_none()
+                    && memchr::memchr_iter(b'\r', block)
+                        .all(|p| p + 1 == block.len() || block[p + 1] == b'\n'));
+            newlines = newlines
+                .filter(|_| plain)
+                .map(|n| n + memchr::memchr_iter(b'\n', block).count());
+            last = block.last().copied().or(last);
+            plain
+        })?;
+        Ok(newlines.map(|n| (n, last == Some(b'\n'))))
     });
-    let Some(newlines) = counts.into_iter().collect::<Option<Vec<usize>>>() else {
+    let Some(counts) = counts
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .collect::<Option<Vec<(usize, bool)>>>()
+    else {
         return Ok(None);
     };
     // A chunk holds at most its newline count of rows, plus one for an unterminated last
     // line; exact in the common case, so no stretch has to be moved up afterwards.
-    let caps: Vec<usize> = newlines
+    let caps: Vec<usize> = counts
         .iter()
-        .zip(&chunks)
-        .map(|(n, chunk)| n + usize::from(!chunk.ends_with(b"\n")))
+        .map(|&(n, terminated)| n + usize::from(!terminated))
         .collect();
     let total: usize = caps.iter().sum();
     let n_cols = spec.cols.len();
@@ -405,35 +470,43 @@ fn read_lines(
     }
     let mut first_lines = Vec::with_capacity(chunks.len());
     let mut line = line0;
-    for n in &newlines {
+    for (n, _) in &counts {
         first_lines.push(line);
         line += *n as u64;
     }
     let jobs: Vec<_> = chunks
-        .iter()
+        .into_iter()
         .zip(first_lines)
         .zip(parts)
-        .map(|((chunk, line), part)| (*chunk, line, part))
+        .map(|((chunk, line), part)| (chunk, line, part))
         .collect();
-    let outs: Vec<ChunkOut> = par::map(jobs, |(chunk, line, (t, v))| {
-        parse_chunk(chunk, line, delimiter, spec, t, v)
+    let outs: Vec<Result<ChunkOut>> = par::map(jobs, |(chunk, line, (mut t, mut v))| {
+        let mut out = ChunkOut::start(line);
+        body.for_each_block(chunk, |block| {
+            let part = parse_chunk(
+                block,
+                out.next_line,
+                delimiter,
+                spec,
+                t.as_deref_mut().map(|t| &mut t[out.rows..]),
+                v.iter_mut().map(|v| &mut v[out.rows..]).collect(),
+            );
+            out.then(spec, part);
+            out.error.is_none()
+        })?;
+        Ok(out)
     });
     // Merge in file order: the first error wins; stamps must also be ordered across
     // chunk boundaries.
-    let mut order = Order::new();
+    let mut all = ChunkOut::start(line0);
     let mut rows = Vec::with_capacity(outs.len());
     for out in outs {
-        if let Some((t, line)) = out.order.first {
-            order.push(spec, t, line)?;
-            if let Some(l) = out.order.first_repeat {
-                order.first_repeat.get_or_insert(l);
-            }
-            order.last = out.order.last;
-        }
-        if let Some(e) = out.error {
+        let out = out?;
+        rows.push(out.rows);
+        all.then(spec, out);
+        if let Some(e) = all.error {
             return Err(e);
         }
-        rows.push(out.rows);
     }
     // Squeeze out the unused tail of each chunk's stretch (blank lines, last line).
     let mut at = 0usize;
@@ -457,7 +530,7 @@ fn read_lines(
     Ok(Some(Columns {
         times,
         values,
-        first_repeat: order.first_repeat.map(|l| (l, spec.time_column())),
+        first_repeat: all.order.first_repeat.map(|l| (l, spec.time_column())),
     }))
 }
 
@@ -546,7 +619,12 @@ fn parse_chunk(
         }
         line += 1;
     };
-    ChunkOut { rows, order, error }
+    ChunkOut {
+        rows,
+        order,
+        error,
+        next_line: line,
+    }
 }
 
 /// The fast path of the row parser: a row whose cells (the ones read) are all plain
@@ -661,10 +739,28 @@ mod tests {
     /// Reads `text` (header `time_s,a,b`) with `via`; the outcome as comparable text.
     fn outcome(text: &[u8], via: Via) -> String {
         let input: Box<dyn std::io::Read + Send> = Box::new(std::io::Cursor::new(text.to_vec()));
-        let mut src = match table::open_csv(Some(Path::new("n.csv")), input) {
-            Ok(s) => s,
-            Err(e) => return format!("open: {e}"),
-        };
+        match table::open_csv(Some(Path::new("n.csv")), input) {
+            Ok(src) => outcome_of(src, via),
+            Err(e) => format!("open: {e}"),
+        }
+    }
+
+    /// [`outcome`] of `text` written to a file and read from it in blocks of `block` bytes
+    /// (the file's name shown as `n.csv`).
+    fn file_outcome(text: &[u8], chunks: usize, block: usize) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("n.csv");
+        std::fs::write(&path, text).unwrap();
+        let shown = path.display().to_string();
+        match table::open_file_backed_from(&path, 0) {
+            Ok(src) => outcome_of(src, Via::Blocks(chunks, block)),
+            Err(e) => format!("open: {e}"),
+        }
+        .replace(&shown, "n.csv")
+    }
+
+    /// What reading `src` with `via` gives, as comparable text.
+    fn outcome_of(mut src: CsvSource, via: Via) -> String {
         let loc = src.loc.clone();
         let cols = vec![(1, "a".to_owned()), (2, "b".to_owned())];
         let mut spec = Spec {
@@ -721,6 +817,7 @@ mod tests {
             lines in proptest::collection::vec(line(), 0..40),
             crlf in any::<bool>(),
             chunks in 1usize..6,
+            block in 1usize..48,
         ) {
             let eol = if crlf { "\r\n" } else { "\n" };
             let mut text = format!("time_s,a,b{eol}");
@@ -730,6 +827,8 @@ mod tests {
             }
             let reference = outcome(text.as_bytes(), Via::Records);
             prop_assert_eq!(&outcome(text.as_bytes(), Via::Lines(chunks)), &reference);
+            // Read from the file in blocks that cut lines anywhere.
+            prop_assert_eq!(&file_outcome(text.as_bytes(), chunks, block), &reference);
             // Without the final line end, too.
             let trimmed = text.trim_end_matches(['\r', '\n']);
             let reference = outcome(trimmed.as_bytes(), Via::Records);
@@ -793,6 +892,36 @@ mod tests {
         let quoted = b"time,a,b\n0,\"1\",2\n0.5,\"3\",4\n";
         assert_eq!(outcome(quoted, Via::Auto), outcome(quoted, Via::Records));
         assert!(!outcome(quoted, Via::Auto).contains("error"));
+    }
+
+    #[test]
+    fn file_backed_bodies_fall_back_to_records_and_report_a_shrunk_file() {
+        use std::fmt::Write;
+        // Quoted cells: the whole file is read after all, and the first row again.
+        let quoted = b"time,a,b\n2024-03-01T22:00:00Z,\"1\",2\n2024-03-01T22:00:01Z,3,\"4\"\n";
+        let reference = outcome(quoted, Via::Records);
+        assert!(
+            reference.contains("2024-03-01T22:00:00+00:00"),
+            "{reference}"
+        );
+        for block in [1, 5, 64] {
+            assert_eq!(file_outcome(quoted, 2, block), reference);
+        }
+        // A file cut short after it was opened: an I/O error naming it, no panic.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cut.csv");
+        let mut text = String::from("time_s,a,b\n");
+        for i in 0..500 {
+            writeln!(text, "{i},1,2").unwrap();
+        }
+        std::fs::write(&path, &text).unwrap();
+        let src = table::open_file_backed_from(&path, 0).unwrap();
+        std::fs::write(&path, &text[..text.len() / 2]).unwrap();
+        let got = outcome_of(src, Via::Blocks(2, 64));
+        assert!(
+            got.starts_with("error: ") && got.contains("cut.csv"),
+            "{got}"
+        );
     }
 
     #[test]

@@ -3,21 +3,27 @@
 //! the header line, rejecting binary files, resolving header names, and parsing numeric
 //! cells with errors that carry file, line, column and field.
 //!
-//! The whole input is read into memory (the text of an 8-hour 256 Hz night is ~190 MB; the
-//! signal readers free it once the columns are parsed), so a signal body can be cut into
-//! chunks and parsed in parallel (`crate::columns`); event lists are read as
+//! A signal body can be cut into chunks and parsed in parallel (`crate::columns`) through
+//! [`Body`]. Streams, compressed files and small files are read into memory whole. A large
+//! plain file (the text of an 8-hour 256 Hz night is ~190 MB) is not: only its head is (the
+//! header and first rows), and the body is read from the file in blocks of a few MiB into
+//! one reused buffer per thread, so the text is never held whole and its ~200 MB of fresh
+//! pages are never faulted in. Should the body need the csv crate's record loop (quoted
+//! cells), the whole file is then read into memory after all. Event lists are read as
 //! `csv::ByteRecord`s reused across rows, so no `String` is built per cell.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Cursor, Read};
-use std::path::Path;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Location, Result};
 
-/// A CSV source positioned after its header row. The whole input is held in memory, so the
-/// body can also be split into chunks and parsed in parallel ([`CsvSource::body`]).
+/// A CSV source positioned after its header row. Its body can be split into chunks and
+/// parsed in parallel ([`CsvSource::body_from`]).
 pub(crate) struct CsvSource {
-    /// Reader over the in-memory input, positioned at the first record after the header.
+    /// Reader over the in-memory input (for a large file, its head until
+    /// [`CsvSource::load_whole`]), positioned at the first record after the header.
     pub reader: csv::Reader<Cursor<Vec<u8>>>,
     /// Header names, trimmed, as written.
     pub headers: Vec<String>,
@@ -27,6 +33,16 @@ pub(crate) struct CsvSource {
     pub delimiter: u8,
     /// Where the reader's input starts in the buffer (after a byte-order mark).
     origin: usize,
+    /// The file whose head alone is in memory, for a large plain file.
+    file: Option<Box<FileBacking>>,
+}
+
+/// A large plain file of which only the head is in memory.
+struct FileBacking {
+    file: File,
+    path: PathBuf,
+    /// Its length when opened; the body is read up to here.
+    len: u64,
 }
 
 impl CsvSource {
@@ -53,16 +69,190 @@ impl CsvSource {
     /// Frees the in-memory input (after the body has been read).
     pub fn release(&mut self) {
         *self.reader.get_mut().get_mut() = Vec::new();
+        self.file = None;
     }
 
     /// The input from `pos` (a position of [`CsvSource::reader`], e.g. right after the
-    /// header) to its end.
-    pub fn rest_from(&self, pos: &csv::Position) -> &[u8] {
+    /// header) to its end: in memory, or read from the file in blocks.
+    pub fn body_from(&self, pos: &csv::Position) -> Body<'_> {
         let data = self.reader.get_ref().get_ref();
         let start =
             usize::try_from(pos.byte()).map_or(data.len(), |b| (self.origin + b).min(data.len()));
-        &data[start..]
+        match &self.file {
+            None => Body::Memory(&data[start..]),
+            Some(f) => Body::File {
+                file: &f.file,
+                path: &f.path,
+                start: start as u64,
+                len: usize::try_from(f.len - start as u64).unwrap_or(usize::MAX),
+                block: BODY_BLOCK,
+            },
+        }
     }
+
+    /// Reads the whole file into memory when only its head is there, so the reader sees
+    /// all of it. Positions stay valid (the head is the file's beginning); the caller seeks
+    /// the reader before using it.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be read or changed since it was opened. Returns
+    /// whether the file was read now.
+    pub fn load_whole(&mut self) -> Result<bool> {
+        let Some(f) = self.file.take() else {
+            return Ok(false);
+        };
+        let data = read_path(&f.path)?;
+        let head = self.reader.get_ref().get_ref();
+        if data.len() as u64 != f.len || !data.starts_with(head) {
+            return Err(Error::io(
+                Some(&f.path),
+                std::io::Error::other("the file changed while it was being read"),
+            ));
+        }
+        *self.reader.get_mut().get_mut() = data;
+        Ok(true)
+    }
+}
+
+/// Bytes read at a time from a file-backed [`Body`].
+const BODY_BLOCK: usize = 4 << 20;
+
+/// Plain files at least this large are parsed from the file in blocks.
+const FILE_BACKED_MIN: u64 = 8 << 20;
+
+/// The head of a file-backed input held in memory: the header and first rows.
+const HEAD_BYTES: u64 = 1 << 20;
+
+/// The body of a CSV input, split into byte ranges that threads read independently.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Body<'a> {
+    /// In memory.
+    Memory(&'a [u8]),
+    /// `len` bytes of `file` from byte `start`, read `block` bytes at a time.
+    File {
+        file: &'a File,
+        path: &'a Path,
+        start: u64,
+        len: usize,
+        block: usize,
+    },
+}
+
+impl Body<'_> {
+    /// The same body, read from its file in blocks of `size` bytes (tests cut lines at
+    /// every place this way).
+    #[cfg(test)]
+    pub fn with_block(self, size: usize) -> Self {
+        match self {
+            Body::File {
+                file,
+                path,
+                start,
+                len,
+                ..
+            } => Body::File {
+                file,
+                path,
+                start,
+                len,
+                block: size,
+            },
+            memory @ Body::Memory(_) => memory,
+        }
+    }
+
+    /// Its length in bytes.
+    pub fn len(&self) -> usize {
+        match self {
+            Body::Memory(data) => data.len(),
+            Body::File { len, .. } => *len,
+        }
+    }
+
+    /// The position just after the first newline at or after `pos`, or the end.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be read.
+    pub fn line_start_after(&self, pos: usize) -> Result<usize> {
+        let n = self.len();
+        let mut found = None;
+        let mut at = pos.min(n);
+        self.for_each_block(at..n, |block| {
+            match memchr::memchr(b'\n', block) {
+                Some(p) => found = Some(at + p + 1),
+                None => at += block.len(),
+            }
+            found.is_none()
+        })?;
+        Ok(found.unwrap_or(n))
+    }
+
+    /// Calls `f` on consecutive blocks covering `range` (relative to the body) in order,
+    /// until it returns `false`. Every block but the last ends just after a newline (a line
+    /// longer than the block size grows the buffer), so no line is split between two. In
+    /// memory the range is one block.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be read (or shrank since it was opened).
+    pub fn for_each_block(
+        &self,
+        range: Range<usize>,
+        mut f: impl FnMut(&[u8]) -> bool,
+    ) -> Result<()> {
+        let (file, path, start, block) = match *self {
+            Body::Memory(data) => {
+                f(&data[range]);
+                return Ok(());
+            }
+            Body::File {
+                file,
+                path,
+                start,
+                block,
+                ..
+            } => (file, path, start, block.max(1)),
+        };
+        let mut buf = vec![0u8; block.min(range.len())];
+        let mut kept = 0; // bytes of an unfinished line at the start of `buf`
+        let mut at = range.start;
+        while at < range.end {
+            if kept == buf.len() {
+                buf.resize(2 * buf.len(), 0);
+            }
+            let want = (buf.len() - kept).min(range.end - at);
+            read_exact_at(file, &mut buf[kept..kept + want], start + at as u64)
+                .map_err(|e| Error::io(Some(path), e))?;
+            at += want;
+            let filled = kept + want;
+            let cut = if at == range.end {
+                filled
+            } else if let Some(p) = memchr::memrchr(b'\n', &buf[kept..filled]) {
+                kept + p + 1
+            } else {
+                kept = filled;
+                continue;
+            };
+            if !f(&buf[..cut]) {
+                return Ok(());
+            }
+            buf.copy_within(cut..filled, 0);
+            kept = filled - cut;
+        }
+        Ok(())
+    }
+}
+
+/// Fills `buf` from `file` at `offset`, leaving the file position alone, so threads can
+/// read one file at once.
+#[cfg(unix)]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+/// Fills `buf` from `file` at `offset` (file-backed bodies are only made on Unix).
+#[cfg(not(unix))]
+fn read_exact_at(_file: &File, _buf: &mut [u8], _offset: u64) -> std::io::Result<()> {
+    Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
 }
 
 /// Opens `path` for reading, transparently decompressing gzip (by magic bytes, so a
@@ -123,8 +313,35 @@ pub(crate) fn read_path(path: &Path) -> Result<Vec<u8>> {
     Ok(data)
 }
 
-/// Reads the CSV file `path` ([`read_path`]) and parses its header.
+/// Opens the CSV file `path` and parses its header: a large plain file is file-backed (its
+/// head in memory, the body read in blocks), any other is read whole ([`read_path`]).
 pub(crate) fn open_file(path: &Path) -> Result<CsvSource> {
+    open_file_backed_from(path, FILE_BACKED_MIN)
+}
+
+/// [`open_file`], file-backing plain files of at least `min_len` bytes.
+pub(crate) fn open_file_backed_from(path: &Path, min_len: u64) -> Result<CsvSource> {
+    #[cfg(unix)]
+    {
+        let file = File::open(path).map_err(|e| Error::io(Some(path), e))?;
+        let len = file.metadata().map_err(|e| Error::io(Some(path), e))?.len();
+        if len >= min_len.max(1) {
+            let mut head = vec![0u8; usize::try_from(HEAD_BYTES.min(len)).unwrap_or(0)];
+            read_exact_at(&file, &mut head, 0).map_err(|e| Error::io(Some(path), e))?;
+            // The reader sees the head as the whole input: keep whole lines only.
+            let lines = memchr::memrchr(b'\n', &head).map(|p| p + 1);
+            if let (false, Some(end)) = (head.starts_with(&[0x1f, 0x8b]), lines) {
+                head.truncate(end);
+                let mut src = open_bytes(Some(path), head)?;
+                src.file = Some(Box::new(FileBacking {
+                    file,
+                    path: path.to_path_buf(),
+                    len,
+                }));
+                return Ok(src);
+            }
+        }
+    }
     open_bytes(Some(path), read_path(path)?)
 }
 
@@ -200,6 +417,7 @@ pub(crate) fn open_bytes(path: Option<&Path>, data: Vec<u8>) -> Result<CsvSource
         loc,
         delimiter,
         origin,
+        file: None,
     })
 }
 
