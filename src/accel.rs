@@ -408,8 +408,8 @@ pub fn condition(
         max_rest_uv: cfg.max_floor_mg,
         ..cfg.envelope
     };
-    let envelope = envelope::envelope(
-        &magnitude_sq,
+    let envelope = envelope::envelope_owned(
+        magnitude_sq,
         fs_hz,
         &env_cfg,
         rules.morphology_window_s,

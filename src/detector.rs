@@ -423,8 +423,8 @@ impl Detector {
             fs_hz,
         )?;
         drop(scratch);
-        let envelope = envelope::envelope(
-            &filtered,
+        let envelope = envelope::envelope_owned(
+            filtered,
             fs_hz,
             &cfg.envelope,
             self.rules.morphology_window_s,

@@ -216,6 +216,32 @@ pub fn envelope(
     morphology_s: f64,
     offset_level_uv: f64,
 ) -> Result<Envelope> {
+    let block = block_len(fs_hz, cfg)?;
+    let means = block_means(y_uv, block);
+    from_means(means, y_uv.len(), fs_hz, cfg, morphology_s, offset_level_uv)
+}
+
+/// [`envelope`] of a signal the caller gives up: its buffer then holds the block means,
+/// so a night-long array of them is never allocated (the block means are written over the
+/// samples they summarise, then the buffer is shrunk to them).
+///
+/// # Errors
+/// As [`envelope`].
+pub fn envelope_owned(
+    mut y_uv: Vec<f64>,
+    fs_hz: f64,
+    cfg: &EnvelopeConfig,
+    morphology_s: f64,
+    offset_level_uv: f64,
+) -> Result<Envelope> {
+    let block = block_len(fs_hz, cfg)?;
+    let n_samples = y_uv.len();
+    block_means_in_place(&mut y_uv, block);
+    from_means(y_uv, n_samples, fs_hz, cfg, morphology_s, offset_level_uv)
+}
+
+/// Input samples per block, after checking `cfg` and the rate.
+fn block_len(fs_hz: f64, cfg: &EnvelopeConfig) -> Result<usize> {
     cfg.validate()?;
     if !(fs_hz.is_finite() && fs_hz > 0.0) {
         return Err(Error::input(
@@ -223,10 +249,21 @@ pub fn envelope(
             format!("sample rate must be positive, got {fs_hz}"),
         ));
     }
-    let block = ((fs_hz * cfg.block_s).round() as usize).max(1);
+    Ok(((fs_hz * cfg.block_s).round() as usize).max(1))
+}
+
+/// The envelope from the block means of `n_samples` samples at `fs_hz`.
+fn from_means(
+    mut means: Vec<f64>,
+    n_samples: usize,
+    fs_hz: f64,
+    cfg: &EnvelopeConfig,
+    morphology_s: f64,
+    offset_level_uv: f64,
+) -> Result<Envelope> {
+    let block = block_len(fs_hz, cfg)?;
     let rate = fs_hz / block as f64;
-    let nb = y_uv.len() / block + usize::from(y_uv.len() % block != 0);
-    let mut means = block_means(y_uv, block);
+    let nb = means.len();
     let odd = |seconds: f64| ((seconds * rate).round() as usize).max(1) | 1;
     let mut amplitude = vec![0.0; nb];
     let mut fine = vec![0.0; nb];
@@ -308,7 +345,7 @@ pub fn envelope(
     Ok(Envelope {
         block,
         rate_hz: rate,
-        duration_s: y_uv.len() as f64 / fs_hz,
+        duration_s: n_samples as f64 / fs_hz,
         amplitude,
         rest,
         block_mean: means,
@@ -350,6 +387,22 @@ fn block_means(y: &[f64], block: usize) -> Vec<f64> {
         }
     }
     out
+}
+
+/// [`block_means`] written over `y` itself (block `k`'s mean goes to `y[k]`, never past
+/// the samples still to be read), which is then cut to the means and shrunk: the same
+/// values, summed in the same order.
+fn block_means_in_place(y: &mut Vec<f64>, block: usize) {
+    let block = block.max(1);
+    let n = y.len();
+    let nb = n.div_ceil(block);
+    for k in 0..nb {
+        let chunk = &y[k * block..((k + 1) * block).min(n)];
+        let mean = chunk.iter().fold(0.0, |s, v| s + v.abs()) / chunk.len() as f64;
+        y[k] = mean;
+    }
+    y.truncate(nb);
+    y.shrink_to_fit();
 }
 
 /// Centred running median over an odd window `w` of `x` into `out`. `NaN`s are ignored;
@@ -944,6 +997,33 @@ mod tests {
                 "block {k}: {} vs {want}",
                 rest[k]
             );
+        }
+    }
+
+    #[test]
+    fn block_means_in_place_equal_block_means() {
+        let y: Vec<f64> = (0..1000)
+            .map(|i| {
+                if i % 97 == 13 {
+                    f64::NAN
+                } else {
+                    (f64::from(i) * 0.37).sin() * 40.0
+                }
+            })
+            .collect();
+        for block in [1, 2, 3, 4, 5, 7, 10, 999, 1000, 1001] {
+            for n in [0, 1, 2, 999, 1000] {
+                let want = block_means(&y[..n], block);
+                let mut got = y[..n].to_vec();
+                block_means_in_place(&mut got, block);
+                assert_eq!(got.len(), want.len(), "block {block} n {n}");
+                for (g, w) in got.iter().zip(&want) {
+                    assert!(
+                        g.to_bits() == w.to_bits(),
+                        "block {block} n {n}: {g} vs {w}"
+                    );
+                }
+            }
         }
     }
 
