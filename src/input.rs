@@ -29,12 +29,14 @@
 //! * **Cells**: empty or `NaN` = gap; text or infinite values are errors naming the file,
 //!   line, column and field; so are rows with missing fields and time going backwards.
 //!
-//! Parsing: the file is read into memory and, unless it has quoted cells, cut into
-//! newline-aligned chunks parsed on all cores (`columns` module); values and error
-//! positions are those of a row-by-row read.
+//! Parsing: unless it has quoted cells, the body is cut into newline-aligned chunks parsed
+//! on all cores (`columns` module); values and error positions are those of a row-by-row
+//! read. A large plain file is read from disk in blocks by each core; streams, gzip and
+//! small files are read into memory first.
 //!
-//! Memory: the file's text while parsing (freed before the grid is built), then one `f64`
-//! per row for time and one per leg sample; no `String` per cell.
+//! Memory: a few MiB of text per core for a large plain file (the whole text otherwise,
+//! freed before the grid is built), then one `f64` per row for time and one per leg
+//! sample; no `String` per cell.
 
 use std::io::Read;
 use std::path::Path;
