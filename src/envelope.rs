@@ -218,7 +218,14 @@ pub fn envelope(
 ) -> Result<Envelope> {
     let block = block_len(fs_hz, cfg)?;
     let means = block_means(y_uv, block);
-    from_means(means, y_uv.len(), fs_hz, cfg, morphology_s, offset_level_uv)
+    Ok(from_means(
+        means,
+        block,
+        y_uv.len(),
+        fs_hz,
+        cfg,
+        (morphology_s, offset_level_uv),
+    ))
 }
 
 /// [`envelope`] of a signal the caller gives up: its buffer then holds the block means,
@@ -237,7 +244,14 @@ pub fn envelope_owned(
     let block = block_len(fs_hz, cfg)?;
     let n_samples = y_uv.len();
     block_means_in_place(&mut y_uv, block);
-    from_means(y_uv, n_samples, fs_hz, cfg, morphology_s, offset_level_uv)
+    Ok(from_means(
+        y_uv,
+        block,
+        n_samples,
+        fs_hz,
+        cfg,
+        (morphology_s, offset_level_uv),
+    ))
 }
 
 /// Input samples per block, after checking `cfg` and the rate.
@@ -252,16 +266,16 @@ fn block_len(fs_hz: f64, cfg: &EnvelopeConfig) -> Result<usize> {
     Ok(((fs_hz * cfg.block_s).round() as usize).max(1))
 }
 
-/// The envelope from the block means of `n_samples` samples at `fs_hz`.
+/// The envelope from the means of `block`-sample blocks ([`block_len`]) of `n_samples`
+/// samples at `fs_hz`; `(morphology_s, offset_level_uv)` as for [`envelope`].
 fn from_means(
     mut means: Vec<f64>,
+    block: usize,
     n_samples: usize,
     fs_hz: f64,
     cfg: &EnvelopeConfig,
-    morphology_s: f64,
-    offset_level_uv: f64,
-) -> Result<Envelope> {
-    let block = block_len(fs_hz, cfg)?;
+    (morphology_s, offset_level_uv): (f64, f64),
+) -> Envelope {
     let rate = fs_hz / block as f64;
     let nb = means.len();
     let odd = |seconds: f64| ((seconds * rate).round() as usize).max(1) | 1;
@@ -342,7 +356,7 @@ fn from_means(
         seg,
         cfg,
     );
-    Ok(Envelope {
+    Envelope {
         block,
         rate_hz: rate,
         duration_s: n_samples as f64 / fs_hz,
@@ -353,7 +367,7 @@ fn from_means(
         margin,
         fine,
         fine_margin,
-    })
+    }
 }
 
 /// Mean of `|y|` over consecutive blocks of `block` samples (the last one possibly
