@@ -737,6 +737,9 @@ mod tests {
             "1234567890123456",
             "0.0000000000000001",
             "١",
+            // Once overflowed the digit accumulator (found by the property test below).
+            "2000000000.0000000000",
+            "123456789012345678901234567890",
         ] {
             assert_eq!(plain_decimal(cell.as_bytes()), None, "{cell}");
         }
