@@ -421,20 +421,143 @@ fn block_means_in_place(y: &mut Vec<f64>, block: usize) {
 
 /// Centred running median over an odd window `w` of `x` into `out`. `NaN`s are ignored;
 /// the output is `NaN` where fewer than half the window's values are finite or `x` itself
-/// is `NaN`. A sorted window updated in place: each step replaces the outgoing value by the
-/// incoming one, shifting only the values between the two (usually a few, since the
-/// amplitude changes slowly): O(n·w) at worst, with a small constant (w ≈ 25–50 here).
+/// is `NaN`. (An even `w` acts as `w + 1`: the window is `x[i - w/2 ..= i + w/2]`, clipped
+/// to the slice.)
+///
+/// Where the whole window is finite — nearly everywhere — the median is tracked by rank:
+/// one value leaves and one enters per step, so the median either stays or moves to the
+/// next value below or above it, found by one branch-free scan of the window. Elsewhere
+/// (gaps, the ends) a sorted window is updated in place. O(n·w) at worst, with a small
+/// constant (w ≈ 25–50 here). Both give the middle value of the window, so a window
+/// holding both `-0.0` and `0.0` as its median may give either zero.
 pub fn running_median(x: &[f64], w: usize, out: &mut [f64]) {
     running_median_span(x, w, out, 0..x.len());
 }
 
 /// [`running_median`] at the positions `span` only (`out` is indexed like `x`; other
-/// positions are left alone): the same values, for the price of one window sort plus the
-/// slide across `span`.
+/// positions are left alone): the same values, for the price of one window sort per
+/// stretch plus the slide across `span`.
 fn running_median_span(x: &[f64], w: usize, out: &mut [f64], span: std::ops::Range<usize>) {
     let n = x.len();
     let h = w / 2;
+    let (mut i, to) = (span.start.min(n), span.end.min(n));
+    // First non-finite value in `x[a..b]` (`b` if none).
+    let bad_in = |a: usize, b: usize| {
+        x[a..b]
+            .iter()
+            .position(|v| !v.is_finite())
+            .map_or(b, |p| a + p)
+    };
+    while i < to {
+        // The first position from `i` on (before `to`) whose whole window is inside `x`
+        // and finite.
+        let mut start = i.max(h);
+        while start < to && start + h < n {
+            let bad = bad_in(start - h, start + h + 1);
+            if bad > start + h {
+                break;
+            }
+            start = bad + h + 1;
+        }
+        let start = if start + h < n { start.min(to) } else { to };
+        sorted_window_span(x, w, out, i..start);
+        if start == to {
+            break;
+        }
+        // Up to the first position whose window reaches a non-finite value or the end.
+        let end = (bad_in(start + h, (to + h).min(n)) - h).min(to);
+        rank_tracked_span(x, h, out, start..end);
+        i = end;
+    }
+}
+
+/// [`running_median`] over `span`, where every window `x[i - h ..= i + h]` lies inside `x`
+/// and is finite: the median `m` is the value of rank `h`, kept with the counts of the
+/// window's values below it (`below`) and equal to it (`equal`), so that
+/// `below ≤ h < below + equal`.
+fn rank_tracked_span(x: &[f64], h: usize, out: &mut [f64], span: std::ops::Range<usize>) {
+    let (from, to) = (span.start, span.end);
+    if from >= to {
+        return;
+    }
+    let first = &x[from - h..=from + h];
+    let mut sorted = first.to_vec();
+    let mut m = *sorted.select_nth_unstable_by(h, f64::total_cmp).1;
+    let mut below = first.iter().filter(|&&v| v < m).count();
+    let mut equal = count_equal(first, m);
+    out[from] = m;
+    for i in from + 1..to {
+        let (old, new) = (x[i - h - 1], x[i + h]);
+        below = below + usize::from(new < m) - usize::from(old < m);
+        equal = equal + usize::from(new == m) - usize::from(old == m);
+        let win = &x[i - h..=i + h];
+        if below > h {
+            // One rank down: the largest value below `m`.
+            m = max_below(win, m);
+            equal = count_equal(win, m);
+            below -= equal;
+        } else if below + equal <= h {
+            // One rank up: the smallest value above `m`.
+            m = min_above(win, m);
+            below += equal;
+            equal = count_equal(win, m);
+        }
+        out[i] = m;
+    }
+}
+
+/// How many values of `win` equal `m`.
+#[inline]
+fn count_equal(win: &[f64], m: f64) -> usize {
+    win.iter().fold(0, |c, &v| c + usize::from(v == m))
+}
+
+/// The largest value of `win` below `m` (`-∞` if none), in four independent lanes.
+#[inline]
+fn max_below(win: &[f64], m: f64) -> f64 {
+    let mut lanes = [f64::NEG_INFINITY; 4];
+    let chunks = win.chunks_exact(4);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (l, &v) in lanes.iter_mut().zip(c) {
+            *l = if v < m && v > *l { v } else { *l };
+        }
+    }
+    for &v in rest {
+        lanes[0] = if v < m && v > lanes[0] { v } else { lanes[0] };
+    }
+    let pick = |a: f64, b: f64| if a > b { a } else { b };
+    pick(pick(lanes[0], lanes[1]), pick(lanes[2], lanes[3]))
+}
+
+/// The smallest value of `win` above `m` (`+∞` if none), in four independent lanes.
+#[inline]
+fn min_above(win: &[f64], m: f64) -> f64 {
+    let mut lanes = [f64::INFINITY; 4];
+    let chunks = win.chunks_exact(4);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (l, &v) in lanes.iter_mut().zip(c) {
+            *l = if v > m && v < *l { v } else { *l };
+        }
+    }
+    for &v in rest {
+        lanes[0] = if v > m && v < lanes[0] { v } else { lanes[0] };
+    }
+    let pick = |a: f64, b: f64| if a < b { a } else { b };
+    pick(pick(lanes[0], lanes[1]), pick(lanes[2], lanes[3]))
+}
+
+/// [`running_median`] over `span` with a sorted window updated in place: each step
+/// replaces the outgoing value by the incoming one, shifting only the values between the
+/// two. Handles `NaN`s and the clipped windows at the ends.
+fn sorted_window_span(x: &[f64], w: usize, out: &mut [f64], span: std::ops::Range<usize>) {
+    let n = x.len();
+    let h = w / 2;
     let (from, to) = (span.start.min(n), span.end.min(n));
+    if from >= to {
+        return;
+    }
     let mut win: Vec<f64> = Vec::with_capacity(w + 1);
     let finite = |v: f64| v.is_finite().then_some(v);
     for &v in &x[from.saturating_sub(h)..(from + h).min(n)] {
@@ -875,39 +998,63 @@ mod tests {
     #[test]
     fn window_median_equals_running_median() {
         let mut state = 99u64;
-        let x: Vec<f64> = (0..500)
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            state >> 40
+        };
+        // Scattered gaps; then many ties, a long gap, infinities and signed zeros.
+        let scattered: Vec<f64> = (0..500)
             .map(|i| {
-                state = state
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1_442_695_040_888_963_407);
-                if i % 37 == 5 {
-                    f64::NAN
-                } else {
-                    ((state >> 40) % 1000) as f64 / 10.0
+                let v = (next() % 1000) as f64 / 10.0;
+                if i % 37 == 5 { f64::NAN } else { v }
+            })
+            .collect();
+        let tied: Vec<f64> = (0..600)
+            .map(|i| {
+                let v = (next() % 5) as f64;
+                match i {
+                    200..260 => f64::NAN,
+                    333 => f64::INFINITY,
+                    334 => f64::NEG_INFINITY,
+                    _ if v == 0.0 && i % 2 == 0 => -0.0,
+                    _ => v,
                 }
             })
             .collect();
+        for x in [scattered, tied] {
+            check_running_median(&x);
+        }
+    }
+
+    /// [`running_median`] and its spans against [`window_median`] (zeros compared by
+    /// value: a window holding both may give either).
+    fn check_running_median(x: &[f64]) {
+        let same =
+            |a: f64, b: f64| a.to_bits() == b.to_bits() || a == b || (a.is_nan() && b.is_nan());
         let mut buf = Vec::new();
         for w in [1usize, 3, 7, 21, 51] {
             let mut out = vec![0.0; x.len()];
-            running_median(&x, w, &mut out);
+            running_median(x, w, &mut out);
             for (i, o) in out.iter().enumerate() {
-                let m = window_median(&x, i, w / 2, &mut buf);
-                assert!(
-                    o.to_bits() == m.to_bits() || (o.is_nan() && m.is_nan()),
-                    "w {w} i {i}: {o} vs {m}"
-                );
+                let m = window_median(x, i, w / 2, &mut buf);
+                assert!(same(*o, m), "w {w} i {i}: {o} vs {m}");
             }
             // Any span gives the same values and leaves the rest alone.
-            for (a, b) in [(0, 10), (3, 4), (17, 120), (480, 500), (499, 520)] {
+            for (a, b) in [
+                (0, 10),
+                (3, 4),
+                (17, 120),
+                (190, 270),
+                (480, 500),
+                (499, 620),
+            ] {
                 let mut part = vec![-1.0; x.len()];
-                running_median_span(&x, w, &mut part, a..b);
+                running_median_span(x, w, &mut part, a..b);
                 for (i, (p, o)) in part.iter().zip(&out).enumerate() {
                     let want = if (a..b).contains(&i) { *o } else { -1.0 };
-                    assert!(
-                        p.to_bits() == want.to_bits() || (p.is_nan() && want.is_nan()),
-                        "w {w} span {a}..{b} i {i}: {p} vs {want}"
-                    );
+                    assert!(same(*p, want), "w {w} span {a}..{b} i {i}: {p} vs {want}");
                 }
             }
         }

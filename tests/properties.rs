@@ -294,3 +294,32 @@ proptest! {
         prop_assert!(report.recording.excluded_s >= 0.0 && report.recording.excluded_s <= dur + 1e-9);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// The running median (tracked by rank where its window is finite, a sorted window
+    /// elsewhere) equals the median of each window taken directly, on values with many
+    /// ties, gaps and infinities, for any window width.
+    #[test]
+    fn running_median_equals_each_window_median(
+        x in prop::collection::vec(
+            prop_oneof![
+                8 => (0u8..6).prop_map(f64::from),
+                4 => -50.0f64..50.0,
+                1 => Just(f64::NAN),
+                1 => Just(f64::INFINITY),
+            ],
+            0..300,
+        ),
+        w in 1usize..60,
+    ) {
+        let mut out = vec![0.0; x.len()];
+        plm_detect::envelope::running_median(&x, w, &mut out);
+        let mut buf = Vec::new();
+        for (i, o) in out.iter().enumerate() {
+            let m = plm_detect::envelope::window_median(&x, i, w / 2, &mut buf);
+            prop_assert!(o.to_bits() == m.to_bits() || (o.is_nan() && m.is_nan()), "i {} w {}: {} vs {}", i, w, o, m);
+        }
+    }
+}
