@@ -512,39 +512,47 @@ fn count_equal(win: &[f64], m: f64) -> usize {
     win.iter().fold(0, |c, &v| c + usize::from(v == m))
 }
 
-/// The largest value of `win` below `m` (`-∞` if none), in four independent lanes.
+/// The largest value of `win` below `m` (`-∞` if none).
 #[inline]
 fn max_below(win: &[f64], m: f64) -> f64 {
-    let mut lanes = [f64::NEG_INFINITY; 4];
-    let chunks = win.chunks_exact(4);
-    let rest = chunks.remainder();
-    for c in chunks {
-        for (l, &v) in lanes.iter_mut().zip(c) {
-            *l = if v < m && v > *l { v } else { *l };
-        }
-    }
-    for &v in rest {
-        lanes[0] = if v < m && v > lanes[0] { v } else { lanes[0] };
-    }
-    let pick = |a: f64, b: f64| if a > b { a } else { b };
-    pick(pick(lanes[0], lanes[1]), pick(lanes[2], lanes[3]))
+    neighbour::<true>(win, m)
 }
 
-/// The smallest value of `win` above `m` (`+∞` if none), in four independent lanes.
+/// The smallest value of `win` above `m` (`+∞` if none).
 #[inline]
 fn min_above(win: &[f64], m: f64) -> f64 {
-    let mut lanes = [f64::INFINITY; 4];
+    neighbour::<false>(win, m)
+}
+
+/// The value of `win` nearest to `m` below it (`BELOW`) or above it, `∓∞` if none: four
+/// independent lanes of branch-free selects, so the scan is not one long dependency chain.
+#[inline]
+fn neighbour<const BELOW: bool>(win: &[f64], m: f64) -> f64 {
+    let none = if BELOW {
+        f64::NEG_INFINITY
+    } else {
+        f64::INFINITY
+    };
+    // Whether `v` is on the wanted side of `m` and nearer to it than `best`.
+    let nearer = |v: f64, best: f64| {
+        if BELOW {
+            v < m && v > best
+        } else {
+            v > m && v < best
+        }
+    };
+    let mut lanes = [none; 4];
     let chunks = win.chunks_exact(4);
     let rest = chunks.remainder();
     for c in chunks {
         for (l, &v) in lanes.iter_mut().zip(c) {
-            *l = if v > m && v < *l { v } else { *l };
+            *l = if nearer(v, *l) { v } else { *l };
         }
     }
     for &v in rest {
-        lanes[0] = if v > m && v < lanes[0] { v } else { lanes[0] };
+        lanes[0] = if nearer(v, lanes[0]) { v } else { lanes[0] };
     }
-    let pick = |a: f64, b: f64| if a < b { a } else { b };
+    let pick = |a: f64, b: f64| if (a > b) == BELOW { a } else { b };
     pick(pick(lanes[0], lanes[1]), pick(lanes[2], lanes[3]))
 }
 
