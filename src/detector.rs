@@ -7,10 +7,12 @@
 //!
 //! Per leg:
 //! 1. gap-free stretches shorter than `min_stretch_s` are excluded;
-//! 2. mains hum is looked for in the raw signal ([`NotchMode::Auto`]) and notched with its
-//!    harmonics up to 1.5 × the upper band edge;
+//! 2. mains hum is looked for in the raw signal ([`NotchMode::Auto`]), with its harmonics
+//!    up to 1.5 × the upper band edge;
 //! 3. Butterworth band-pass (`highpass_hz`–`lowpass_hz`, the upper edge capped at
 //!    `max_upper_fraction` × rate so it stays below Nyquist), zero-phase, per stretch;
+//!    the hum lines are then subtracted as tracked sinusoids ([`crate::hum`]; or, with
+//!    [`MainsRemoval::Notch`], notched inside the band-pass);
 //! 4. envelope and resting level ([`crate::envelope`]);
 //! 5. leg movements ([`crate::detect`]).
 //!
@@ -32,16 +34,29 @@ use crate::rules::Rules;
 use crate::scoring::{self, Span};
 use crate::signal::Recording;
 
-/// Whether and how to notch mains hum.
+/// Which mains hum lines to remove (how: [`MainsRemoval`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NotchMode {
-    /// No notch.
+    /// None.
     Off,
-    /// Detect 50/60 Hz hum (and harmonics) from each channel's spectrum; notch what is found.
+    /// Detect 50/60 Hz hum (and harmonics) from each channel's spectrum; remove what is
+    /// found.
     Auto,
-    /// Notch this frequency (Hz) and its harmonics below the band edge.
+    /// This frequency (Hz) and its harmonics below the band edge.
     Fixed(f64),
+}
+
+/// How the mains hum lines found (or given) are removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MainsRemoval {
+    /// Subtract each line as a sinusoid tracked by running medians ([`crate::hum`]):
+    /// transients such as ECG QRS complexes pass unchanged, with no ringing.
+    Subtract,
+    /// IIR notch per line (quality factor `notch_q`), zero-phase with the band-pass. It
+    /// rings for about `notch_q / (π f0)` s after a transient at its frequency.
+    Notch,
 }
 
 /// Signal-processing settings of the detector (the scoring numbers live in [`Rules`]).
@@ -58,7 +73,14 @@ pub struct DetectorConfig {
     pub filter_order: usize,
     /// Mains notch. Default `auto`.
     pub notch: NotchMode,
-    /// Notch quality factor (bandwidth = f0 / Q). Default 30.
+    /// How hum lines are removed. Default `subtract` (see [`crate::hum`] for why not a
+    /// notch).
+    pub mains_removal: MainsRemoval,
+    /// Running-median window tracking each hum line's amplitude and phase, s (with
+    /// `mains_removal: subtract`). Default 2: about 20 blocks of 0.1 s, of which a
+    /// heartbeat's QRS complex disturbs at most two per beat.
+    pub hum_window_s: f64,
+    /// Notch quality factor (bandwidth = f0 / Q), with `mains_removal: notch`. Default 30.
     pub notch_q: f64,
     /// Prominence a spectral line needs to count as hum, dB. Default 10.
     pub notch_min_prominence_db: f64,
@@ -78,6 +100,8 @@ impl Default for DetectorConfig {
             max_upper_fraction: 0.45,
             filter_order: 4,
             notch: NotchMode::Auto,
+            mains_removal: MainsRemoval::Subtract,
+            hum_window_s: 2.0,
             notch_q: 30.0,
             notch_min_prominence_db: 10.0,
             min_stretch_s: 2.0,
@@ -118,6 +142,7 @@ impl DetectorConfig {
         pos("highpass_hz", self.highpass_hz)?;
         pos("lowpass_hz", self.lowpass_hz)?;
         pos("notch_q", self.notch_q)?;
+        pos("hum_window_s", self.hum_window_s)?;
         pos("min_stretch_s", self.min_stretch_s)?;
         if !(self.max_upper_fraction > 0.0 && self.max_upper_fraction < 0.5) {
             return Err(Error::config("max_upper_fraction", "must be in (0, 0.5)"));
@@ -404,8 +429,10 @@ impl Detector {
             Band::BandPass(cfg.highpass_hz, upper),
             fs_hz,
         )?;
-        for line in &mains {
-            sos.push(filter::notch(line.frequency_hz, cfg.notch_q, fs_hz)?);
+        if cfg.mains_removal == MainsRemoval::Notch {
+            for line in &mains {
+                sos.push(filter::notch(line.frequency_hz, cfg.notch_q, fs_hz)?);
+            }
         }
         let zp = ZeroPhase::new(sos)?;
         let min_len = zp
@@ -423,6 +450,16 @@ impl Detector {
             fs_hz,
         )?;
         drop(scratch);
+        if cfg.mains_removal == MainsRemoval::Subtract {
+            for line in &mains {
+                crate::hum::subtract_hum(
+                    &mut filtered,
+                    fs_hz,
+                    line.frequency_hz,
+                    cfg.hum_window_s,
+                )?;
+            }
+        }
         let envelope = envelope::envelope_owned(
             filtered,
             fs_hz,
@@ -673,6 +710,49 @@ mod tests {
             serde_json::to_string(&borrowed).unwrap(),
             serde_json::to_string(&owned).unwrap()
         );
+    }
+
+    /// ECG and 60-Hz hum sampled at 200 Hz (the third harmonic folds to 20 Hz, where QRS
+    /// complexes carry their energy), and no movement at all: the folded line is found and
+    /// removed, and no heartbeat becomes a leg movement. (The development night where a
+    /// 20-Hz notch's ringing did make beats into movements is described in `crate::hum`.)
+    #[test]
+    fn hum_removal_does_not_turn_heartbeats_into_movements() {
+        let fs = 200.0;
+        let n = 600 * 200;
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let samples: Vec<f64> = (0..n)
+            .map(|i| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let noise = ((state >> 11) as f64 / (1u64 << 52) as f64 - 1.0) * 2.0;
+                let t = f64::from(i) / fs;
+                let tau = std::f64::consts::TAU;
+                let hum = 150.0 * (tau * 60.0 * t).sin() + 45.0 * (tau * 180.0 * t + 1.0).sin();
+                // A 300-µV, ~20-ms QRS-like spike every 0.9 s.
+                let beat = (t % 0.9 - 0.45) / 0.008;
+                noise + hum + 300.0 * (-beat * beat).exp()
+            })
+            .collect();
+        let rec = Recording::from_slices(fs, Some(&samples), None).unwrap();
+        let lms = |mains_removal| {
+            let config = DetectorConfig {
+                mains_removal,
+                ..DetectorConfig::default()
+            };
+            let report = Detector::new(Rules::default(), config)
+                .unwrap()
+                .run(&rec, &Context::default())
+                .unwrap();
+            let notched = &report.recording.channels[0].notch_hz;
+            assert!(
+                notched.iter().any(|f| (f - 20.0).abs() < 0.5),
+                "{notched:?}"
+            );
+            report.leg_movements.len()
+        };
+        assert_eq!(lms(MainsRemoval::Subtract), 0);
     }
 
     #[test]

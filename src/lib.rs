@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod figure;
 pub mod filter;
+pub mod hum;
 pub mod input;
 pub mod nsrr;
 mod par;
@@ -23,7 +24,7 @@ mod table;
 
 pub use accel::{AccelConfig, AccelRecording};
 pub use context::{Context, Hypnogram, RespiratoryEvent, Stage};
-pub use detector::{Detector, DetectorConfig, NotchMode, score_movements};
+pub use detector::{Detector, DetectorConfig, MainsRemoval, NotchMode, score_movements};
 pub use error::{Error, Location, Result};
 pub use events::{Interval, LegMovement, Side};
 pub use input::{Night, ReadOptions, SignalKind, Unit, read_any, read_night};

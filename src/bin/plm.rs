@@ -133,7 +133,9 @@ struct DetectArgs {
     /// signal's physical dimension).
     #[arg(long, value_name = "uV|mV|V|g|mg|m/s2")]
     unit: Option<String>,
-    /// Mains notch: `auto` (detect 50/60 Hz hum), `off`, or a frequency in Hz.
+    /// Mains hum removal: `auto` (detect 50/60 Hz hum and its harmonics), `off`, or a
+    /// frequency in Hz. Lines are subtracted as tracked sinusoids (an IIR notch instead with
+    /// `{"mains_removal": "notch"}` in `--detector-config`).
     #[arg(long, default_value = "auto", value_name = "auto|off|HZ")]
     notch: String,
     /// JSON file overriding fields of the detector's signal-processing settings.
