@@ -36,8 +36,8 @@
 //! the hum's, and the burst is left essentially untouched.
 //!
 //! Cost: two passes over the samples per line, each a few multiply-adds per sample, with
-//! `sin`/`cos` evaluated once per block and rotated in between. Nights without hum pay
-//! nothing.
+//! `sin`/`cos` evaluated once per block (and tabulated once for the offsets within a
+//! block). Nights without hum pay nothing.
 //!
 //! Written here because no crate does this: notch and comb filters (e.g. in `idsp` or
 //! `biquad`) are IIR filters, and they ring.
@@ -69,27 +69,26 @@ pub fn subtract_hum(x: &mut [f64], fs_hz: f64, freq_hz: f64, window_s: f64) -> R
         return Ok(());
     }
     let omega = 2.0 * std::f64::consts::PI * freq_hz / fs_hz;
-    let step = omega.sin_cos();
+    let basis = Basis::new(omega, block);
+    let (mut cos, mut sin) = (vec![0.0; block], vec![0.0; block]);
 
     // 1. Least-squares (a, b) per block.
     let (mut a, mut b) = (vec![f64::NAN; n_blocks], vec![f64::NAN; n_blocks]);
-    for k in 0..n_blocks {
-        let start = k * block;
-        let mut ph = Phasor::at(omega, start, step);
+    for (k, chunk) in x.chunks_exact(block).enumerate() {
+        if chunk.iter().any(|v| v.is_nan()) {
+            continue;
+        }
+        basis.fill(k * block, &mut cos, &mut sin);
         let (mut cc, mut ss, mut cs, mut xc, mut xs) = (0.0, 0.0, 0.0, 0.0, 0.0);
-        let mut gap = false;
-        for &v in &x[start..start + block] {
-            gap |= v.is_nan();
-            let (c, s) = (ph.cos, ph.sin);
+        for ((&v, &c), &s) in chunk.iter().zip(&cos).zip(&sin) {
             cc += c * c;
             ss += s * s;
             cs += c * s;
             xc += v * c;
             xs += v * s;
-            ph.advance();
         }
         let det = cc * ss - cs * cs;
-        if !gap && det > 1e-9 * cc * ss {
+        if det > 1e-9 * cc * ss {
             a[k] = (xc * ss - xs * cs) / det;
             b[k] = (xs * cc - xc * cs) / det;
         }
@@ -105,57 +104,74 @@ pub fn subtract_hum(x: &mut [f64], fs_hz: f64, freq_hz: f64, window_s: f64) -> R
         return Ok(());
     }
 
-    // 3. Interpolate between block centres and subtract.
+    // 3. Interpolate between block centres and subtract. In block `k`, samples before its
+    //    centre lie between centres `k - 1` and `k`, the others between `k` and `k + 1`;
+    //    beyond the first and last centre the value is held.
     let half = (block as f64 - 1.0) / 2.0;
+    let inv = 1.0 / block as f64;
     let last = n_blocks - 1;
-    for (k, chunk) in x.chunks_mut(block).enumerate() {
-        let start = k * block;
-        let mut ph = Phasor::at(omega, start, step);
-        for (i, v) in chunk.iter_mut().enumerate() {
-            if v.is_finite() {
-                let p = ((start + i) as f64 - half) / block as f64;
-                let (ka, kb, t) = if p <= 0.0 {
-                    (0, 0, 0.0)
-                } else {
-                    let k0 = (p.floor() as usize).min(last);
-                    (k0, (k0 + 1).min(last), (p - k0 as f64).min(1.0))
-                };
-                let aa = smooth_a[ka] + t * (smooth_a[kb] - smooth_a[ka]);
-                let bb = smooth_b[ka] + t * (smooth_b[kb] - smooth_b[ka]);
-                *v -= aa * ph.cos + bb * ph.sin;
+    // (value at centre j, change to centre j + 1) of both series, for j = -1 ..= last.
+    let segment = |j: isize| -> [(f64, f64); 2] {
+        [&smooth_a, &smooth_b].map(|s| {
+            if j < 0 {
+                (s[0], 0.0)
+            } else if j as usize >= last {
+                (s[last], 0.0)
+            } else {
+                let j = j as usize;
+                (s[j], s[j + 1] - s[j])
             }
-            ph.advance();
+        })
+    };
+    for (k, chunk) in x.chunks_mut(block).enumerate() {
+        basis.fill(k * block, &mut cos, &mut sin);
+        let (before, after) = (segment(k as isize - 1), segment(k as isize));
+        for (i, ((v, &c), &s)) in chunk.iter_mut().zip(&cos).zip(&sin).enumerate() {
+            let d = (i as f64 - half) * inv; // position from this block's centre, blocks
+            let ([(a0, da), (b0, db)], t) = if d < 0.0 {
+                (before, d + 1.0)
+            } else {
+                (after, d)
+            };
+            // A gap stays a gap (NaN minus anything).
+            *v -= (a0 + t * da) * c + (b0 + t * db) * s;
         }
     }
     Ok(())
 }
 
-/// `cos(ω n)` and `sin(ω n)` for consecutive `n`: evaluated exactly at a block's first
-/// sample, then rotated by one sample's angle per step (a block is at most a few hundred
-/// samples, far too few for the rotation's rounding to matter).
-struct Phasor {
-    cos: f64,
-    sin: f64,
-    step_sin: f64,
-    step_cos: f64,
+/// `cos(ω n)` and `sin(ω n)` over one block: `cos(ω i)`, `sin(ω i)` for the offsets `i`
+/// within a block are tabulated once, and a block starting at `n0` combines them with
+/// `cos(ω n0)`, `sin(ω n0)` by the angle-sum formulas, so no sample depends on the one
+/// before (the loops vectorise) and no rounding accumulates along the night.
+struct Basis {
+    cos_i: Vec<f64>,
+    sin_i: Vec<f64>,
+    omega: f64,
 }
 
-impl Phasor {
-    fn at(omega: f64, n: usize, (step_sin, step_cos): (f64, f64)) -> Self {
-        let (sin, cos) = (omega * n as f64).sin_cos();
-        Phasor {
-            cos,
-            sin,
-            step_sin,
-            step_cos,
+impl Basis {
+    fn new(omega: f64, block: usize) -> Self {
+        let (sin_i, cos_i) = (0..block).map(|i| (omega * i as f64).sin_cos()).unzip();
+        Basis {
+            cos_i,
+            sin_i,
+            omega,
         }
     }
 
-    #[inline]
-    fn advance(&mut self) {
-        let (c, s) = (self.cos, self.sin);
-        self.cos = c * self.step_cos - s * self.step_sin;
-        self.sin = s * self.step_cos + c * self.step_sin;
+    /// Writes `cos(ω n)`, `sin(ω n)` for `n = n0 ..` into `c`, `s` (their length).
+    fn fill(&self, n0: usize, c: &mut [f64], s: &mut [f64]) {
+        let (s0, c0) = (self.omega * n0 as f64).sin_cos();
+        for (((c, s), ci), si) in c
+            .iter_mut()
+            .zip(s.iter_mut())
+            .zip(&self.cos_i)
+            .zip(&self.sin_i)
+        {
+            *c = c0 * ci - s0 * si;
+            *s = s0 * ci + c0 * si;
+        }
     }
 }
 
