@@ -41,8 +41,12 @@
 //!    and its 0.5-s quiet period. On a good sensor (magnitude floor ~5 mg after the
 //!    low-pass, fluctuating by ~1 mg) that is 12 mg, a twentieth of PAM-RL's 200-mg onset,
 //!    so small ankle movements are kept; on a noisy one both levels rise with the noise,
-//!    so noise does not become movements. Where the floor exceeds `max_floor_mg` (100 mg)
-//!    the stretch is excluded and reported.
+//!    so noise does not become movements. Only where the floor exceeds `max_floor_mg`
+//!    (100 mg) is the stretch excluded and reported: unlike EMG, whose fixed +8 µV onset
+//!    makes a stretch unscorable once its noise reaches it, a noisy sensor here raises both
+//!    levels and keeps its large movements (on the independent development night with
+//!    25 mg of added noise per axis, excluding stretches whose margin reached `onset_mg`
+//!    had lost every PLM; LM F1 0.82 → 0.97).
 //! 6. **Edges**: a leg's acceleration rises and falls smoothly, so the thresholds see only
 //!    the middle of a movement (its first and last tenths are buried in the floor). Each
 //!    edge is back-extrapolated along its flank — the line through the flank's 25 % and
@@ -450,12 +454,10 @@ pub fn detect_leg(
 ) -> Result<AccelLegResult> {
     let conditioned = condition(axes_g, fs_hz, cfg, rules, name)?;
     let env = &conditioned.envelope;
-    let unscorable: Vec<bool> = env
-        .rest
-        .iter()
-        .zip(&env.margin)
-        .map(|(&r, &m)| r > cfg.max_floor_mg || m >= cfg.onset_mg)
-        .collect();
+    // Only the floor makes a stretch unscorable: the onset threshold grows with the
+    // floor's fluctuation (step 5), so a noisy sensor raises the bar instead of losing the
+    // night (EMG's fixed +8 µV onset is what makes its noisy stretches unscorable).
+    let unscorable: Vec<bool> = env.rest.iter().map(|&r| r > cfg.max_floor_mg).collect();
     let mut movements = detect(env, side, &cfg.thresholds(rules), &unscorable);
     let mut posture_changes = Vec::new();
     if let Some(max_deg) = cfg.posture_change_deg {
@@ -529,13 +531,19 @@ mod tests {
 
     /// A quiet leg lying still, turning over at 60 s, with a 2-s 3-Hz movement at 30 s.
     fn leg(fs: f64, seconds: f64) -> [Vec<f64>; 3] {
+        noisy_leg(fs, seconds, 0.01, 0.15)
+    }
+
+    /// [`leg`] with uniform sensor noise of `noise_g` peak to peak (standard deviation
+    /// `noise_g / √12`) and a movement of `movement_g` peak along x.
+    fn noisy_leg(fs: f64, seconds: f64, noise_g: f64, movement_g: f64) -> [Vec<f64>; 3] {
         let n = (seconds * fs) as usize;
         let mut state = 7u64;
         let mut noise = move || {
             state = state
                 .wrapping_mul(6_364_136_223_846_793_005)
                 .wrapping_add(1_442_695_040_888_963_407);
-            ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 0.01
+            ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * noise_g
         };
         let mut axes = [vec![0.0; n], vec![0.0; n], vec![0.0; n]];
         for i in 0..n {
@@ -546,7 +554,7 @@ mod tests {
             let ang = u * std::f64::consts::FRAC_PI_2;
             let (mut x, y, mut z) = (-ang.sin(), 0.0, ang.cos());
             if (30.0..32.0).contains(&t) {
-                let s = 0.15 * (2.0 * std::f64::consts::PI * 3.0 * (t - 30.0)).sin();
+                let s = movement_g * (2.0 * std::f64::consts::PI * 3.0 * (t - 30.0)).sin();
                 x += s;
                 z += 0.5 * s;
             }
@@ -579,6 +587,33 @@ mod tests {
             assert!(m.peak_mg.unwrap() > 50.0 && m.peak_uv.is_none());
             assert!(r.excluded.is_empty(), "{:?}", r.excluded);
         }
+    }
+
+    #[test]
+    fn a_noisy_sensor_raises_the_bar_without_losing_the_night() {
+        // 29 mg of noise per axis: the floor's fluctuation lifts the offset margin past
+        // `onset_mg`, which must raise the onset, not exclude the stretch.
+        let fs = 50.0;
+        let axes = noisy_leg(fs, 120.0, 0.1, 0.3);
+        let r = detect_leg(
+            &axes,
+            fs,
+            Side::Left,
+            &AccelConfig::default(),
+            &Rules::wasm2016(),
+            "left",
+        )
+        .unwrap();
+        let env = &r.conditioned.envelope;
+        let margin = env.margin.iter().copied().fold(0.0, f64::max);
+        assert!(margin > AccelConfig::default().onset_mg, "{margin}");
+        assert!(r.excluded.is_empty(), "{:?}", r.excluded);
+        assert_eq!(r.movements.len(), 1, "{:?}", r.movements);
+        let m = r.movements[0];
+        assert!(
+            (m.onset_s - 30.0).abs() < 0.4 && (m.offset_s - 32.0).abs() < 0.4,
+            "{m:?}"
+        );
     }
 
     #[test]
