@@ -24,9 +24,10 @@
 //! * **Duration** ≥ `min_lm_s` (0.5 s); shorter activity is not an LM at all.
 //! * **Morphology** (WASM 2016, computer scoring): the morphology median must exceed the
 //!   offset level somewhere inside the LM, else it is an "empty" spiky detection.
-//! * An LM whose offset cannot be established because a gap (`NaN`) or the end of the
-//!   recording comes first is dropped: its duration, hence whether it is a CLM, is unknown.
-//!   Gaps are excluded time anyway.
+//! * An LM whose offset cannot be established because a gap (`NaN`), an unscorable block
+//!   or the end of the recording comes first is dropped, and so is one whose activity
+//!   reaches back into a gap or an unscorable block (its onset is unknown): its duration,
+//!   hence whether it is a CLM, is unknown. Gaps are excluded time anyway.
 //!
 //! Electrode pops (< 0.2 s) never become LMs: the envelope median ignores them, and what
 //! remains is shorter than 0.5 s and fails the morphology check.
@@ -89,12 +90,31 @@ pub fn detect(
     rules: &LmThresholds,
     unscorable: &[bool],
 ) -> Vec<LegMovement> {
+    detect_with_cuts(env, side, rules, unscorable, &[])
+}
+
+/// [`detect`] with blocks that bound movements without hiding them: an LM never spans a
+/// `cut[k]` block, but one that runs into a cut ends there (its offset is the cut's start,
+/// or the start of its quiet run if that came first) and one that emerges from a cut starts
+/// there, where after a gap or an unscorable block either would be dropped as unknown. The
+/// accelerometer path cuts at turns of the sensor: the turn is known, and so is the
+/// movement beside it. An empty `cut` cuts nothing.
+#[must_use]
+pub fn detect_with_cuts(
+    env: &Envelope,
+    side: Side,
+    rules: &LmThresholds,
+    unscorable: &[bool],
+    cut: &[bool],
+) -> Vec<LegMovement> {
     let n = env.len();
     let quiet_blocks = (rules.offset_quiet_s * env.rate_hz).ceil().max(1.0) as usize;
+    let is_cut = |k: usize| cut.get(k).copied().unwrap_or(false);
     let usable = |k: usize| {
         env.amplitude[k].is_finite()
             && env.rest[k].is_finite()
             && !unscorable.get(k).copied().unwrap_or(false)
+            && !is_cut(k)
     };
     let margin = |b: usize| {
         env.margin
@@ -102,6 +122,12 @@ pub fn detect(
             .copied()
             .unwrap_or(rules.offset_above_rest)
     };
+    // How far the edges can move outwards: widening plus flank extrapolation.
+    let extrapolation_s = rules
+        .flank_extrapolation_s
+        .filter(|x| x.is_finite())
+        .map_or(0.0, |x| x.clamp(0.0, 60.0));
+    let edge_reach = ((EDGE_REACH_S + extrapolation_s) * env.rate_hz).ceil() as usize + 1;
     let mut scratch = Vec::new();
     let mut out = Vec::new();
     let mut k = 0;
@@ -121,6 +147,10 @@ pub fn detect(
         let mut end: Option<usize> = None; // offset block
         let mut aborted = false;
         while j < n {
+            if is_cut(j) {
+                end = Some(quiet_start.unwrap_or(j));
+                break;
+            }
             if !usable(j) {
                 // A gap before the quiet run completes: the offset is unknown unless the
                 // run had already started (then the LM ended before the gap).
@@ -155,12 +185,43 @@ pub fn detect(
                 .copied()
                 .unwrap_or(rules.offset_above_rest)
         };
-        let Some((onset, offset)) = widen_edges(env, onset, offset, &fine_margin) else {
+        // Cuts bound the edges: the last cut block before the onset and the first one at
+        // or after the offset (widening and extrapolation stop there).
+        let (cut_before, cut_after) = if cut.is_empty() {
+            (None, None)
+        } else {
+            (
+                (onset.saturating_sub(edge_reach)..onset)
+                    .rev()
+                    .find(|&b| is_cut(b)),
+                (offset..(offset + edge_reach).min(n)).find(|&b| is_cut(b)),
+            )
+        };
+        let found = onset;
+        let Some((mut onset, mut offset)) = widen_edges(env, onset, offset, &fine_margin) else {
             continue;
         };
+        if let Some(c) = cut_before {
+            onset = onset.max(c + 1);
+        }
+        if let Some(c) = cut_after {
+            offset = offset.min(c);
+        }
+        // Activity reaching back into an unscorable block began there: its onset is as
+        // unknown as after a gap.
+        if (onset.saturating_sub(1)..found).any(|b| unscorable.get(b).copied().unwrap_or(false)) {
+            continue;
+        }
         let (mut on_s, mut off_s) = edge_times(env, onset, offset, &fine_margin);
         if let Some(max_s) = rules.flank_extrapolation_s {
             (on_s, off_s) = extrapolate_flanks(env, onset, offset, on_s, off_s, max_s);
+        }
+        let block_s = 1.0 / env.rate_hz;
+        if let Some(c) = cut_before {
+            on_s = on_s.max((c + 1) as f64 * block_s);
+        }
+        if let Some(c) = cut_after {
+            off_s = off_s.min(c as f64 * block_s);
         }
         // Edges are block times (and flank extrapolations): keep them inside the signal.
         (on_s, off_s) = (on_s.max(0.0), off_s.min(env.duration_s));
@@ -395,6 +456,37 @@ mod tests {
         // Middle level (between +2 and +8) keeps the LM going.
         let e = env(1000, &[(100, 150, 20.0), (150, 400, 5.0)]);
         assert!((detect(&e, Side::Left, &r, &[])[0].offset_s - 4.0).abs() <= 0.01);
+    }
+
+    #[test]
+    fn cuts_bound_movements_where_unscorable_blocks_drop_them() {
+        let r = LmThresholds::emg(&Rules::wasm2016());
+        // One burst 1–4 s with blocks 2.5–3.0 s marked.
+        let e = env(1000, &[(100, 400, 20.0)]);
+        let mut mask = vec![false; 1000];
+        mask[250..300].fill(true);
+        // Cut: the burst becomes two LMs, ending at the cut and starting after it.
+        let lms = detect_with_cuts(&e, Side::Left, &r, &[], &mask);
+        assert_eq!(lms.len(), 2, "{lms:?}");
+        assert!((lms[0].onset_s - 1.0).abs() <= 0.01, "{lms:?}");
+        assert!((lms[0].offset_s - 2.5).abs() <= 0.01, "{lms:?}");
+        assert!((lms[1].onset_s - 3.0).abs() <= 0.01, "{lms:?}");
+        assert!((lms[1].offset_s - 4.0).abs() <= 0.01, "{lms:?}");
+        // Unscorable: neither part has a known edge on the marked side.
+        assert!(detect(&e, Side::Left, &r, &mask).is_empty());
+        // A quiet run begun before the cut still ends the LM where it began.
+        let e = env(1000, &[(100, 200, 20.0)]);
+        mask.fill(false);
+        mask[230..260].fill(true);
+        let lms = detect_with_cuts(&e, Side::Left, &r, &[], &mask);
+        assert_eq!(lms.len(), 1, "{lms:?}");
+        assert!((lms[0].offset_s - 2.0).abs() <= 0.01, "{lms:?}");
+        // No cuts: the same as `detect`.
+        let e = env(1000, &[(100, 200, 20.0), (500, 560, 15.0)]);
+        assert_eq!(
+            detect_with_cuts(&e, Side::Left, &r, &[], &[]),
+            detect(&e, Side::Left, &r, &[])
+        );
     }
 
     #[test]

@@ -296,6 +296,57 @@ proptest! {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Movements bounded by cuts (the accelerometer's turns): no panic, sorted, at least
+    /// 0.5 s, inside the signal, and never over a cut block.
+    #[test]
+    fn movements_never_span_a_cut(
+        n in 50usize..3000,
+        bursts in prop::collection::vec((0.0f64..1.0, 1usize..600, 0.0f64..40.0), 0..12),
+        cuts in prop::collection::vec((0.0f64..1.0, 1usize..80), 0..5),
+        extrapolation in prop::option::of(0.0f64..2.0),
+    ) {
+        let mut levels = vec![1.0; n];
+        for (at, len, level) in &bursts {
+            let a = (at * n as f64) as usize;
+            levels[a..(a + len).min(n)].fill(*level);
+        }
+        let mut cut = vec![false; n];
+        for (at, len) in &cuts {
+            let a = (at * n as f64) as usize;
+            cut[a..(a + len).min(n)].fill(true);
+        }
+        let env = plm_detect::envelope::Envelope {
+            block: 1,
+            rate_hz: 100.0,
+            duration_s: n as f64 / 100.0,
+            amplitude: levels.clone(),
+            rest: vec![1.0; n],
+            block_mean: levels.clone(),
+            morphology_half_blocks: 25,
+            margin: vec![2.0; n],
+            fine: levels,
+            fine_margin: vec![2.0; n],
+        };
+        let rules = plm_detect::detect::LmThresholds {
+            flank_extrapolation_s: extrapolation,
+            ..plm_detect::detect::LmThresholds::emg(&Rules::wasm2016())
+        };
+        let lms = plm_detect::detect::detect_with_cuts(&env, Side::Left, &rules, &[], &cut);
+        if cuts.is_empty() {
+            prop_assert_eq!(&lms, &plm_detect::detect::detect(&env, Side::Left, &rules, &[]));
+        }
+        prop_assert!(lms.windows(2).all(|w| w[0].onset_s <= w[1].onset_s));
+        for m in &lms {
+            prop_assert!(m.onset_s >= 0.0 && m.offset_s <= env.duration_s && m.duration_s() >= 0.5, "{:?}", m);
+            let (a, b) = ((m.onset_s * 100.0).ceil() as usize, ((m.offset_s * 100.0).floor() as usize).min(n));
+            prop_assert!(!cut[a..b].iter().any(|&c| c), "LM {:?} spans a cut", m);
+        }
+    }
+}
+
+proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
     /// The running median (tracked by rank where its window is finite, a sorted window
