@@ -587,11 +587,14 @@ pub(crate) fn excluded_intervals(
 
 /// Median of the finite values.
 fn median_finite(v: &[f64]) -> Option<f64> {
-    let mut finite: Vec<i64> = v
-        .iter()
-        .filter(|x| x.is_finite())
-        .map(|&x| envelope::order_key(x))
-        .collect();
+    // Sized once: collecting a filter would grow by doubling, copying a night's worth of
+    // keys into fresh pages several times.
+    let mut finite: Vec<i64> = Vec::with_capacity(v.len());
+    finite.extend(
+        v.iter()
+            .filter(|x| x.is_finite())
+            .map(|&x| envelope::order_key(x)),
+    );
     if finite.is_empty() {
         return None;
     }

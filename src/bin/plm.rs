@@ -33,7 +33,7 @@ struct Cli {
 #[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
-    /// Detect leg movements in a night of leg EMG (CSV) and score them.
+    /// Detect leg movements in a night of leg EMG or ankle accelerometry (CSV, EDF/EDF+) and score them.
     Detect(DetectArgs),
     /// Score a list of monolateral leg movements (`onset_s,offset_s,side`), as PLMScoRe does.
     Score(ScoreArgs),
