@@ -11,8 +11,11 @@
 //! Times are seconds from the start of the recording. A header-only file is an empty list.
 //!
 //! Each reader also takes an NSRR XML annotation file (recognised by content: it starts
-//! with `<`), taking from it the stages, the respiratory events, the arousals or the
-//! scored limb movements ([`crate::nsrr`]).
+//! with `<`) or an EDF+ file with annotations (it starts like EDF: a Sleep-EDF
+//! `Hypnogram.edf`, or the night's own EDF+), taking from it the stages, the respiratory
+//! events, the arousals or the scored limb movements ([`crate::nsrr`], [`crate::edf`]). EDF+ times count from the file's first data record,
+//! which must be the recording's start (it is for the night's own file and for Sleep-EDF's
+//! hypnograms, which share their recording's start time).
 
 use std::io::Read;
 use std::path::Path;
@@ -236,7 +239,7 @@ pub fn read_hypnogram_from(
     input: Box<dyn Read + Send>,
     epoch_s: f64,
 ) -> Result<Hypnogram> {
-    let data = match from_xml(path, input, |e, loc| nsrr::hypnogram(e, epoch_s, loc))? {
+    let data = match from_annotations(path, input, |e, loc| nsrr::hypnogram(e, epoch_s, loc))? {
         Ok(h) => return Ok(h),
         Err(data) => data,
     };
@@ -320,7 +323,7 @@ pub fn read_respiratory_from(
     path: Option<&Path>,
     input: Box<dyn Read + Send>,
 ) -> Result<Vec<RespiratoryEvent>> {
-    let input = match from_xml(path, input, |e, _| Ok(nsrr::respiratory(e)))? {
+    let input = match from_annotations(path, input, |e, _| Ok(nsrr::respiratory(e)))? {
         Ok(list) => return Ok(list),
         Err(data) => Box::new(std::io::Cursor::new(data)),
     };
@@ -358,7 +361,7 @@ pub fn read_arousals_from(
     path: Option<&Path>,
     input: Box<dyn Read + Send>,
 ) -> Result<Vec<Interval>> {
-    let input = match from_xml(path, input, |e, _| Ok(nsrr::arousals(e)))? {
+    let input = match from_annotations(path, input, |e, _| Ok(nsrr::arousals(e)))? {
         Ok(list) => return Ok(list),
         Err(data) => Box::new(std::io::Cursor::new(data)),
     };
@@ -390,7 +393,7 @@ pub fn read_leg_movements_from(
     path: Option<&Path>,
     input: Box<dyn Read + Send>,
 ) -> Result<Vec<LegMovement>> {
-    let input = match from_xml(path, input, |e, _| Ok(nsrr::leg_movements(e)))? {
+    let input = match from_annotations(path, input, |e, _| Ok(nsrr::leg_movements(e)))? {
         Ok(list) => return Ok(list),
         Err(data) => Box::new(std::io::Cursor::new(data)),
     };
@@ -416,22 +419,38 @@ pub fn read_leg_movements_from(
     Ok(out)
 }
 
-/// Reads the whole input (context files are small): `Ok(convert(events))` when it is
-/// NSRR XML ([`crate::nsrr`]), else `Err(bytes)` for the CSV reader. `path` is only used
-/// in messages.
-fn from_xml<T>(
+/// `Ok(convert(events))` when the input is NSRR XML ([`crate::nsrr`]) or EDF+ with
+/// annotations ([`crate::edf::scored_events`], read as a stream), else `Err(bytes)` (the
+/// whole input: context files are small) for the CSV reader. `path` is only used in
+/// messages.
+fn from_annotations<T>(
     path: Option<&Path>,
     mut input: Box<dyn Read + Send>,
     convert: impl FnOnce(&[nsrr::ScoredEvent], &Location) -> Result<T>,
 ) -> Result<std::result::Result<T, Vec<u8>>> {
-    let mut data = Vec::new();
+    let loc = Location::file(path);
+    // An EDF+ file is read as a stream (it may be a whole polysomnogram).
+    let mut data = vec![0u8; crate::edf::MAGIC.len()];
+    let mut got = 0;
+    while got < data.len() {
+        match input.read(&mut data[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(path, e)),
+        }
+    }
+    data.truncate(got);
+    if crate::edf::looks_like_edf(&data) {
+        let events = crate::edf::scored_events(std::io::Cursor::new(data).chain(input), &loc)?;
+        return convert(&events, &loc).map(Ok);
+    }
     input
         .read_to_end(&mut data)
         .map_err(|e| Error::io(path, e))?;
     if !nsrr::looks_like_xml(&data) {
         return Ok(Err(data));
     }
-    let loc = Location::file(path);
     convert(&nsrr::scored_events(&data, &loc)?, &loc).map(Ok)
 }
 

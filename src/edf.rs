@@ -31,8 +31,9 @@
 //!   recording field gives the full year when present), as `YYYY-MM-DDThh:mm:ss` in the
 //!   recording's local time (EDF has no time zone).
 //! * **Not read**: BDF/BDF+ (24-bit) files are recognised and refused with that message;
-//!   EDF+ annotations other than time keeping (scored stages, events) are ignored — give
-//!   the hypnogram and events as CSV ([`crate::context`]).
+//!   the signal readers use only the time-keeping annotations; the scored stages and
+//!   events are read by [`crate::context`]'s readers (a hypnogram, respiratory events,
+//!   arousals or leg movements from an EDF+ file, via `scored_events` here).
 //!
 //! Errors name the file, the byte offset and the header field or signal.
 //!
@@ -48,6 +49,7 @@ use crate::accel::{AccelLeg, AccelRecording};
 use crate::error::{Error, Location, Result};
 use crate::events::Side;
 use crate::input::{self, ReadOptions, SignalKind, Unit};
+use crate::nsrr::ScoredEvent;
 use crate::signal::{Recording, TimeBase};
 use crate::table;
 
@@ -152,6 +154,21 @@ pub(crate) fn read_accel_night(
 /// The header, once the options are known to suit an EDF file.
 fn open(input: &mut impl Read, loc: &Location, options: &ReadOptions) -> Result<Header> {
     let header = read_header(input, loc)?;
+    if header.signals.iter().all(Signal::is_annotation) {
+        return Err(Error::input(
+            loc.clone(),
+            "the EDF file holds annotations only, no signal (as context, give it with --hypnogram, --respiratory, --arousals or --annotations)",
+        ));
+    }
+    if header.record_s <= 0.0 {
+        return Err(Error::parse(
+            loc.at_byte(244, "duration of a data record"),
+            format!(
+                "a data record lasts {} s: no signal can be read",
+                header.record_s
+            ),
+        ));
+    }
     if options.sample_rate_hz.is_some() {
         return Err(Error::config(
             "sample_rate_hz",
@@ -516,6 +533,212 @@ fn read_signals(
     Ok((fs, out))
 }
 
+/// The scoring context in an EDF+ file's annotations, as the events of an NSRR XML file
+/// ([`crate::nsrr`] then takes stages, respiratory events, arousals and leg movements
+/// from them). Texts are matched case-insensitively:
+///
+/// * `Sleep stage X` or `Stage X` (the EDF+ standard texts; Sleep-EDF, MASS): `X` is
+///   `W`, `1`–`4`, `R`, `N1`–`N3` as in the CSV hypnogram; `?` and anything else leave
+///   their epochs without a stage. The duration spans as many epochs as it holds (a
+///   missing one is one epoch).
+/// * Apneas, hypopneas (either spelling) and RERAs: respiratory events.
+/// * Any other text naming an arousal: an arousal.
+/// * Limb or leg movements and PLMs naming a side: scored leg movements.
+///
+/// Everything else (lights, body position, desaturations, comments) is ignored, and so is
+/// any annotation before the first data record.
+///
+/// # Errors
+/// As [`annotations`].
+pub(crate) fn scored_events(input: impl Read, loc: &Location) -> Result<Vec<ScoredEvent>> {
+    Ok(annotations(input, loc)?
+        .into_iter()
+        .filter(|a| a.onset_s >= 0.0)
+        .filter_map(|a| {
+            let t = a.text.to_ascii_lowercase();
+            let duration_s = a.duration_s.unwrap_or(0.0);
+            let at = loc.at_byte(a.byte, ANNOTATIONS);
+            let stage = t
+                .strip_prefix("sleep stage ")
+                .or_else(|| t.strip_prefix("stage "));
+            let kind = if let Some(x) = stage {
+                return Some(ScoredEvent::new(
+                    "Stages",
+                    format!("{}|{}", a.text, x.trim().to_ascii_uppercase()),
+                    a.onset_s,
+                    duration_s,
+                    at,
+                ));
+            } else if [
+                "apnea",
+                "apnoea",
+                "hypopnea",
+                "hypopnoea",
+                "rera",
+                "effort related arousal",
+            ]
+            .iter()
+            .any(|w| t.contains(w))
+            {
+                "Respiratory"
+            } else if t.contains("arousal") {
+                "Arousals"
+            } else if ["limb movement", "leg movement", "plm"]
+                .iter()
+                .any(|w| t.contains(w))
+            {
+                "Limb Movement"
+            } else {
+                return None;
+            };
+            Some(ScoredEvent::new(kind, a.text, a.onset_s, duration_s, at))
+        })
+        .collect())
+}
+
+/// One annotation of an EDF+ file: a text of a time-stamped annotation list (TAL).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Annotation {
+    /// Onset, s after the start of the first data record.
+    pub onset_s: f64,
+    /// Duration, s, when the TAL gives one.
+    pub duration_s: Option<f64>,
+    /// The annotation text (UTF-8, trimmed).
+    pub text: String,
+    /// Byte offset of its TAL in the file.
+    pub byte: u64,
+}
+
+/// Every annotation of the `EDF Annotations` signals of an EDF+ file read from `input`,
+/// in file order, time-keeping ones (the empty first annotation of each record) left out
+/// (EDF+ §2.2). Onsets are counted from the first data record's time-keeping onset,
+/// which is where the crate's signal readers put 0 s.
+///
+/// # Errors
+/// [`Error::Parse`] naming the byte for a header fault, a file without an annotation
+/// signal, a truncated record or a malformed onset or duration.
+pub(crate) fn annotations(mut input: impl Read, loc: &Location) -> Result<Vec<Annotation>> {
+    let header = read_header(&mut input, loc)?;
+    let signals: Vec<&Signal> = header
+        .signals
+        .iter()
+        .filter(|s| s.is_annotation())
+        .collect();
+    if signals.is_empty() {
+        return Err(Error::input(
+            loc.clone(),
+            "an EDF file without an `EDF Annotations` signal: it holds no scored events",
+        ));
+    }
+    let mut record = vec![0u8; header.record_bytes];
+    let header_bytes = 256 * (header.signals.len() as u64 + 1);
+    let mut first_onset: Option<f64> = None;
+    let mut out = Vec::new();
+    let mut k = 0usize;
+    loop {
+        if header.records.is_some_and(|n| k >= n) {
+            break;
+        }
+        let at = header_bytes + k as u64 * header.record_bytes as u64;
+        match read_full(&mut input, &mut record) {
+            Ok(n) if n == record.len() => {}
+            Ok(0) if header.records.is_none() => break,
+            Ok(n) => {
+                return Err(Error::parse(
+                    loc.at_byte(at + n as u64, "data record"),
+                    format!("the file ends inside data record {}", k + 1),
+                ));
+            }
+            Err(e) => return Err(Error::io(loc.path.as_deref(), e)),
+        }
+        for (i, s) in signals.iter().enumerate() {
+            let bytes = &record[s.offset..s.offset + 2 * s.samples_per_record];
+            let base = at + s.offset as u64;
+            let keeping = i == 0;
+            parse_tals(bytes, base, keeping, loc, &mut first_onset, &mut out)?;
+        }
+        k += 1;
+    }
+    let t0 = first_onset.unwrap_or(0.0);
+    for a in &mut out {
+        a.onset_s -= t0;
+    }
+    Ok(out)
+}
+
+/// The TALs of one record's annotation signal `bytes` (at file offset `base`) into
+/// `out`; `keeping`: the first TAL is the record's time keeping, whose onset (the first
+/// record's) is kept in `first_onset`.
+fn parse_tals(
+    bytes: &[u8],
+    base: u64,
+    keeping: bool,
+    loc: &Location,
+    first_onset: &mut Option<f64>,
+    out: &mut Vec<Annotation>,
+) -> Result<()> {
+    let mut i = 0;
+    let mut first = keeping;
+    while i < bytes.len() {
+        if bytes[i] == 0 {
+            i += 1;
+            continue;
+        }
+        let end = memchr::memchr(0, &bytes[i..]).map_or(bytes.len(), |e| i + e);
+        let tal = &bytes[i..end];
+        let byte = base + i as u64;
+        let mut parts = tal.split(|&b| b == 0x14);
+        let stamp = parts.next().unwrap_or_default();
+        let (onset, duration) = match stamp.iter().position(|&b| b == 0x15) {
+            Some(p) => (&stamp[..p], Some(&stamp[p + 1..])),
+            None => (stamp, None),
+        };
+        let seconds = |text: &[u8], what: &str, signed: bool| -> Result<f64> {
+            let s = std::str::from_utf8(text).unwrap_or("");
+            let ok = if signed {
+                s.starts_with(['+', '-'])
+            } else {
+                !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+            };
+            s.parse::<f64>()
+                .ok()
+                .filter(|v| ok && v.is_finite())
+                .ok_or_else(|| {
+                    Error::parse(
+                        loc.at_byte(byte, ANNOTATIONS),
+                        format!(
+                            "malformed annotation {what} `{}`",
+                            crate::table::shorten(&String::from_utf8_lossy(text))
+                        ),
+                    )
+                })
+        };
+        let onset_s = seconds(onset, "onset", true)?;
+        let duration_s = duration
+            .map(|d| seconds(d, "duration", false))
+            .transpose()?;
+        let mut texts = parts;
+        if first {
+            // The time-keeping annotation: empty, its onset the record's start.
+            first_onset.get_or_insert(onset_s);
+            first = false;
+        }
+        for t in texts.by_ref() {
+            let text = String::from_utf8_lossy(t).trim().to_owned();
+            if !text.is_empty() {
+                out.push(Annotation {
+                    onset_s,
+                    duration_s,
+                    text,
+                    byte,
+                });
+            }
+        }
+        i = end + 1;
+    }
+    Ok(())
+}
+
 /// Fills `buf` from `input` as far as it goes; the count read.
 fn read_full(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
@@ -613,10 +836,11 @@ fn read_header(input: &mut impl Read, loc: &Location) -> Result<Header> {
         }
     };
     let record_s = number(244, 8, "duration of a data record")?;
-    if record_s <= 0.0 {
+    // 0 s is allowed (EDF+ §2.2.4: a file of annotations only); signals need more.
+    if record_s.is_nan() || record_s < 0.0 {
         return Err(Error::parse(
             loc.at_byte(244, "duration of a data record"),
-            format!("a data record lasts {record_s} s: no signal can be read"),
+            format!("a data record lasts {record_s} s"),
         ));
     }
     let ns = whole(252, 4, "number of signals")?;
@@ -747,12 +971,6 @@ fn read_header(input: &mut impl Read, loc: &Location) -> Result<Header> {
         return Err(Error::parse(
             loc.at_byte(256 + starts[8] as u64, names[8]),
             format!("data records of {offset} bytes: not an EDF file this reader can hold"),
-        ));
-    }
-    if signals.iter().all(Signal::is_annotation) {
-        return Err(Error::input(
-            loc.clone(),
-            "the EDF file holds annotations only, no signal",
         ));
     }
     let start_time = start_time(&field(168, 8), &field(176, 8), &field(88, 80));
@@ -1021,6 +1239,110 @@ mod tests {
         b[pos + 1] = b'0';
         let e = emg(&b).unwrap_err().to_string();
         assert!(e.contains("data record 3 starts at 0 s"), "{e}");
+    }
+
+    /// An annotation signal of `n` samples per record holding `tals` (record by record).
+    fn tal_signal(records: &[&[&str]], n: usize) -> Vec<i16> {
+        let mut out = Vec::new();
+        for tals in records {
+            let mut b: Vec<u8> = tals.concat().into_bytes();
+            assert!(b.len() <= 2 * n, "TALs too long for the signal");
+            b.resize(2 * n, 0);
+            out.extend(b.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])));
+        }
+        out
+    }
+
+    #[test]
+    fn annotations_give_stages_events_and_movements() {
+        // Sleep-EDF style: annotations only, one record of 0 s.
+        let tals = tal_signal(
+            &[&[
+                "+0\x14\x14\0",
+                "+0\x1530\x14Sleep stage W\x14\0",
+                "+30\x1560\x14Sleep stage 2\x14\0",
+                "+90\x1530\x14Sleep stage ?\x14\0",
+                "+95.5\x1512\x14Obstructive Apnoea\x14\0",
+                "+100\x153\x14Arousal\x14\0",
+                "+101\x152\x14Limb movement - left\x14\0",
+                "+102\x14Lights on\x14\0",
+            ]],
+            160,
+        );
+        let bytes = edf_bytes(
+            "EDF+C",
+            0.0,
+            &[("EDF Annotations", "", -1.0, 1.0, 160, tals)],
+            1,
+        );
+        let path = Some(std::path::Path::new("h.edf"));
+        let input = || -> Box<dyn Read + Send> { Box::new(std::io::Cursor::new(bytes.clone())) };
+        let h = crate::context::read_hypnogram_from(path, input(), 30.0).unwrap();
+        assert_eq!(
+            h.epochs,
+            vec![
+                (0.0, crate::Stage::W),
+                (30.0, crate::Stage::N2),
+                (60.0, crate::Stage::N2)
+            ]
+        );
+        let r = crate::context::read_respiratory_from(path, input()).unwrap();
+        assert_eq!(r.len(), 1);
+        assert_eq!((r[0].onset_s, r[0].offset_s), (95.5, 107.5));
+        assert_eq!(r[0].kind.as_deref(), Some("Obstructive Apnoea"));
+        let a = crate::context::read_arousals_from(path, input()).unwrap();
+        assert_eq!((a.len(), a[0].onset_s, a[0].offset_s), (1, 100.0, 103.0));
+        let m = crate::context::read_leg_movements_from(path, input()).unwrap();
+        assert_eq!(m.len(), 1);
+        assert_eq!(
+            (m[0].onset_s, m[0].offset_s, m[0].side),
+            (101.0, 103.0, Side::Left)
+        );
+    }
+
+    #[test]
+    fn annotation_times_count_from_the_first_record_and_faults_name_their_byte() {
+        // Records start 10 s into the file: an annotation at +12.5 s is 2.5 s into the signal.
+        let tals = tal_signal(
+            &[
+                &["+10\x14\x14\0"],
+                &["+11\x14\x14\0", "+12.5\x1520\x14Hypopnea\x14\0"],
+            ],
+            24,
+        );
+        let leg: Vec<i16> = vec![0; 8];
+        let bytes = edf_bytes(
+            "EDF+C",
+            1.0,
+            &[
+                ("Tib L", "uV", -32768.0, 32767.0, 4, leg),
+                ("EDF Annotations", "", -1.0, 1.0, 24, tals),
+            ],
+            2,
+        );
+        let loc = Location::file(Some(std::path::Path::new("n.edf")));
+        let got = annotations(&bytes[..], &loc).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!((got[0].onset_s, got[0].duration_s), (2.5, Some(20.0)));
+        assert_eq!(got[0].text, "Hypopnea");
+        // A malformed onset: an error naming the file and the byte of its list.
+        let mut b = bytes.clone();
+        let pos = b.windows(5).position(|w| w == b"+12.5").unwrap();
+        b[pos] = b'x';
+        let e = annotations(&b[..], &loc).unwrap_err().to_string();
+        assert!(
+            e.contains("n.edf") && e.contains(&format!("byte {pos}")),
+            "{e}"
+        );
+        assert!(e.contains("malformed annotation onset `x12.5`"), "{e}");
+        // A file without annotations holds no events.
+        let plain = edf_bytes("", 1.0, &[("Tib L", "uV", -1.0, 1.0, 4, vec![0; 4])], 1);
+        let e = annotations(&plain[..], &loc).unwrap_err().to_string();
+        assert!(e.contains("without an `EDF Annotations` signal"), "{e}");
+        // A signal file still needs records that last.
+        let zero = edf_bytes("", 0.0, &[("Tib L", "uV", -1.0, 1.0, 4, vec![0; 4])], 1);
+        let e = emg(&zero).unwrap_err().to_string();
+        assert!(e.contains("no signal can be read"), "{e}");
     }
 
     #[test]

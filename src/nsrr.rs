@@ -42,11 +42,30 @@ pub(crate) struct ScoredEvent {
     concept: String,
     start_s: f64,
     duration_s: f64,
-    /// 1-based line of its `<ScoredEvent>`.
-    line: u64,
+    /// Where it was read (the line of its `<ScoredEvent>`; in an EDF+ file, the byte of
+    /// its annotation list).
+    at: Location,
 }
 
 impl ScoredEvent {
+    /// An event of `event_type` (`Stages`, `Respiratory`, `Arousals`, `Limb Movement`)
+    /// named `concept` (`name|label`), read at `at`.
+    pub(crate) fn new(
+        event_type: &str,
+        concept: String,
+        start_s: f64,
+        duration_s: f64,
+        at: Location,
+    ) -> Self {
+        Self {
+            event_type: event_type.to_owned(),
+            concept,
+            start_s,
+            duration_s,
+            at,
+        }
+    }
+
     fn interval(&self) -> (f64, f64) {
         (self.start_s, self.start_s + self.duration_s)
     }
@@ -130,7 +149,7 @@ pub(crate) fn scored_events(data: &[u8], loc: &Location) -> Result<Vec<ScoredEve
                             duration_s: number(&duration, "Duration")?,
                             event_type,
                             concept,
-                            line,
+                            at: loc.at_line(line),
                         });
                     }
                 }
@@ -213,7 +232,7 @@ pub(crate) fn hypnogram(events: &[ScoredEvent], epoch_s: f64, loc: &Location) ->
         let n = ((e.duration_s / epoch_s).round() as usize).max(1);
         if n > 1_000_000 {
             return Err(Error::parse(
-                loc.at_line(e.line),
+                e.at.clone(),
                 format!("a stage event lasting {} s", e.duration_s),
             ));
         }
@@ -222,7 +241,7 @@ pub(crate) fn hypnogram(events: &[ScoredEvent], epoch_s: f64, loc: &Location) ->
             if let Some(&(prev, _)) = epochs.last() {
                 if start < prev + epoch_s - 1e-6 {
                     return Err(Error::parse(
-                        loc.at_line(e.line),
+                        e.at.clone(),
                         format!(
                             "stage `{}` at {start} s overlaps the epoch starting at {prev} s",
                             e.concept.trim()
@@ -236,7 +255,7 @@ pub(crate) fn hypnogram(events: &[ScoredEvent], epoch_s: f64, loc: &Location) ->
     if epochs.is_empty() {
         return Err(Error::input(
             loc.clone(),
-            "the NSRR XML has no scored sleep stages",
+            "the annotations hold no scored sleep stages",
         ));
     }
     Ok(Hypnogram { epoch_s, epochs })
@@ -251,7 +270,9 @@ pub(crate) fn respiratory(events: &[ScoredEvent]) -> Vec<RespiratoryEvent> {
             let name = e.name_label().0;
             let n = name.to_ascii_lowercase();
             let counted = n.contains("apnea")
+                || n.contains("apnoea")
                 || n.contains("hypopnea")
+                || n.contains("hypopnoea")
                 || n.contains("rera")
                 || n.contains("effort related arousal");
             counted.then(|| {

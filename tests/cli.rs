@@ -769,3 +769,47 @@ fn nsrr_xml_annotations_give_the_csv_context_s_report() {
         assert_eq!(a["summary"][key], b["summary"][key], "{key}");
     }
 }
+
+#[test]
+fn edf_plus_annotations_give_the_csv_context_s_report() {
+    // A Sleep-EDF style hypnogram file: annotations only (stage runs with durations,
+    // arousals, a trailing `Sleep stage ?`, a `Lights off` that is ignored).
+    let night = data("emg-256hz-15min.csv");
+    let edf = data("context/emg-256hz-15min-hypnogram.edf");
+    let detect = |extra: &[&str]| {
+        let mut args = vec!["detect", night.to_str().unwrap(), "--json", "-", "-q"];
+        args.extend_from_slice(extra);
+        stdout_json(&run(&args))
+    };
+    let from_csv = detect(&[
+        "--hypnogram",
+        data("emg-256hz-15min.hyp.csv").to_str().unwrap(),
+        "--arousals",
+        data("context/emg-256hz-15min.arousals.csv")
+            .to_str()
+            .unwrap(),
+    ]);
+    for args in [
+        vec!["--annotations", edf.to_str().unwrap()],
+        vec![
+            "--hypnogram",
+            edf.to_str().unwrap(),
+            "--arousals",
+            edf.to_str().unwrap(),
+        ],
+    ] {
+        let from_edf = detect(&args);
+        assert_eq!(from_edf["context"], from_csv["context"], "{args:?}");
+        assert_eq!(from_edf["summary"], from_csv["summary"], "{args:?}");
+    }
+    assert_eq!(from_csv["context"]["epochs"], 30);
+    assert_eq!(from_csv["context"]["arousals"], 14);
+    // Given as the night itself, it says what it is and where it belongs.
+    let out = run(&["detect", edf.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("annotations only") && err.contains("--annotations"),
+        "{err}"
+    );
+}

@@ -65,7 +65,7 @@ struct SimulateArgs {
 #[derive(Args)]
 struct ContextArgs {
     /// Hypnogram CSV: `epoch_start_s,stage` (30-s epochs; W/N1/N2/N3/R, S1–S4, 0–5), or
-    /// NSRR XML annotations.
+    /// NSRR XML or EDF+ annotations (`Sleep stage W`, ... as in Sleep-EDF hypnograms).
     #[arg(long, value_name = "CSV")]
     hypnogram: Option<PathBuf>,
     /// Respiratory events CSV: `onset_s,offset_s[,kind]`.
@@ -74,10 +74,10 @@ struct ContextArgs {
     /// Arousals CSV: `onset_s,offset_s`.
     #[arg(long, value_name = "CSV")]
     arousals: Option<PathBuf>,
-    /// NSRR XML annotations: stages, respiratory events and arousals from one file
-    /// (`--hypnogram`, `--respiratory` and `--arousals` take precedence; each of them also
-    /// accepts an NSRR XML file).
-    #[arg(long, value_name = "XML")]
+    /// NSRR XML or EDF+ annotations (the night's own EDF+ file too): stages, respiratory
+    /// events and arousals from one file (`--hypnogram`, `--respiratory` and `--arousals`
+    /// take precedence; each of them also accepts such a file).
+    #[arg(long, value_name = "XML|EDF")]
     annotations: Option<PathBuf>,
     /// Scoring rules preset.
     #[arg(long, default_value = "wasm2016", value_name = "wasm2016|aasm")]
@@ -147,7 +147,7 @@ struct DetectArgs {
 
 #[derive(Args)]
 struct ScoreArgs {
-    /// Leg movements CSV: `onset_s,offset_s,side` (side left/right), or NSRR XML
+    /// Leg movements CSV: `onset_s,offset_s,side` (side left/right), or NSRR XML or EDF+
     /// annotations (their scored limb movements).
     movements: PathBuf,
     /// Recording length in seconds (default: the hypnogram's end, else the last offset).
