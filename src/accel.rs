@@ -687,19 +687,24 @@ mod tests {
         axes
     }
 
+    /// A left leg's detection with the default settings and WASM 2016.
+    fn left_leg(axes: &[Vec<f64>; 3], fs: f64) -> AccelLegResult {
+        detect_leg(
+            axes,
+            fs,
+            Side::Left,
+            &AccelConfig::default(),
+            &Rules::wasm2016(),
+            "left",
+        )
+        .unwrap()
+    }
+
     #[test]
     fn finds_the_movement_and_not_the_turn() {
         for fs in [25.0, 50.0, 100.0] {
             let axes = leg(fs, 120.0);
-            let r = detect_leg(
-                &axes,
-                fs,
-                Side::Left,
-                &AccelConfig::default(),
-                &Rules::wasm2016(),
-                "left",
-            )
-            .unwrap();
+            let r = left_leg(&axes, fs);
             assert_eq!(r.movements.len(), 1, "{fs} Hz: {:?}", r.movements);
             let m = r.movements[0];
             assert!(
@@ -717,15 +722,7 @@ mod tests {
         // `onset_mg`, which must raise the onset, not exclude the stretch.
         let fs = 50.0;
         let axes = noisy_leg(fs, 120.0, 0.1, 0.3);
-        let r = detect_leg(
-            &axes,
-            fs,
-            Side::Left,
-            &AccelConfig::default(),
-            &Rules::wasm2016(),
-            "left",
-        )
-        .unwrap();
+        let r = left_leg(&axes, fs);
         let env = &r.conditioned.envelope;
         let margin = env.margin.iter().copied().fold(0.0, f64::max);
         assert!(margin > AccelConfig::default().onset_mg, "{margin}");
@@ -752,15 +749,7 @@ mod tests {
                 turned[0][i] = axes[2][i];
                 turned[2][i] = -axes[0][i];
             }
-            let r = detect_leg(
-                &turned,
-                fs,
-                Side::Left,
-                &AccelConfig::default(),
-                &Rules::wasm2016(),
-                "left",
-            )
-            .unwrap();
+            let r = left_leg(&turned, fs);
             let near: Vec<_> = r
                 .movements
                 .iter()

@@ -431,15 +431,7 @@ fn from_annotations<T>(
     let loc = Location::file(path);
     // An EDF+ file is read as a stream (it may be a whole polysomnogram).
     let mut data = vec![0u8; crate::edf::MAGIC.len()];
-    let mut got = 0;
-    while got < data.len() {
-        match input.read(&mut data[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(Error::io(path, e)),
-        }
-    }
+    let got = crate::edf::read_full(&mut input, &mut data).map_err(|e| Error::io(path, e))?;
     data.truncate(got);
     if crate::edf::looks_like_edf(&data) {
         let events = crate::edf::scored_events(std::io::Cursor::new(data).chain(input), &loc)?;

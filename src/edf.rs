@@ -383,7 +383,7 @@ fn dimension_unit(dimension: &str) -> Option<Unit> {
 /// Reads the data records, keeping the signals `chosen` (header indices), scaled to the
 /// library's unit for `kind`. Returns the common rate and one buffer per chosen signal.
 fn read_signals(
-    mut input: impl Read,
+    input: impl Read,
     loc: &Location,
     options: &ReadOptions,
     header: &Header,
@@ -459,29 +459,8 @@ fn read_signals(
         .iter()
         .map(|_| Vec::with_capacity(capacity))
         .collect();
-    let mut record = vec![0u8; header.record_bytes];
-    let header_bytes = 256 * (header.signals.len() as u64 + 1);
     let mut first_onset: Option<f64> = None;
-    let mut k = 0usize;
-    loop {
-        if header.records.is_some_and(|n| k >= n) {
-            break;
-        }
-        let at = header_bytes + k as u64 * header.record_bytes as u64;
-        match read_full(&mut input, &mut record) {
-            Ok(n) if n == record.len() => {}
-            Ok(0) if header.records.is_none() => break,
-            Ok(n) => {
-                let announced = header
-                    .records
-                    .map_or_else(String::new, |n| format!(" of the {n} announced"));
-                return Err(Error::parse(
-                    loc.at_byte(at + n as u64, "data record"),
-                    format!("the file ends inside data record {}{announced}", k + 1),
-                ));
-            }
-            Err(e) => return Err(Error::io(loc.path.as_deref(), e)),
-        }
+    for_each_record(input, header, loc, |k, at, record| {
         // Where this record starts on the grid.
         let start = match (header.variant, annotation) {
             (Variant::Discontinuous, Some(a)) => {
@@ -522,8 +501,8 @@ fn read_signals(
                 (pmin + (d - dmin) * gain) * factor
             }));
         }
-        k += 1;
-    }
+        Ok(())
+    })?;
     if out[0].is_empty() {
         return Err(Error::input(
             loc.clone(),
@@ -630,35 +609,16 @@ pub(crate) fn annotations(mut input: impl Read, loc: &Location) -> Result<Vec<An
             "an EDF file without an `EDF Annotations` signal: it holds no scored events",
         ));
     }
-    let mut record = vec![0u8; header.record_bytes];
-    let header_bytes = 256 * (header.signals.len() as u64 + 1);
     let mut first_onset: Option<f64> = None;
     let mut out = Vec::new();
-    let mut k = 0usize;
-    loop {
-        if header.records.is_some_and(|n| k >= n) {
-            break;
-        }
-        let at = header_bytes + k as u64 * header.record_bytes as u64;
-        match read_full(&mut input, &mut record) {
-            Ok(n) if n == record.len() => {}
-            Ok(0) if header.records.is_none() => break,
-            Ok(n) => {
-                return Err(Error::parse(
-                    loc.at_byte(at + n as u64, "data record"),
-                    format!("the file ends inside data record {}", k + 1),
-                ));
-            }
-            Err(e) => return Err(Error::io(loc.path.as_deref(), e)),
-        }
+    for_each_record(input, &header, loc, |_, at, record| {
         for (i, s) in signals.iter().enumerate() {
             let bytes = &record[s.offset..s.offset + 2 * s.samples_per_record];
             let base = at + s.offset as u64;
-            let keeping = i == 0;
-            parse_tals(bytes, base, keeping, loc, &mut first_onset, &mut out)?;
+            parse_tals(bytes, base, i == 0, loc, &mut first_onset, &mut out)?;
         }
-        k += 1;
-    }
+        Ok(())
+    })?;
     let t0 = first_onset.unwrap_or(0.0);
     for a in &mut out {
         a.onset_s -= t0;
@@ -739,8 +699,47 @@ fn parse_tals(
     Ok(())
 }
 
+/// Reads the data records of `header` from `input` (positioned after the header) one at
+/// a time into one buffer, calling `each(index, file offset, record)`; stops at the
+/// announced count, or at the end of the file when the count is unknown (-1).
+///
+/// # Errors
+/// A record cut short by the end of the file (naming its byte), I/O errors, and `each`'s.
+fn for_each_record(
+    mut input: impl Read,
+    header: &Header,
+    loc: &Location,
+    mut each: impl FnMut(usize, u64, &[u8]) -> Result<()>,
+) -> Result<()> {
+    let mut record = vec![0u8; header.record_bytes];
+    let header_bytes = 256 * (header.signals.len() as u64 + 1);
+    let mut k = 0usize;
+    loop {
+        if header.records.is_some_and(|n| k >= n) {
+            return Ok(());
+        }
+        let at = header_bytes + k as u64 * header.record_bytes as u64;
+        match read_full(&mut input, &mut record) {
+            Ok(n) if n == record.len() => {}
+            Ok(0) if header.records.is_none() => return Ok(()),
+            Ok(n) => {
+                let announced = header
+                    .records
+                    .map_or_else(String::new, |n| format!(" of the {n} announced"));
+                return Err(Error::parse(
+                    loc.at_byte(at + n as u64, "data record"),
+                    format!("the file ends inside data record {}{announced}", k + 1),
+                ));
+            }
+            Err(e) => return Err(Error::io(loc.path.as_deref(), e)),
+        }
+        each(k, at, &record)?;
+        k += 1;
+    }
+}
+
 /// Fills `buf` from `input` as far as it goes; the count read.
-fn read_full(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+pub(crate) fn read_full(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match input.read(&mut buf[n..]) {

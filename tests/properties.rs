@@ -197,49 +197,17 @@ proptest! {
         edits in prop::collection::vec((any::<prop::sample::Index>(), prop::sample::select(&b"<>/&;\"0123456789.-|x \n"[..])), 0..8),
         cut in prop_oneof![Just(None), any::<prop::sample::Index>().prop_map(Some)],
     ) {
-        let mut bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/data/context/emg-256hz-15min-nsrr.xml")).unwrap();
-        for (at, b) in edits {
-            let i = at.index(bytes.len());
-            bytes[i] = b;
-        }
-        if let Some(c) = cut {
-            bytes.truncate(c.index(bytes.len()));
-        }
-        let input = || Box::new(std::io::Cursor::new(bytes.clone()));
-        if let Ok(h) = plm_detect::context::read_hypnogram_from(None, input(), 30.0) {
-            prop_assert!(h.validate().is_ok());
-        }
-        let _ = plm_detect::context::read_respiratory_from(None, input());
-        let _ = plm_detect::context::read_arousals_from(None, input());
-        let _ = plm_detect::context::read_leg_movements_from(None, input());
+        context_readers_hold(&damaged("data/context/emg-256hz-15min-nsrr.xml", &edits, cut))?;
     }
 
     /// An EDF+ annotation file (Sleep-EDF style) with bytes overwritten and cut anywhere:
-    /// errors or context lists, never a panic; a hypnogram read is well formed.
+    /// errors or context lists, never a panic.
     #[test]
     fn edf_annotation_readers_never_panic_on_damaged_files(
         edits in prop::collection::vec((any::<prop::sample::Index>(), prop::sample::select(&b"\x00\x14\x15+-.0123456789eE x"[..])), 0..8),
         cut in prop_oneof![Just(None), any::<prop::sample::Index>().prop_map(Some)],
     ) {
-        let mut bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/data/context/emg-256hz-15min-hypnogram.edf")).unwrap();
-        for (at, b) in edits {
-            let i = at.index(bytes.len());
-            bytes[i] = b;
-        }
-        if let Some(c) = cut {
-            bytes.truncate(c.index(bytes.len()));
-        }
-        let input = || Box::new(std::io::Cursor::new(bytes.clone()));
-        if let Ok(h) = plm_detect::context::read_hypnogram_from(None, input(), 30.0) {
-            prop_assert!(h.validate().is_ok());
-        }
-        if let Ok(r) = plm_detect::context::read_respiratory_from(None, input()) {
-            prop_assert!(r.iter().all(|e| e.onset_s >= 0.0 && e.offset_s >= e.onset_s));
-        }
-        if let Ok(a) = plm_detect::context::read_arousals_from(None, input()) {
-            prop_assert!(a.iter().all(|e| e.onset_s >= 0.0 && e.offset_s >= e.onset_s));
-        }
-        let _ = plm_detect::context::read_leg_movements_from(None, input());
+        context_readers_hold(&damaged("data/context/emg-256hz-15min-hypnogram.edf", &edits, cut))?;
     }
 
     /// A real EDF+ file (written by pyedflib) with bytes overwritten anywhere — header
@@ -401,4 +369,44 @@ proptest! {
             prop_assert!(o.to_bits() == m.to_bits() || (o.is_nan() && m.is_nan()), "i {} w {}: {} vs {}", i, w, o, m);
         }
     }
+}
+
+/// The file `path` (from the crate root) with `edits` written over it and cut at `cut`.
+fn damaged(
+    path: &str,
+    edits: &[(prop::sample::Index, u8)],
+    cut: Option<prop::sample::Index>,
+) -> Vec<u8> {
+    let mut bytes =
+        std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap();
+    for (at, b) in edits {
+        let i = at.index(bytes.len());
+        bytes[i] = *b;
+    }
+    if let Some(c) = cut {
+        bytes.truncate(c.index(bytes.len()));
+    }
+    bytes
+}
+
+/// Every context reader on `bytes`: an error or a well-formed list, never a panic.
+fn context_readers_hold(bytes: &[u8]) -> Result<(), TestCaseError> {
+    let input = || Box::new(std::io::Cursor::new(bytes.to_vec()));
+    if let Ok(h) = plm_detect::context::read_hypnogram_from(None, input(), 30.0) {
+        prop_assert!(h.validate().is_ok());
+    }
+    if let Ok(r) = plm_detect::context::read_respiratory_from(None, input()) {
+        prop_assert!(
+            r.iter()
+                .all(|e| e.onset_s >= 0.0 && e.offset_s >= e.onset_s)
+        );
+    }
+    if let Ok(a) = plm_detect::context::read_arousals_from(None, input()) {
+        prop_assert!(
+            a.iter()
+                .all(|e| e.onset_s >= 0.0 && e.offset_s >= e.onset_s)
+        );
+    }
+    let _ = plm_detect::context::read_leg_movements_from(None, input());
+    Ok(())
 }
