@@ -537,18 +537,16 @@ pub(crate) fn scored_events(input: impl Read, loc: &Location) -> Result<Vec<Scor
             let t = a.text.to_ascii_lowercase();
             let duration_s = a.duration_s.unwrap_or(0.0);
             let at = loc.at_byte(a.byte, ANNOTATIONS);
-            let stage = t
+            if let Some(x) = t
                 .strip_prefix("sleep stage ")
-                .or_else(|| t.strip_prefix("stage "));
-            let kind = if let Some(x) = stage {
+                .or_else(|| t.strip_prefix("stage "))
+            {
+                let concept = format!("{}|{}", a.text, x.trim().to_ascii_uppercase());
                 return Some(ScoredEvent::new(
-                    "Stages",
-                    format!("{}|{}", a.text, x.trim().to_ascii_uppercase()),
-                    a.onset_s,
-                    duration_s,
-                    at,
+                    "Stages", concept, a.onset_s, duration_s, at,
                 ));
-            } else if [
+            }
+            let kind = if [
                 "apnea",
                 "apnoea",
                 "hypopnea",
@@ -677,13 +675,12 @@ fn parse_tals(
         let duration_s = duration
             .map(|d| seconds(d, "duration", false))
             .transpose()?;
-        let mut texts = parts;
         if first {
             // The time-keeping annotation: empty, its onset the record's start.
             first_onset.get_or_insert(onset_s);
             first = false;
         }
-        for t in texts.by_ref() {
+        for t in parts {
             let text = String::from_utf8_lossy(t).trim().to_owned();
             if !text.is_empty() {
                 out.push(Annotation {
