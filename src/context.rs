@@ -13,9 +13,10 @@
 //! Each reader also takes an NSRR XML annotation file (recognised by content: it starts
 //! with `<`) or an EDF+ file with annotations (it starts like EDF: a Sleep-EDF
 //! `Hypnogram.edf`, or the night's own EDF+), taking from it the stages, the respiratory
-//! events, the arousals or the scored limb movements ([`crate::nsrr`], [`crate::edf`]). EDF+ times count from the file's first data record,
-//! which must be the recording's start (it is for the night's own file and for Sleep-EDF's
-//! hypnograms, which share their recording's start time).
+//! events, the arousals or the scored limb movements ([`crate::nsrr`], [`crate::edf`]).
+//! EDF+ times count from the file's first data record, which must be the recording's
+//! start (it is for the night's own file and for Sleep-EDF's hypnograms, which share
+//! their recording's start time).
 
 use std::io::Read;
 use std::path::Path;
