@@ -2,12 +2,17 @@
 //! acceptance conditions): 25–100 Hz, noisy sensors, small movements, many posture
 //! changes, and rounded, drifting, jittered time stamps read back from CSV.
 //!
-//! Thresholds: LM F1 ≥ 0.95 on every night and ≥ 0.97 on average (issue #3's targets).
-//! PLMS index: the issue's target is 2/h on average; this guard is 2.5/h, the level reached
-//! (2.06/h): the reference PLMs are the true LMs scored with the same rules *including*
-//! the barely visible ones (peak < 5 × sensor noise), as in the shared evaluation, and on
-//! the noisy-sensor and small-movement nights those sit inside series the detector cannot
-//! see.
+//! Thresholds (issue #3's targets): LM F1 ≥ 0.95 on every night and ≥ 0.97 on average;
+//! PLMS index within 2/h of the reference on average. The reference PLMs are the true LMs
+//! scored with the same rules, *including* the barely visible ones (peak < 5 × sensor
+//! noise), as in the shared evaluation.
+//!
+//! The nights are whole nights (8 h), three seeds per condition. A one-hour night measures
+//! the index badly: its 0.9 h of sleep makes each PLM worth 1.1/h, so one series of 4–6
+//! that the reference builds on a barely visible movement moves the error by 4–7/h. On
+//! one-hour nights of these seven conditions (seeds 401–407) the mean error was 2.06/h
+//! (LM F1 0.991); on the same conditions at 8 h it is 1.0–1.1/h for each seed set, with
+//! the detector unchanged.
 
 use plm_detect::accel::AccelRecording;
 use plm_detect::simulate::{AccelSimConfig, AccelSimNight, Agreement, evaluate, simulate_accel};
@@ -63,109 +68,110 @@ fn score_night(night: &AccelSimNight, recording: &AccelRecording) -> (f64, f64) 
     (lm.f1(), err)
 }
 
+/// A condition's settings, applied to a seed's base settings.
+type Setup = fn(AccelSimConfig) -> AccelSimConfig;
+
 #[test]
 fn accelerometer_accuracy_on_unseen_simulated_nights() {
     let base = AccelSimConfig {
-        duration_s: 3600.0,
+        duration_s: 8.0 * 3600.0,
         ..AccelSimConfig::default()
     };
-    let conditions: Vec<(&str, AccelSimConfig, bool)> = vec![
+    // (name, settings, read back from CSV)
+    let conditions: [(&str, Setup, bool); 7] = [
         (
             "25 Hz",
-            AccelSimConfig {
-                seed: 401,
+            |c| AccelSimConfig {
                 sample_rate_hz: 25.0,
-                ..base.clone()
+                ..c
             },
             false,
         ),
-        (
-            "50 Hz",
-            AccelSimConfig {
-                seed: 402,
-                ..base.clone()
-            },
-            false,
-        ),
+        ("50 Hz", |c| c, false),
         (
             "100 Hz",
-            AccelSimConfig {
-                seed: 403,
+            |c| AccelSimConfig {
                 sample_rate_hz: 100.0,
-                ..base.clone()
+                ..c
             },
             false,
         ),
         (
             "noisy sensor 15 mg",
-            AccelSimConfig {
-                seed: 404,
+            |c| AccelSimConfig {
                 noise_mg: 15.0,
-                ..base.clone()
+                ..c
             },
             false,
         ),
         (
             "small movements 20–80 mg",
-            AccelSimConfig {
-                seed: 405,
+            |c| AccelSimConfig {
                 amplitude_mg: (20.0, 80.0),
-                ..base.clone()
+                ..c
             },
             false,
         ),
         (
             "30 posture changes/h",
-            AccelSimConfig {
-                seed: 406,
+            |c| AccelSimConfig {
                 posture_changes_per_hour: 30.0,
-                ..base.clone()
+                ..c
             },
             false,
         ),
         (
             "25 Hz, ms stamps, 400 ppm drift, 4 ms jitter (CSV)",
-            AccelSimConfig {
-                seed: 407,
+            |c| AccelSimConfig {
                 sample_rate_hz: 25.0,
                 clock_drift_ppm: 400.0,
                 time_jitter_s: 0.004,
                 time_decimals: Some(3),
-                ..base.clone()
+                ..c
             },
             true,
         ),
     ];
-    let (mut sum_f1, mut sum_err, mut failures) = (0.0, 0.0, Vec::new());
-    for (name, cfg, via_csv) in &conditions {
-        let night = simulate_accel(cfg).unwrap();
-        let recording = if *via_csv {
-            let mut bytes = Vec::new();
-            night.write_signals(&mut bytes).unwrap();
-            let rec = plm_detect::input::read_accel_from(
-                None,
-                Box::new(std::io::Cursor::new(bytes)),
-                &plm_detect::ReadOptions::new(),
-            )
-            .unwrap();
-            assert!(
-                (rec.sample_rate_hz - cfg.sample_rate_hz / 1.0004).abs() < 0.01,
-                "{}",
-                rec.sample_rate_hz
+    let (mut sum_f1, mut sum_err, mut n, mut failures) = (0.0, 0.0, 0usize, Vec::new());
+    for seeds in [400, 410, 420] {
+        for (k, (name, setup, via_csv)) in (1u64..).zip(&conditions) {
+            let cfg = setup(AccelSimConfig {
+                seed: seeds + k,
+                ..base.clone()
+            });
+            let night = simulate_accel(&cfg).unwrap();
+            let recording = if *via_csv {
+                let mut bytes = Vec::new();
+                night.write_signals(&mut bytes).unwrap();
+                let rec = plm_detect::input::read_accel_from(
+                    None,
+                    Box::new(std::io::Cursor::new(bytes)),
+                    &plm_detect::ReadOptions::new(),
+                )
+                .unwrap();
+                assert!(
+                    (rec.sample_rate_hz - cfg.sample_rate_hz / 1.0004).abs() < 0.01,
+                    "{}",
+                    rec.sample_rate_hz
+                );
+                rec
+            } else {
+                night.recording.clone()
+            };
+            let (f1, err) = score_night(&night, &recording);
+            eprintln!(
+                "{name:52} seed {:3}  LM F1 {f1:.4}  |ΔPLMSI| {err:.2}/h",
+                cfg.seed
             );
-            rec
-        } else {
-            night.recording.clone()
-        };
-        let (f1, err) = score_night(&night, &recording);
-        eprintln!("{name:52} LM F1 {f1:.4}  |ΔPLMSI| {err:.2}/h");
-        if f1 < 0.95 {
-            failures.push(format!("{name}: LM F1 {f1:.4} < 0.95"));
+            if f1 < 0.95 {
+                failures.push(format!("{name} (seed {}): LM F1 {f1:.4} < 0.95", cfg.seed));
+            }
+            sum_f1 += f1;
+            sum_err += err;
+            n += 1;
         }
-        sum_f1 += f1;
-        sum_err += err;
     }
-    let n = conditions.len() as f64;
+    let n = n as f64;
     eprintln!(
         "mean LM F1 {:.4}  |ΔPLMSI| {:.2}/h",
         sum_f1 / n,
@@ -174,8 +180,8 @@ fn accelerometer_accuracy_on_unseen_simulated_nights() {
     assert!(failures.is_empty(), "{failures:?}");
     assert!(sum_f1 / n >= 0.97, "mean LM F1 {:.4} < 0.97", sum_f1 / n);
     assert!(
-        sum_err / n <= 2.5,
-        "mean PLMS index error {:.2}/h > 2.5/h",
+        sum_err / n <= 2.0,
+        "mean PLMS index error {:.2}/h > 2/h",
         sum_err / n
     );
 }
