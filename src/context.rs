@@ -259,6 +259,7 @@ pub fn read_hypnogram_from(
         .map(|c| src.headers[c].clone())
         .unwrap_or_default();
     let mut epochs: Vec<(f64, Stage)> = Vec::new();
+    let comma = src.comma_decimals();
     let mut record = csv::ByteRecord::new();
     while let Some(line) = src.next_record(&mut record)? {
         if record.iter().all(|c| c.trim_ascii().is_empty()) {
@@ -275,7 +276,7 @@ pub fn read_hypnogram_from(
             )
         })?;
         let start = match start_col {
-            Some(c) => table::require_number(&record, c, &src.loc, line, &start_name)?,
+            Some(c) => table::require_number(&record, c, comma, &src.loc, line, &start_name)?,
             None => epochs.len() as f64 * epoch_s,
         };
         if let Some(&(prev, _)) = epochs.last() {
@@ -479,13 +480,14 @@ pub(crate) fn read_intervals(
         ));
     }
     let (on_name, off_name) = (src.headers[on_col].clone(), src.headers[off_col].clone());
+    let comma = src.comma_decimals();
     let mut record = csv::ByteRecord::new();
     while let Some(line) = src.next_record(&mut record)? {
         if record.iter().all(|c| c.trim_ascii().is_empty()) {
             continue;
         }
-        let on = table::require_number(&record, on_col, &src.loc, line, &on_name)?;
-        let off = table::require_number(&record, off_col, &src.loc, line, &off_name)?;
+        let on = table::require_number(&record, on_col, comma, &src.loc, line, &on_name)?;
+        let off = table::require_number(&record, off_col, comma, &src.loc, line, &off_name)?;
         if on < 0.0 {
             return Err(Error::parse(
                 src.loc.at_field(line, on_col + 1, &on_name),

@@ -4,8 +4,9 @@
 //! [`crate::edf`] with the same leg and axis names; everything below is about CSV.
 //!
 //! Input: a CSV file (plain or gzip) with a header row; `,`, `;` or tab delimited; CRLF
-//! and a UTF-8 BOM accepted; extra columns ignored. Output: a [`Recording`] in µV on a
-//! uniform grid, `NaN` where a sample is missing.
+//! and a UTF-8 BOM accepted; extra columns ignored; in a `;`- or tab-delimited file a
+//! number may have a decimal comma (`-12,5`, European-locale exports). Output: a
+//! [`Recording`] in µV on a uniform grid, `NaN` where a sample is missing.
 //!
 //! * **Time**: a column named `time_s`, `time`, `t`, `seconds`, `sec`, `timestamp`
 //!   (seconds; numbers) or `time_ms` (milliseconds), or ISO-8601 date-times in any of
@@ -711,6 +712,7 @@ fn read_columns(
         time_name: &time_name,
         cols,
         scale,
+        comma: src.comma_decimals(),
     };
     let (columns, start_time) = columns::read(src, &mut spec, time)?;
     // The text is no longer needed: free it before the grid is built.

@@ -1,7 +1,8 @@
 //! Crate-private CSV plumbing shared by every reader: opening plain or gzip-compressed
 //! files, skipping a UTF-8 byte-order mark, guessing the delimiter (`,`, `;` or tab) from
 //! the header line, rejecting binary files, resolving header names, and parsing numeric
-//! cells with errors that carry file, line, column and field.
+//! cells (with decimal commas where the delimiter is not a comma) with errors that carry
+//! file, line, column and field.
 //!
 //! A signal body can be cut into chunks and parsed in parallel (`crate::columns`) through
 //! [`Body`]. Streams, compressed files and small files are read into memory whole. A large
@@ -35,6 +36,16 @@ pub(crate) struct CsvSource {
     origin: usize,
     /// The file whose head alone is in memory, for a large plain file.
     file: Option<Box<FileBacking>>,
+}
+
+impl CsvSource {
+    /// Whether a `,` in a numeric cell is a decimal comma: in a file delimited by `;` or
+    /// tab — what spreadsheets and recorders set to a European locale write (`12,5`) —
+    /// a cell holds no other comma. In a comma-delimited file a comma inside a (quoted)
+    /// number may be a thousands separator (`"28,800"`), so it stays an error there.
+    pub(crate) fn comma_decimals(&self) -> bool {
+        self.delimiter != b','
+    }
 }
 
 /// A large plain file of which only the head is in memory.
@@ -498,9 +509,10 @@ const EXACT_POW10: [f64; 16] = [
 /// integer that a `f64` holds exactly.
 const PLAIN_MAX_DIGITS: usize = 15;
 
-/// A plain decimal — an optional sign, digits, an optional point and digits; at least one
-/// and at most 15 digits; nothing else, not even spaces — as the nearest `f64`; `None` for
-/// any other text, which [`fast_float2`] then reads.
+/// A plain decimal — an optional sign, digits, an optional point (`.`, or `,` when
+/// `comma` allows decimal commas) and digits; at least one and at most 15 digits; nothing
+/// else, not even spaces — as the nearest `f64`; `None` for any other text, which
+/// [`fast_float2`] then reads.
 ///
 /// Signal files are millions of such cells (`12.345`, `-0.003906`), and this is
 /// [Clinger's fast path](https://doi.org/10.1145/93548.93557): the digits `m` (< 2⁵³) and
@@ -509,14 +521,14 @@ const PLAIN_MAX_DIGITS: usize = 15;
 /// compares them). It is about twice as fast as the general parser here because it has
 /// no exponent, special-value or long-mantissa cases to look for.
 #[inline]
-pub(crate) fn plain_decimal(cell: &[u8]) -> Option<f64> {
-    plain_decimal_prefix(cell, b'\n').and_then(|(v, len)| (len == cell.len()).then_some(v))
+pub(crate) fn plain_decimal(cell: &[u8], comma: bool) -> Option<f64> {
+    plain_decimal_prefix(cell, b'\n', comma).and_then(|(v, len)| (len == cell.len()).then_some(v))
 }
 
 /// [`plain_decimal`] of the text before the first `stop` byte (or the end): the value and
 /// that text's length. The row parser reads a line's cells in one pass this way.
 #[inline]
-pub(crate) fn plain_decimal_prefix(text: &[u8], stop: u8) -> Option<(f64, usize)> {
+pub(crate) fn plain_decimal_prefix(text: &[u8], stop: u8, comma: bool) -> Option<(f64, usize)> {
     let (negative, sign) = match text.first() {
         Some(b'-') => (true, 1),
         Some(b'+') => (false, 1),
@@ -537,7 +549,7 @@ pub(crate) fn plain_decimal_prefix(text: &[u8], stop: u8) -> Option<(f64, usize)
         } else if b == stop {
             end = i;
             break;
-        } else if b == b'.' && point.is_none() {
+        } else if (b == b'.' || comma && b == b',') && point.is_none() {
             point = Some(i);
         } else {
             return None;
@@ -552,9 +564,11 @@ pub(crate) fn plain_decimal_prefix(text: &[u8], stop: u8) -> Option<(f64, usize)
 }
 
 /// A numeric cell: `Ok(None)` for an empty cell or `NaN` (a gap), an error for text or an
-/// infinite value.
+/// infinite value. With `comma` (see [`CsvSource::comma_decimals`]) one `,` may stand for
+/// the decimal point (`-12,5`, `1,5e-3`).
 pub(crate) fn parse_number(
     bytes: &[u8],
+    comma: bool,
     loc: &Location,
     line: u64,
     col: usize,
@@ -564,9 +578,27 @@ pub(crate) fn parse_number(
     if bytes.is_empty() || bytes.eq_ignore_ascii_case(b"nan") {
         return Ok(None);
     }
-    if let Some(v) = plain_decimal(bytes) {
+    if let Some(v) = plain_decimal(bytes, comma) {
         return Ok(Some(v));
     }
+    // A decimal comma in a cell the plain path could not read (an exponent, a long
+    // mantissa): the same cell with a point. Cells are short; longer ones are not numbers.
+    let cell = bytes;
+    let mut pointed = [0u8; 64];
+    let bytes = match cell.iter().position(|&b| b == b',') {
+        Some(i)
+            if comma
+                && cell.len() <= pointed.len()
+                && !cell.contains(&b'.')
+                && !cell[i + 1..].contains(&b',') =>
+        {
+            let text = &mut pointed[..cell.len()];
+            text.copy_from_slice(cell);
+            text[i] = b'.';
+            &*text
+        }
+        _ => cell,
+    };
     // fast-float2 rounds correctly (the same values as `str::parse`) and reads bytes
     // directly; it wins the `csv_parse` bench.
     match fast_float2::parse::<f64, _>(bytes) {
@@ -575,11 +607,11 @@ pub(crate) fn parse_number(
             loc.at_field(line, col, field),
             format!(
                 "`{}` is infinite (use an empty cell or NaN for a gap)",
-                String::from_utf8_lossy(bytes)
+                String::from_utf8_lossy(cell)
             ),
         )),
         Err(_) => {
-            let text = std::str::from_utf8(bytes).map_err(|_| {
+            let text = std::str::from_utf8(cell).map_err(|_| {
                 Error::parse(loc.at_field(line, col, field), "the cell is not UTF-8 text")
             })?;
             Err(Error::parse(
@@ -594,6 +626,7 @@ pub(crate) fn parse_number(
 pub(crate) fn require_number(
     record: &csv::ByteRecord,
     col: usize,
+    comma: bool,
     loc: &Location,
     line: u64,
     field: &str,
@@ -604,7 +637,7 @@ pub(crate) fn require_number(
             format!("missing field: the row has {} field(s)", record.len()),
         )
     })?;
-    parse_number(cell, loc, line, col + 1, field)?
+    parse_number(cell, comma, loc, line, col + 1, field)?
         .ok_or_else(|| Error::parse(loc.at_field(line, col + 1, field), "empty value"))
 }
 
@@ -713,10 +746,10 @@ mod tests {
             "1.7976931348623",
             "-0.000",
         ] {
-            let v = plain_decimal(cell.as_bytes()).unwrap_or_else(|| panic!("{cell}"));
+            let v = plain_decimal(cell.as_bytes(), false).unwrap_or_else(|| panic!("{cell}"));
             assert_eq!(Some(v.to_bits()), general(cell.as_bytes()), "{cell}");
         }
-        assert!(plain_decimal(b"-0").unwrap().is_sign_negative());
+        assert!(plain_decimal(b"-0", false).unwrap().is_sign_negative());
         for cell in [
             "",
             "-",
@@ -741,7 +774,7 @@ mod tests {
             "2000000000.0000000000",
             "123456789012345678901234567890",
         ] {
-            assert_eq!(plain_decimal(cell.as_bytes()), None, "{cell}");
+            assert_eq!(plain_decimal(cell.as_bytes(), false), None, "{cell}");
         }
     }
 
@@ -750,7 +783,7 @@ mod tests {
         fn plain_decimals_equal_the_general_parser(
             cell in "[+-]?[0-9]{0,17}(\\.[0-9]{0,17})?",
         ) {
-            if let Some(v) = plain_decimal(cell.as_bytes()) {
+            if let Some(v) = plain_decimal(cell.as_bytes(), false) {
                 proptest::prop_assert_eq!(Some(v.to_bits()), general(cell.as_bytes()));
             } else {
                 let digits = cell.bytes().filter(u8::is_ascii_digit).count();
@@ -762,19 +795,51 @@ mod tests {
     #[test]
     fn numbers_gaps_and_errors() {
         let loc = Location::file(Some(Path::new("f.csv")));
-        assert_eq!(parse_number(b" 1.5 ", &loc, 2, 1, "x").unwrap(), Some(1.5));
-        assert_eq!(parse_number(b"", &loc, 2, 1, "x").unwrap(), None);
-        assert_eq!(parse_number(b"NaN", &loc, 2, 1, "x").unwrap(), None);
-        let e = parse_number(b"abc", &loc, 7, 3, "right")
+        assert_eq!(
+            parse_number(b" 1.5 ", false, &loc, 2, 1, "x").unwrap(),
+            Some(1.5)
+        );
+        assert_eq!(parse_number(b"", false, &loc, 2, 1, "x").unwrap(), None);
+        assert_eq!(parse_number(b"NaN", false, &loc, 2, 1, "x").unwrap(), None);
+        let e = parse_number(b"abc", false, &loc, 7, 3, "right")
             .unwrap_err()
             .to_string();
         assert_eq!(e, "f.csv, line 7, column 3 (right): `abc` is not a number");
         assert!(
-            parse_number(b"inf", &loc, 2, 1, "x")
+            parse_number(b"inf", false, &loc, 2, 1, "x")
                 .unwrap_err()
                 .to_string()
                 .contains("infinite")
         );
+    }
+
+    #[test]
+    fn decimal_commas_only_where_the_delimiter_allows_them() {
+        let loc = Location::file(Some(Path::new("f.csv")));
+        let read = |cell: &[u8], comma| parse_number(cell, comma, &loc, 2, 1, "x");
+        for (cell, v) in [
+            (&b"-12,5"[..], -12.5),
+            (b"0,003906", 0.003_906),
+            (b"1,5e-3", 1.5e-3),
+            (b"1234567890,1234567", 1_234_567_890.123_456_7),
+            (b",25", 0.25),
+            (b"7,", 7.0),
+        ] {
+            assert_eq!(read(cell, true).unwrap(), Some(v), "{cell:?}");
+            let pointed: Vec<u8> = cell
+                .iter()
+                .map(|&b| if b == b',' { b'.' } else { b })
+                .collect();
+            assert_eq!(read(cell, true).unwrap(), read(&pointed, false).unwrap());
+        }
+        // Points still read; two separators, or a comma where commas delimit, do not.
+        assert_eq!(read(b"1.5", true).unwrap(), Some(1.5));
+        for cell in [&b"1,234.5"[..], b"1.234,5", b"1,2,3", b","] {
+            let e = read(cell, true).unwrap_err().to_string();
+            let shown = String::from_utf8_lossy(cell);
+            assert!(e.ends_with(&format!("`{shown}` is not a number")), "{e}");
+        }
+        assert!(read(b"28,800", false).is_err());
     }
 
     #[test]

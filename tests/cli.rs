@@ -813,3 +813,65 @@ fn edf_plus_annotations_give_the_csv_context_s_report() {
         "{err}"
     );
 }
+
+#[test]
+fn a_european_export_with_semicolons_and_decimal_commas_gives_the_same_report() {
+    // What a spreadsheet or recorder set to a German or French locale writes:
+    // `time_s;left_uv;right_uv` and `0,003906;11,741;14,432`.
+    let dir = tempfile::tempdir().unwrap();
+    let european = |name: &str| {
+        let text = std::fs::read_to_string(data(name)).unwrap();
+        let path = dir.path().join(name.replace('/', "-"));
+        std::fs::write(&path, text.replace(',', ";").replace('.', ",")).unwrap();
+        path
+    };
+    let detect = |night: &Path, hyp: &Path, arousals: &Path| {
+        stdout_json(&run(&[
+            "detect",
+            night.to_str().unwrap(),
+            "--hypnogram",
+            hyp.to_str().unwrap(),
+            "--arousals",
+            arousals.to_str().unwrap(),
+            "--json",
+            "-",
+            "-q",
+        ]))
+    };
+    let names = [
+        "emg-256hz-15min.csv",
+        "emg-256hz-15min.hyp.csv",
+        "context/emg-256hz-15min.arousals.csv",
+    ];
+    let original = detect(&data(names[0]), &data(names[1]), &data(names[2]));
+    let converted = detect(
+        &european(names[0]),
+        &european(names[1]),
+        &european(names[2]),
+    );
+    assert!(
+        std::fs::read_to_string(dir.path().join(names[0]))
+            .unwrap()
+            .lines()
+            .nth(1)
+            .unwrap()
+            .contains(';')
+    );
+    for key in [
+        "recording",
+        "context",
+        "leg_movements",
+        "candidate_movements",
+        "series",
+        "summary",
+    ] {
+        let (a, b) = (&original[key], &converted[key]);
+        if key == "recording" {
+            assert_eq!(a["sample_rate_hz"], b["sample_rate_hz"]);
+            assert_eq!(a["duration_s"], b["duration_s"]);
+        } else {
+            assert_eq!(a, b, "{key}");
+        }
+    }
+    assert!(!original["leg_movements"].as_array().unwrap().is_empty());
+}
