@@ -1,7 +1,10 @@
-//! EDF and EDF+ input: leg EMG (or leg accelerometers) straight from polysomnography files.
+//! EDF and EDF+ (and BDF, BDF+) input: leg EMG (or leg accelerometers) straight from
+//! polysomnography files.
 //!
 //! Input: an EDF (Kemp et al. 1992) or EDF+ (Kemp & Olivan 2003; continuous `EDF+C` or
-//! discontinuous `EDF+D`) file, plain or gzip-compressed, read as a stream: the header,
+//! discontinuous `EDF+D`) file, or their 24-bit forms BDF and BDF+ (Biosemi; version field
+//! `\xFF` `BIOSEMI`, samples of 3 bytes, `BDF+C`/`BDF+D`, a `BDF Annotations` signal;
+//! otherwise the same layout), plain or gzip-compressed, read as a stream: the header,
 //! then one data record at a time, keeping only the chosen signals. Memory is the chosen
 //! samples as `f64` plus one data record. Output: a [`Recording`] (leg EMG, µV) or an
 //! [`AccelRecording`] (g) — the same types the CSV readers return, so everything after
@@ -30,16 +33,16 @@
 //!   are 19xx, others 20xx, the EDF clipping rule; EDF+'s `Startdate dd-MMM-yyyy` in the
 //!   recording field gives the full year when present), as `YYYY-MM-DDThh:mm:ss` in the
 //!   recording's local time (EDF has no time zone).
-//! * **Not read**: BDF/BDF+ (24-bit) files are recognised and refused with that message;
-//!   the signal readers use only the time-keeping annotations; the scored stages and
-//!   events are read by [`crate::context`]'s readers (a hypnogram, respiratory events,
-//!   arousals or leg movements from an EDF+ file, via `scored_events` here).
+//! * **Annotations**: the signal readers use only the time-keeping ones; the scored
+//!   stages and events are read by [`crate::context`]'s readers (a hypnogram, respiratory
+//!   events, arousals or leg movements from an EDF+ or BDF+ file, via `scored_events`
+//!   here).
 //!
 //! Errors name the file, the byte offset and the header field or signal.
 //!
 //! Written here rather than taken from a crate: the format is a fixed layout (a 256-byte
-//! header, 256 bytes per signal, little-endian 16-bit samples), and the crates.io readers
-//! do not fit: `edf-rs` calls itself early-stage with breaking changes to come,
+//! header, 256 bytes per signal, little-endian 16- or 24-bit samples), and the crates.io
+//! readers do not fit: `edf-rs` calls itself early-stage with breaking changes to come,
 //! `edf-reader` is built on `futures` 0.1 and positioned I/O (no gzip streams), and neither
 //! reports header faults with their place or places EDF+D records on a time grid.
 
@@ -57,8 +60,10 @@ use crate::table;
 pub(crate) const MAGIC: &[u8; 8] = b"0       ";
 /// The first 8 bytes of a BDF file.
 const BDF_MAGIC: &[u8; 8] = b"\xffBIOSEMI";
-/// The label of an EDF+ annotation signal.
+/// The label of an EDF+ annotation signal (BDF+: `BDF Annotations`).
 const ANNOTATIONS: &str = "EDF Annotations";
+/// The label of a BDF+ annotation signal.
+const BDF_ANNOTATIONS: &str = "BDF Annotations";
 /// Latest EDF+D record onset accepted, s after the first (two days, twice the longest
 /// recording the detector is meant for): a later one is a damaged annotation, and the gap
 /// before it would fill memory.
@@ -94,7 +99,7 @@ struct Signal {
 
 impl Signal {
     fn is_annotation(&self) -> bool {
-        self.label == ANNOTATIONS
+        self.label == ANNOTATIONS || self.label == BDF_ANNOTATIONS
     }
 }
 
@@ -102,6 +107,8 @@ impl Signal {
 #[derive(Debug, Clone)]
 struct Header {
     variant: Variant,
+    /// Bytes per sample: 2 (EDF, 16-bit) or 3 (BDF, 24-bit); little-endian two's complement.
+    width: usize,
     /// Number of data records; `None` when the header says -1 (unknown).
     records: Option<usize>,
     record_s: f64,
@@ -406,7 +413,7 @@ fn read_signals(
             ));
         }
     }
-    let spr = first.samples_per_record;
+    let (spr, width) = (first.samples_per_record, header.width);
     let fs = spr as f64 / header.record_s;
     // Digital → physical → library unit, per signal: value = a + b · digital.
     let mut maps = Vec::with_capacity(chosen.len());
@@ -449,7 +456,7 @@ fn read_signals(
     if header.variant == Variant::Discontinuous && annotation.is_none() {
         return Err(Error::parse(
             loc.at_byte(192, "reserved"),
-            "an EDF+D file without an `EDF Annotations` signal: record onsets are unknown",
+            "an EDF+D (or BDF+D) file without an annotation signal: record onsets are unknown",
         ));
     }
     // Preallocated from the header up to 8 M samples (64 MB) a signal; beyond, the buffers
@@ -464,10 +471,10 @@ fn read_signals(
         // Where this record starts on the grid.
         let start = match (header.variant, annotation) {
             (Variant::Discontinuous, Some(a)) => {
-                let bytes = &record[a.offset..a.offset + 2 * a.samples_per_record];
+                let bytes = &record[a.offset..a.offset + width * a.samples_per_record];
                 let onset = record_onset(bytes).ok_or_else(|| {
                     Error::parse(
-                        loc.at_byte(at + a.offset as u64, ANNOTATIONS),
+                        loc.at_byte(at + a.offset as u64, &a.label),
                         format!("data record {} has no time-keeping annotation", k + 1),
                     )
                 })?;
@@ -476,7 +483,7 @@ fn read_signals(
                 let filled = out[0].len();
                 if !(pos.is_finite() && pos >= 0.0) || (pos as usize) < filled {
                     return Err(Error::parse(
-                        loc.at_byte(at + a.offset as u64, ANNOTATIONS),
+                        loc.at_byte(at + a.offset as u64, &a.label),
                         format!(
                             "data record {} starts at {onset} s, before the previous one ends",
                             k + 1
@@ -485,7 +492,7 @@ fn read_signals(
                 }
                 if onset - t0 > MAX_SPAN_S {
                     return Err(Error::parse(
-                        loc.at_byte(at + a.offset as u64, ANNOTATIONS),
+                        loc.at_byte(at + a.offset as u64, &a.label),
                         format!("data record {} starts at an implausible {onset} s", k + 1),
                     ));
                 }
@@ -495,11 +502,19 @@ fn read_signals(
         };
         for (buf, &(offset, pmin, dmin, gain, factor)) in out.iter_mut().zip(&maps) {
             buf.resize(start, f64::NAN);
-            let raw = &record[offset..offset + 2 * spr];
-            buf.extend(raw.chunks_exact(2).map(|b| {
-                let d = f64::from(i16::from_le_bytes([b[0], b[1]]));
-                (pmin + (d - dmin) * gain) * factor
-            }));
+            let raw = &record[offset..offset + width * spr];
+            let physical = |d: f64| (pmin + (d - dmin) * gain) * factor;
+            if width == 3 {
+                buf.extend(raw.chunks_exact(3).map(|b| {
+                    // Sign-extended from the top byte.
+                    physical(f64::from(i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8))
+                }));
+            } else {
+                buf.extend(
+                    raw.chunks_exact(2)
+                        .map(|b| physical(f64::from(i16::from_le_bytes([b[0], b[1]])))),
+                );
+            }
         }
         Ok(())
     })?;
@@ -604,14 +619,14 @@ pub(crate) fn annotations(mut input: impl Read, loc: &Location) -> Result<Vec<An
     if signals.is_empty() {
         return Err(Error::input(
             loc.clone(),
-            "an EDF file without an `EDF Annotations` signal: it holds no scored events",
+            "an EDF file without an `EDF Annotations` (or `BDF Annotations`) signal: it holds no scored events",
         ));
     }
     let mut first_onset: Option<f64> = None;
     let mut out = Vec::new();
     for_each_record(input, &header, loc, |_, at, record| {
         for (i, s) in signals.iter().enumerate() {
-            let bytes = &record[s.offset..s.offset + 2 * s.samples_per_record];
+            let bytes = &record[s.offset..s.offset + header.width * s.samples_per_record];
             let base = at + s.offset as u64;
             parse_tals(bytes, base, i == 0, loc, &mut first_onset, &mut out)?;
         }
@@ -766,18 +781,16 @@ fn read_header(input: &mut impl Read, loc: &Location) -> Result<Header> {
     let io = |e| Error::io(loc.path.as_deref(), e);
     let mut fixed = [0u8; 256];
     let got = read_full(input, &mut fixed).map_err(io)?;
-    if fixed.starts_with(BDF_MAGIC) {
+    let width = if fixed.starts_with(BDF_MAGIC) {
+        3
+    } else if fixed.starts_with(MAGIC) {
+        2
+    } else {
         return Err(Error::parse(
             loc.at_byte(0, "version"),
-            "a BDF (24-bit) file: only EDF and EDF+ (16-bit) are read; convert it to EDF",
+            "not an EDF or BDF file (the version field is neither `0` nor `\\xFFBIOSEMI`)",
         ));
-    }
-    if !fixed.starts_with(MAGIC) {
-        return Err(Error::parse(
-            loc.at_byte(0, "version"),
-            "not an EDF file (the version field is not `0`)",
-        ));
-    }
+    };
     if got < 256 {
         return Err(Error::parse(
             loc.at_byte(got as u64, "header"),
@@ -816,7 +829,7 @@ fn read_header(input: &mut impl Read, loc: &Location) -> Result<Header> {
     };
     let header_bytes = whole(184, 8, "number of bytes in header")?;
     let reserved = field(192, 44);
-    let variant = if reserved.starts_with("EDF+D") {
+    let variant = if reserved.starts_with("EDF+D") || reserved.starts_with("BDF+D") {
         Variant::Discontinuous
     } else {
         Variant::Contiguous
@@ -942,14 +955,16 @@ fn read_header(input: &mut impl Read, loc: &Location) -> Result<Header> {
             offset,
         };
         if !signal.is_annotation() {
+            let bits = 8 * width;
+            let top = f64::from(1u32 << (bits - 1));
             if digital_max <= digital_min
-                || !(-32768.0..=32767.0).contains(&digital_min)
-                || !(-32768.0..=32767.0).contains(&digital_max)
+                || !(-top..top).contains(&digital_min)
+                || !(-top..top).contains(&digital_max)
             {
                 return Err(Error::parse(
                     loc.at_byte(sfield(5, i).0 as u64, &what(5)),
                     format!(
-                        "digital range {digital_min}..{digital_max} is not an increasing 16-bit range"
+                        "digital range {digital_min}..{digital_max} is not an increasing {bits}-bit range"
                     ),
                 ));
             }
@@ -960,7 +975,7 @@ fn read_header(input: &mut impl Read, loc: &Location) -> Result<Header> {
                 ));
             }
         }
-        offset = offset.saturating_add(2 * samples_per_record);
+        offset = offset.saturating_add(width * samples_per_record);
         signals.push(signal);
     }
     if offset > MAX_RECORD_BYTES {
@@ -972,6 +987,7 @@ fn read_header(input: &mut impl Read, loc: &Location) -> Result<Header> {
     let start_time = start_time(&field(168, 8), &field(176, 8), &field(88, 80));
     Ok(Header {
         variant,
+        width,
         records,
         record_s,
         signals,
@@ -1020,10 +1036,42 @@ mod tests {
         signals: &[TestSignal<'_>],
         records: usize,
     ) -> Vec<u8> {
+        let wide: Vec<WideSignal<'_>> = signals
+            .iter()
+            .map(|s| {
+                (
+                    s.0,
+                    s.1,
+                    s.2,
+                    s.3,
+                    s.4,
+                    s.5.iter().map(|&d| i32::from(d)).collect(),
+                )
+            })
+            .collect();
+        file_bytes(2, reserved, record_s, &wide, records)
+    }
+
+    /// A signal of [`file_bytes`]: as [`TestSignal`], with samples of up to 24 bits.
+    type WideSignal<'a> = (&'a str, &'a str, f64, f64, usize, Vec<i32>);
+
+    /// An EDF (`width` 2) or BDF (`width` 3) file: the full digital range, `signals` as
+    /// (label, dimension, physical min, physical max, samples per record, samples).
+    fn file_bytes(
+        width: usize,
+        reserved: &str,
+        record_s: f64,
+        signals: &[WideSignal<'_>],
+        records: usize,
+    ) -> Vec<u8> {
         let pad = |s: &str, n: usize| format!("{s:<n$}").into_bytes()[..n].to_vec();
         let ns = signals.len();
         let mut h = Vec::new();
-        h.extend(pad("0", 8));
+        if width == 3 {
+            h.extend(BDF_MAGIC);
+        } else {
+            h.extend(pad("0", 8));
+        }
         h.extend(pad("X X X X", 80));
         h.extend(pad("Startdate 01-MAR-2024 X X X", 80));
         h.extend(pad("01.03.24", 8));
@@ -1048,11 +1096,12 @@ mod tests {
         for s in signals {
             h.extend(pad(&s.3.to_string(), 8));
         }
+        let top = 1i32 << (8 * width - 1);
         for _ in signals {
-            h.extend(pad("-32768", 8));
+            h.extend(pad(&(-top).to_string(), 8));
         }
         for _ in signals {
-            h.extend(pad("32767", 8));
+            h.extend(pad(&(top - 1).to_string(), 8));
         }
         for _ in signals {
             h.extend(pad("", 80));
@@ -1066,7 +1115,7 @@ mod tests {
         for r in 0..records {
             for s in signals {
                 for d in &s.5[r * s.4..(r + 1) * s.4] {
-                    h.extend(d.to_le_bytes());
+                    h.extend(&d.to_le_bytes()[..width]);
                 }
             }
         }
@@ -1194,8 +1243,13 @@ mod tests {
                 .contains("signal headers")
         );
         let mut b = good.clone();
-        b[..8].copy_from_slice(BDF_MAGIC);
-        assert!(emg(&b).unwrap_err().to_string().contains("BDF"));
+        b[..8].copy_from_slice(b"1       ");
+        assert!(
+            emg(&b)
+                .unwrap_err()
+                .to_string()
+                .contains("not an EDF or BDF file")
+        );
         assert!(emg(b"time_s,left\n0,1\n").is_err());
         // -1 records: as many as the file holds.
         let mut b = good.clone();
@@ -1235,6 +1289,69 @@ mod tests {
         b[pos + 1] = b'0';
         let e = emg(&b).unwrap_err().to_string();
         assert!(e.contains("data record 3 starts at 0 s"), "{e}");
+    }
+
+    #[test]
+    fn bdf_samples_are_24_bit_and_bdf_plus_annotations_are_read() {
+        // BDF+D: 1-s records of 4 samples, record onsets 0, 1 and 3 s, a stage annotation;
+        // samples across the 24-bit range, 1 digital unit = 1 µV.
+        let mut tal = Vec::new();
+        for t in [
+            "+0\x14\x14\0+0\x1530\x14Sleep stage 2\x14\0",
+            "+1\x14\x14\0",
+            "+3\x14\x14\0",
+        ] {
+            let mut b = t.as_bytes().to_vec();
+            b.resize(30, 0);
+            tal.extend(
+                b.chunks_exact(3)
+                    .map(|c| i32::from_le_bytes([c[0], c[1], c[2], 0])),
+            );
+        }
+        let digital = [
+            -8_388_608, 8_388_607, -1, 0, 1, 65_536, -65_537, 1_234_567, -7_654_321, 255, -256, 42,
+        ];
+        let bytes = file_bytes(
+            3,
+            "BDF+D",
+            1.0,
+            &[
+                (
+                    "EMG Leg L",
+                    "uV",
+                    -8_388_608.0,
+                    8_388_607.0,
+                    4,
+                    digital.to_vec(),
+                ),
+                ("BDF Annotations", "", -1.0, 1.0, 10, tal),
+            ],
+            3,
+        );
+        let r = emg(&bytes).unwrap();
+        assert_eq!(r.sample_rate_hz, 4.0);
+        let x = &r.channels[0].samples_uv;
+        assert_eq!(x.len(), 16);
+        for (k, d) in digital.iter().enumerate() {
+            let at = if k < 8 { k } else { k + 4 };
+            assert_eq!(x[at], f64::from(*d), "sample {k}");
+        }
+        assert!(x[8..12].iter().all(|v| v.is_nan()));
+        let loc = Location::file(Some(std::path::Path::new("n.bdf")));
+        let got = annotations(&bytes[..], &loc).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(
+            (got[0].onset_s, got[0].duration_s, got[0].text.as_str()),
+            (0.0, Some(30.0), "Sleep stage 2")
+        );
+        // A 16-bit digital range check does not apply, a 24-bit one does.
+        let wide = file_bytes(3, "", 1.0, &[("Leg L", "uV", -1.0, 1.0, 4, vec![0; 4])], 1);
+        assert!(emg(&wide).is_ok());
+        let mut b = wide.clone();
+        let at = b.windows(8).position(|w| w == b"-8388608").unwrap();
+        b[at..at + 8].copy_from_slice(b"-9000000");
+        let e = emg(&b).unwrap_err().to_string();
+        assert!(e.contains("not an increasing 24-bit range"), "{e}");
     }
 
     /// An annotation signal of `n` samples per record holding `tals` (record by record).
@@ -1334,7 +1451,10 @@ mod tests {
         // A file without annotations holds no events.
         let plain = edf_bytes("", 1.0, &[("Tib L", "uV", -1.0, 1.0, 4, vec![0; 4])], 1);
         let e = annotations(&plain[..], &loc).unwrap_err().to_string();
-        assert!(e.contains("without an `EDF Annotations` signal"), "{e}");
+        assert!(
+            e.contains("without an `EDF Annotations` (or `BDF Annotations`) signal"),
+            "{e}"
+        );
         // A signal file still needs records that last.
         let zero = edf_bytes("", 0.0, &[("Tib L", "uV", -1.0, 1.0, 4, vec![0; 4])], 1);
         let e = emg(&zero).unwrap_err().to_string();

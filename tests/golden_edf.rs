@@ -1,6 +1,6 @@
-//! EDF/EDF+ reading against an independent implementation: files written by pyedflib
-//! (`EDFlib`) with `tests/golden/make_edf.py`, and the physical values pyedflib reads back
-//! from them (every 5th sample, in the file's unit).
+//! EDF/EDF+ and BDF+ reading against an independent implementation: files written by
+//! pyedflib (`EDFlib`) with `tests/golden/make_edf.py`, and the physical values pyedflib
+//! reads back from them (every 5th sample, in the file's unit).
 
 use std::path::{Path, PathBuf};
 
@@ -74,6 +74,25 @@ fn plain_edf_in_millivolts_equals_pyedflib() {
         200.0,
         4000,
         ["Leg L", "Leg R"],
+    );
+}
+
+#[test]
+fn bdf_plus_24_bit_legs_and_annotations_equal_pyedflib() {
+    // Legs at 512 Hz beside an ECG at 256 Hz; 24-bit samples.
+    check(
+        "legs-bdfplus.bdf",
+        "legs-bdfplus.expected.csv",
+        1.0,
+        512.0,
+        10240,
+        ["EMG Leg L", "EMG Leg R"],
+    );
+    // Its `BDF Annotations` give a hypnogram.
+    let h = plm_detect::context::read_hypnogram(&golden("legs-bdfplus.bdf"), 10.0).unwrap();
+    assert_eq!(
+        h.epochs,
+        vec![(0.0, plm_detect::Stage::W), (10.0, plm_detect::Stage::N2)]
     );
 }
 

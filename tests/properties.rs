@@ -200,27 +200,31 @@ proptest! {
         context_readers_hold(&damaged("data/context/emg-256hz-15min-nsrr.xml", &edits, cut))?;
     }
 
-    /// An EDF+ annotation file (Sleep-EDF style) with bytes overwritten and cut anywhere:
-    /// errors or context lists, never a panic.
+    /// An EDF+ annotation file (Sleep-EDF style) and a BDF+ night with annotations, bytes
+    /// overwritten and cut anywhere: errors or context lists, never a panic.
     #[test]
     fn edf_annotation_readers_never_panic_on_damaged_files(
         edits in prop::collection::vec((any::<prop::sample::Index>(), prop::sample::select(&b"\x00\x14\x15+-.0123456789eE x"[..])), 0..8),
         cut in prop_oneof![Just(None), any::<prop::sample::Index>().prop_map(Some)],
+        bdf in any::<bool>(),
     ) {
-        context_readers_hold(&damaged("data/context/emg-256hz-15min-hypnogram.edf", &edits, cut))?;
+        let file = if bdf { "tests/golden/edf/legs-bdfplus.bdf" } else { "data/context/emg-256hz-15min-hypnogram.edf" };
+        context_readers_hold(&damaged(file, &edits, cut))?;
     }
 
-    /// A real EDF+ file (written by pyedflib) with bytes overwritten anywhere — header
-    /// fields, signal headers, samples, annotations — and cut anywhere: an error or a
-    /// recording, never a panic; a recording read is well formed.
+    /// A real EDF+ or BDF+ file (written by pyedflib) with bytes overwritten anywhere —
+    /// header fields, signal headers, samples, annotations — and cut anywhere: an error or
+    /// a recording, never a panic; a recording read is well formed.
     #[test]
     fn edf_reader_never_panics_on_damaged_files(
         edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 1usize..9), 0..6),
         header_edits in prop::collection::vec((0usize..1280, prop::sample::select(&b"0123456789-+. eE"[..])), 0..6),
         cut in prop_oneof![Just(None), any::<prop::sample::Index>().prop_map(Some)],
         as_any in any::<bool>(),
+        bdf in any::<bool>(),
     ) {
-        let mut bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/edf/psg-edfplus.edf")).unwrap();
+        let file = if bdf { "legs-bdfplus.bdf" } else { "psg-edfplus.edf" };
+        let mut bytes = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/edf").join(file)).unwrap();
         for (at, b, len) in edits {
             let i = at.index(bytes.len());
             let end = (i + len).min(bytes.len());

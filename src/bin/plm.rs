@@ -33,7 +33,7 @@ struct Cli {
 #[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
-    /// Detect leg movements in a night of leg EMG or ankle accelerometry (CSV, EDF/EDF+) and score them.
+    /// Detect leg movements in a night of leg EMG or ankle accelerometry (CSV, EDF/EDF+, BDF/BDF+) and score them.
     Detect(DetectArgs),
     /// Score a list of monolateral leg movements (`onset_s,offset_s,side`), as PLMScoRe does.
     Score(ScoreArgs),
@@ -65,7 +65,7 @@ struct SimulateArgs {
 #[derive(Args)]
 struct ContextArgs {
     /// Hypnogram CSV: `epoch_start_s,stage` (30-s epochs; W/N1/N2/N3/R, S1–S4, 0–5), or
-    /// NSRR XML or EDF+ annotations (`Sleep stage W`, ... as in Sleep-EDF hypnograms).
+    /// NSRR XML or EDF+/BDF+ annotations (`Sleep stage W`, ... as in Sleep-EDF hypnograms).
     #[arg(long, value_name = "CSV")]
     hypnogram: Option<PathBuf>,
     /// Respiratory events CSV: `onset_s,offset_s[,kind]`.
@@ -74,7 +74,7 @@ struct ContextArgs {
     /// Arousals CSV: `onset_s,offset_s`.
     #[arg(long, value_name = "CSV")]
     arousals: Option<PathBuf>,
-    /// NSRR XML or EDF+ annotations (the night's own EDF+ file too): stages, respiratory
+    /// NSRR XML or EDF+/BDF+ annotations (the night's own file too): stages, respiratory
     /// events and arousals from one file (`--hypnogram`, `--respiratory` and `--arousals`
     /// take precedence; each of them also accepts such a file).
     #[arg(long, value_name = "XML|EDF")]
@@ -103,7 +103,7 @@ struct ContextArgs {
 #[derive(Args)]
 struct DetectArgs {
     /// The night(s): CSV files with a time column and leg EMG or accelerometer columns, or
-    /// EDF/EDF+ files with leg signals (either gzipped too), or directories of them.
+    /// EDF/EDF+ or BDF/BDF+ files with leg signals (any of them gzipped), or directories of them.
     /// Several nights (or a directory) need `--out-dir`.
     #[arg(required = true, num_args = 1..)]
     night: Vec<PathBuf>,
@@ -147,8 +147,8 @@ struct DetectArgs {
 
 #[derive(Args)]
 struct ScoreArgs {
-    /// Leg movements CSV: `onset_s,offset_s,side` (side left/right), or NSRR XML or EDF+
-    /// annotations (their scored limb movements).
+    /// Leg movements CSV: `onset_s,offset_s,side` (side left/right), or NSRR XML or
+    /// EDF+/BDF+ annotations (their scored limb movements).
     movements: PathBuf,
     /// Recording length in seconds (default: the hypnogram's end, else the last offset).
     #[arg(long, value_name = "S")]
@@ -316,7 +316,7 @@ const CONTEXT_SUFFIXES: &[&str] = &[
     "summary.csv",
 ];
 
-/// The night's name: the file name without `.csv`/`.edf` (and `.gz`), any case.
+/// The night's name: the file name without `.csv`/`.edf`/`.bdf` (and `.gz`), any case.
 fn night_name(p: &Path) -> String {
     let name = p
         .file_name()
@@ -329,6 +329,7 @@ fn night_name(p: &Path) -> String {
     let base = strip(&name, ".gz").map_or(name.as_str(), |c| &name[..c]);
     let base = strip(base, ".csv")
         .or_else(|| strip(base, ".edf"))
+        .or_else(|| strip(base, ".bdf"))
         .map_or(base, |c| &base[..c]);
     base.to_owned()
 }
@@ -374,9 +375,9 @@ fn batch(a: &DetectArgs) -> Result<(), Error> {
                         .file_name()
                         .map(|n| n.to_string_lossy().to_ascii_lowercase())
                         .unwrap_or_default();
-                    // `n` is lower-cased, so `X.CSV.GZ` and `X.EDF` count too.
+                    // `n` is lower-cased, so `X.CSV.GZ`, `X.EDF` and `X.BDF` count too.
                     let ext = n.strip_suffix(".gz").unwrap_or(&n).rsplit('.').next();
-                    let is_night = matches!(ext, Some("csv" | "edf"));
+                    let is_night = matches!(ext, Some("csv" | "edf" | "bdf"));
                     f.is_file() && is_night && !CONTEXT_SUFFIXES.iter().any(|s| n.ends_with(s))
                 })
                 .collect();
@@ -389,7 +390,7 @@ fn batch(a: &DetectArgs) -> Result<(), Error> {
     if nights.is_empty() {
         return Err(Error::Config {
             field: "night",
-            message: "no night files (*.csv, *.edf, or either gzipped) found".into(),
+            message: "no night files (*.csv, *.edf, *.bdf, or any of them gzipped) found".into(),
         });
     }
     std::fs::create_dir_all(out_dir).map_err(|e| Error::Io {
