@@ -37,6 +37,15 @@ fn stdout_json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).expect("stdout is JSON")
 }
 
+/// The JSON report of `plm detect NIGHT` with the context files `context` (option, file).
+fn detect_json(night: &Path, context: &[(&str, &Path)]) -> Value {
+    let mut args = vec!["detect", night.to_str().unwrap(), "--json", "-", "-q"];
+    for (option, file) in context {
+        args.extend([*option, file.to_str().unwrap()]);
+    }
+    stdout_json(&run(&args))
+}
+
 /// (onset, offset, side, certain) rows of a truth file.
 fn truth(name: &str) -> Vec<(f64, f64, String, bool)> {
     let mut r = csv::Reader::from_path(data(&format!("{name}.truth.csv"))).unwrap();
@@ -517,17 +526,7 @@ fn reports_are_unchanged_to_the_last_digit() {
         let night = data(&format!("{name}.csv"));
         let hyp = data(&format!("{name}.hyp.csv"));
         let resp = data(&format!("context/{name}.resp.csv"));
-        let mut got = stdout_json(&run(&[
-            "detect",
-            night.to_str().unwrap(),
-            "--hypnogram",
-            hyp.to_str().unwrap(),
-            "--respiratory",
-            resp.to_str().unwrap(),
-            "--json",
-            "-",
-            "-q",
-        ]));
+        let mut got = detect_json(&night, &[("--hypnogram", &hyp), ("--respiratory", &resp)]);
         let path =
             Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/golden/reports/{name}.json"));
         let mut want: Value =
@@ -826,17 +825,7 @@ fn a_european_export_with_semicolons_and_decimal_commas_gives_the_same_report() 
         path
     };
     let detect = |night: &Path, hyp: &Path, arousals: &Path| {
-        stdout_json(&run(&[
-            "detect",
-            night.to_str().unwrap(),
-            "--hypnogram",
-            hyp.to_str().unwrap(),
-            "--arousals",
-            arousals.to_str().unwrap(),
-            "--json",
-            "-",
-            "-q",
-        ]))
+        detect_json(night, &[("--hypnogram", hyp), ("--arousals", arousals)])
     };
     let names = [
         "emg-256hz-15min.csv",
