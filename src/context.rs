@@ -334,12 +334,12 @@ pub fn read_respiratory_from(
         path,
         input,
         "respiratory event",
-        &["kind", "type", "event", "label"],
-        |on, off, kind, _| {
+        &[&["kind", "type", "event", "label"]],
+        |on, off, labels| {
             out.push(RespiratoryEvent {
                 onset_s: on,
                 offset_s: off,
-                kind: kind.map(str::to_owned),
+                kind: labels[0].0.map(str::to_owned),
             });
             Ok(())
         },
@@ -368,7 +368,7 @@ pub fn read_arousals_from(
         Err(data) => Box::new(std::io::Cursor::new(data)),
     };
     let mut out = Vec::new();
-    read_intervals(path, input, "arousal", &[], |on, off, _, _| {
+    read_intervals(path, input, "arousal", &[], |on, off, _| {
         out.push(Interval {
             onset_s: on,
             offset_s: off,
@@ -395,8 +395,25 @@ pub fn read_leg_movements_from(
     path: Option<&Path>,
     input: Box<dyn Read + Send>,
 ) -> Result<Vec<LegMovement>> {
+    Ok(read_flagged_movements_from(path, input)?
+        .into_iter()
+        .map(|(m, _)| m)
+        .collect())
+}
+
+/// [`read_leg_movements_from`], each movement with its `certain` flag: `false` where a CSV
+/// list's optional `certain` column says `0` (the convention of simulated truth files for
+/// barely visible movements), `true` otherwise and for annotation files.
+///
+/// # Errors
+/// As [`read_leg_movements`], and for a `certain` cell other than 0/1 (or
+/// true/false, yes/no).
+pub(crate) fn read_flagged_movements_from(
+    path: Option<&Path>,
+    input: Box<dyn Read + Send>,
+) -> Result<Vec<(LegMovement, bool)>> {
     let input = match from_annotations(path, input, |e, _| Ok(nsrr::leg_movements(e)))? {
-        Ok(list) => return Ok(list),
+        Ok(list) => return Ok(list.into_iter().map(|m| (m, true)).collect()),
         Err(data) => Box::new(std::io::Cursor::new(data)),
     };
     let mut out = Vec::new();
@@ -404,9 +421,10 @@ pub fn read_leg_movements_from(
         path,
         input,
         "leg movement",
-        &["side", "leg", "channel"],
-        |on, off, side, at| {
-            let side_text = side
+        &[&["side", "leg", "channel"], &["certain", "sure"]],
+        |on, off, labels| {
+            let (side_text, at) = &labels[0];
+            let side_text = side_text
                 .ok_or_else(|| Error::parse(at.clone(), "missing side (expected left or right)"))?;
             let side = Side::parse(side_text).ok_or_else(|| {
                 Error::parse(
@@ -414,7 +432,20 @@ pub fn read_leg_movements_from(
                     format!("side `{}` is not left or right", table::shorten(side_text)),
                 )
             })?;
-            out.push(LegMovement::new(on, off, side));
+            let certain = match labels[1] {
+                (None, _) => true,
+                (Some(c), ref at) => match c.to_ascii_lowercase().as_str() {
+                    "1" | "true" | "yes" | "y" => true,
+                    "0" | "false" | "no" | "n" => false,
+                    _ => {
+                        return Err(Error::parse(
+                            at.clone(),
+                            format!("`{}` is not 0 or 1", table::shorten(c)),
+                        ));
+                    }
+                },
+            };
+            out.push((LegMovement::new(on, off, side), certain));
             Ok(())
         },
     )?;
@@ -448,13 +479,15 @@ fn from_annotations<T>(
     convert(&nsrr::scored_events(&data, &loc)?, &loc).map(Ok)
 }
 
-/// Shared reader of `onset,offset[,label]` lists; calls `push` for each row.
+/// Shared reader of `onset,offset[,label…]` lists; calls `push` for each row with its
+/// onset, offset and, per label column (found by its aliases), the cell's text (`None`
+/// where the column is absent or the cell empty) and its place.
 pub(crate) fn read_intervals(
     path: Option<&Path>,
     input: Box<dyn Read + Send>,
     what: &str,
-    label_aliases: &[&str],
-    mut push: impl FnMut(f64, f64, Option<&str>, &Location) -> Result<()>,
+    label_aliases: &[&[&str]],
+    mut push: impl FnMut(f64, f64, &[(Option<&str>, Location)]) -> Result<()>,
 ) -> Result<()> {
     let mut src = table::open_csv(path, input)?;
     let on_col = table::find_column(&src.headers, ONSET_ALIASES).unwrap_or(0);
@@ -468,12 +501,11 @@ pub(crate) fn read_intervals(
             ),
         ));
     }
-    let label_col = if label_aliases.is_empty() {
-        None
-    } else {
-        table::find_column(&src.headers, label_aliases)
-    };
-    if what == "leg movement" && label_col.is_none() {
+    let label_cols: Vec<Option<usize>> = label_aliases
+        .iter()
+        .map(|aliases| table::find_column(&src.headers, aliases))
+        .collect();
+    if what == "leg movement" && label_cols.first().is_some_and(Option::is_none) {
         return Err(Error::input(
             src.loc.at_line(1),
             "no `side` column: a leg-movement list needs `onset_s,offset_s,side`",
@@ -500,21 +532,24 @@ pub(crate) fn read_intervals(
                 format!("{what} ends ({off} s) before it starts ({on} s)"),
             ));
         }
-        let (label, at) = match label_col {
-            Some(c) => (
-                Some(table::text_cell(
-                    &record,
-                    c,
-                    &src.loc,
-                    line,
-                    &src.headers[c],
-                )?)
-                .filter(|s| !s.is_empty()),
-                src.loc.at_field(line, c + 1, &src.headers[c]),
-            ),
-            None => (None, src.loc.at_line(line)),
-        };
-        push(on, off, label, &at)?;
+        let mut labels = Vec::with_capacity(label_cols.len());
+        for col in &label_cols {
+            labels.push(match *col {
+                Some(c) => (
+                    Some(table::text_cell(
+                        &record,
+                        c,
+                        &src.loc,
+                        line,
+                        &src.headers[c],
+                    )?)
+                    .filter(|s| !s.is_empty()),
+                    src.loc.at_field(line, c + 1, &src.headers[c]),
+                ),
+                None => (None, src.loc.at_line(line)),
+            });
+        }
+        push(on, off, &labels)?;
     }
     Ok(())
 }

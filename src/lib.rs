@@ -2,6 +2,7 @@
 
 pub mod accel;
 mod columns;
+pub mod compare;
 pub mod context;
 pub mod detect;
 pub mod detector;
@@ -23,6 +24,7 @@ pub mod simulate;
 mod table;
 
 pub use accel::{AccelConfig, AccelRecording};
+pub use compare::{Comparison, ReferenceMovement, compare};
 pub use context::{Context, Hypnogram, RespiratoryEvent, Stage};
 pub use detector::{Detector, DetectorConfig, MainsRemoval, NotchMode, score_movements};
 pub use error::{Error, Location, Result};

@@ -109,6 +109,18 @@ pub struct TrueMovement {
     pub certain: bool,
 }
 
+impl TrueMovement {
+    /// The movement as a reference for [`crate::compare`] (uncertain ones count neither
+    /// way there).
+    #[must_use]
+    pub fn reference(&self) -> crate::compare::ReferenceMovement {
+        crate::compare::ReferenceMovement {
+            lm: self.lm,
+            certain: self.certain,
+        }
+    }
+}
+
 /// A simulated night.
 #[derive(Debug, Clone)]
 pub struct SimNight {
@@ -647,51 +659,10 @@ impl SimNight {
     }
 }
 
-/// Agreement between detected and true leg movements, per the shared evaluation's
-/// matching: one-to-one, greedy by overlap after widening both intervals by `tol_s`;
-/// detections matching an uncertain truth movement count neither way.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Agreement {
-    /// True movements (certain ones).
-    pub truth: usize,
-    /// Detections (after dropping those on uncertain truth).
-    pub detected: usize,
-    /// Matched pairs.
-    pub matched: usize,
-}
+pub use crate::compare::Agreement;
 
-impl Agreement {
-    /// Sensitivity.
-    #[must_use]
-    pub fn sensitivity(&self) -> f64 {
-        if self.truth == 0 {
-            1.0
-        } else {
-            self.matched as f64 / self.truth as f64
-        }
-    }
-    /// Positive predictive value.
-    #[must_use]
-    pub fn ppv(&self) -> f64 {
-        if self.detected == 0 {
-            1.0
-        } else {
-            self.matched as f64 / self.detected as f64
-        }
-    }
-    /// F1 score.
-    #[must_use]
-    pub fn f1(&self) -> f64 {
-        let (s, p) = (self.sensitivity(), self.ppv());
-        if s + p == 0.0 {
-            0.0
-        } else {
-            2.0 * s * p / (s + p)
-        }
-    }
-}
-
-/// Matches `detected` intervals (s) against `truth` (certain) with `unsure` ones ignored.
+/// Matches `detected` intervals (s) against `truth` (certain) with `unsure` ones ignored:
+/// [`crate::compare::match_intervals`]'s counts.
 #[must_use]
 pub fn evaluate(
     truth: &[(f64, f64)],
@@ -699,39 +670,7 @@ pub fn evaluate(
     detected: &[(f64, f64)],
     tol_s: f64,
 ) -> Agreement {
-    let det: Vec<(f64, f64)> = detected
-        .iter()
-        .copied()
-        .filter(|&(c, d)| {
-            !unsure
-                .iter()
-                .any(|&(a, b)| c - tol_s <= b && d + tol_s >= a)
-        })
-        .collect();
-    let mut pairs: Vec<(f64, usize, usize)> = Vec::new();
-    for (i, &(a, b)) in truth.iter().enumerate() {
-        for (j, &(c, d)) in det.iter().enumerate() {
-            if d + tol_s >= a && c - tol_s <= b {
-                pairs.push((b.min(d) - a.max(c), i, j));
-            }
-        }
-    }
-    pairs.sort_by(|x, y| y.0.total_cmp(&x.0));
-    let mut used_t = vec![false; truth.len()];
-    let mut used_d = vec![false; det.len()];
-    let mut matched = 0;
-    for (_, i, j) in pairs {
-        if !used_t[i] && !used_d[j] {
-            used_t[i] = true;
-            used_d[j] = true;
-            matched += 1;
-        }
-    }
-    Agreement {
-        truth: truth.len(),
-        detected: det.len(),
-        matched,
-    }
+    crate::compare::match_intervals(truth, unsure, detected, tol_s).agreement
 }
 
 #[cfg(test)]

@@ -37,6 +37,10 @@ enum Command {
     Detect(DetectArgs),
     /// Score a list of monolateral leg movements (`onset_s,offset_s,side`), as PLMScoRe does.
     Score(ScoreArgs),
+    /// Compare a detection (a `plm detect` JSON report, or an LM list) with reference leg
+    /// movements (an expert's scoring or a simulated night's truth): LM and PLM
+    /// sensitivity, PPV and F1, edge errors, PLMS indices.
+    Compare(CompareArgs),
     /// Write a simulated night with known truth: PREFIX.csv, .truth.csv, .hyp.csv, .resp.csv.
     Simulate(SimulateArgs),
 }
@@ -85,6 +89,10 @@ struct ContextArgs {
     /// JSON file overriding fields of the rules preset (see the README's rules table).
     #[arg(long, value_name = "JSON")]
     config: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct OutputArgs {
     /// Write the full JSON report here (`-` for stdout; the summary then goes to stderr).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -143,6 +151,8 @@ struct DetectArgs {
     detector_config: Option<PathBuf>,
     #[command(flatten)]
     context: ContextArgs,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 #[derive(Args)]
@@ -155,6 +165,34 @@ struct ScoreArgs {
     duration: Option<f64>,
     #[command(flatten)]
     context: ContextArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Args)]
+struct CompareArgs {
+    /// The detection: a JSON report written by `plm detect --json`, or a leg-movement list
+    /// (CSV, NSRR XML or EDF+/BDF+ annotations) scored here with the same context.
+    detection: PathBuf,
+    /// The reference leg movements: `onset_s,offset_s,side[,certain]` CSV (`certain` 0
+    /// marks a barely visible movement that counts neither way), NSRR XML or EDF+/BDF+
+    /// annotations. Scored with the context and rules given here.
+    reference: PathBuf,
+    /// Intervals match when they overlap or lie at most this far apart, s.
+    #[arg(long, default_value_t = 0.5, value_name = "S")]
+    tolerance: f64,
+    /// Recording length in seconds when the detection is an LM list (default: the
+    /// hypnogram's end, else the last offset).
+    #[arg(long, value_name = "S")]
+    duration: Option<f64>,
+    #[command(flatten)]
+    context: ContextArgs,
+    /// Write the comparison as JSON here (`-` for stdout; the summary then goes to stderr).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Do not print the human summary.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 fn main() -> ExitCode {
@@ -162,6 +200,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Detect(a) => detect(&a),
         Command::Score(a) => score(&a),
+        Command::Compare(a) => compare(&a),
         Command::Simulate(a) => simulate(&a),
     };
     match result {
@@ -299,7 +338,7 @@ fn detect(a: &DetectArgs) -> Result<(), Error> {
     let report = analyse(&s, &a.night[0], &ctx)?;
     emit(
         &report,
-        &a.context,
+        &a.output,
         Some(&a.night[0]),
         ctx.hypnogram.as_ref(),
     )
@@ -355,7 +394,7 @@ fn batch(a: &DetectArgs) -> Result<(), Error> {
             message: "in batch mode each night's context is read from NAME.hyp.csv, NAME.resp.csv and NAME.arousals.csv beside it".into(),
         });
     }
-    if a.context.json.is_some() || a.context.events.is_some() || a.context.figure.is_some() {
+    if a.output.json.is_some() || a.output.events.is_some() || a.output.figure.is_some() {
         return Err(Error::Config {
             field: "json",
             message: "in batch mode reports go to --out-dir".into(),
@@ -518,7 +557,7 @@ fn batch(a: &DetectArgs) -> Result<(), Error> {
             source: e,
         })
     })?;
-    if !a.context.quiet {
+    if !a.output.quiet {
         println!(
             "{} nights: {} analysed, {failed} failed; reports and summary.csv in {}",
             nights.len(),
@@ -611,10 +650,79 @@ fn score(a: &ScoreArgs) -> Result<(), Error> {
         .map_err(|e| e.in_file(&a.movements))?;
     emit(
         &report,
-        &a.context,
+        &a.output,
         Some(&a.movements),
         ctx.hypnogram.as_ref(),
     )
+}
+
+fn compare(a: &CompareArgs) -> Result<(), Error> {
+    let rules = rules(&a.context)?;
+    let ctx = context(&a.context, &rules)?;
+    let mut head = [0u8; 1];
+    let is_report = File::open(&a.detection)
+        .and_then(|mut f| {
+            let text = std::io::Read::read(&mut f, &mut head)?;
+            Ok(text == 1 && head[0] == b'{')
+        })
+        .map_err(|e| Error::Io {
+            path: Some(a.detection.clone()),
+            source: e,
+        })?;
+    let detection: Report = if is_report {
+        let report: Report = serde_json::from_str(&read_text(&a.detection)?).map_err(|e| {
+            let location = plm_detect::Location {
+                line: Some(e.line() as u64),
+                column: Some(e.column()),
+                ..plm_detect::Location::file(Some(&a.detection))
+            };
+            Error::Parse {
+                location,
+                message: format!("not a plm-detect JSON report ({e})"),
+            }
+        })?;
+        if report.context.hypnogram && ctx.hypnogram.is_none() {
+            return Err(Error::Config {
+                field: "hypnogram",
+                message: "the detection was scored with a hypnogram: give the same one (--hypnogram or --annotations) so the reference is scored alike".into(),
+            });
+        }
+        report
+    } else {
+        let lms = read_leg_movements(&a.detection)?;
+        plm_detect::score_movements(&lms, &ctx, &rules, a.duration)
+            .map_err(|e| e.in_file(&a.detection))?
+    };
+    let reference = plm_detect::compare::read_reference(&a.reference)?;
+    let comparison = plm_detect::compare(&detection, &reference, &ctx, &rules, a.tolerance)
+        .map_err(|e| e.in_file(&a.reference))?;
+    let to_stdout = a.json.as_deref() == Some(Path::new("-"));
+    if let Some(p) = &a.json {
+        write_output(p, |w| {
+            serde_json::to_writer_pretty(&mut *w, &comparison).map_err(|e| Error::Io {
+                path: Some(p.clone()),
+                source: e.into(),
+            })?;
+            w.write_all(b"\n").map_err(|e| Error::Io {
+                path: Some(p.clone()),
+                source: e,
+            })
+        })?;
+    }
+    if !a.quiet {
+        let text = format!(
+            "detection   {}\nreference   {}\n{}",
+            a.detection.display(),
+            a.reference.display(),
+            comparison.summary_text()
+        );
+        if to_stdout {
+            eprint!("{text}");
+        } else {
+            print!("{text}");
+        }
+    }
+    Ok(())
 }
 
 fn simulate(a: &SimulateArgs) -> Result<(), Error> {
@@ -668,7 +776,7 @@ fn simulate(a: &SimulateArgs) -> Result<(), Error> {
 /// failure never leaves a partial report behind.
 fn emit(
     report: &Report,
-    a: &ContextArgs,
+    a: &OutputArgs,
     input: Option<&Path>,
     hypnogram: Option<&Hypnogram>,
 ) -> Result<(), Error> {
