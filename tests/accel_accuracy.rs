@@ -15,8 +15,8 @@
 //! the detector unchanged.
 
 use plm_detect::accel::AccelRecording;
-use plm_detect::simulate::{AccelSimConfig, AccelSimNight, Agreement, evaluate, simulate_accel};
-use plm_detect::{Context, Detector, LegMovement, Rules, Side, Span};
+use plm_detect::simulate::{AccelSimConfig, AccelSimNight, TrueMovement, simulate_accel};
+use plm_detect::{Context, Detector, Rules};
 
 fn score_night(night: &AccelSimNight, recording: &AccelRecording) -> (f64, f64) {
     let ctx = Context {
@@ -26,46 +26,10 @@ fn score_night(night: &AccelSimNight, recording: &AccelRecording) -> (f64, f64) 
     };
     let report = Detector::default().run_accel(recording, &ctx).unwrap();
     assert_eq!(report.modality, plm_detect::report::Modality::Accelerometer);
-    let mut lm = Agreement {
-        truth: 0,
-        detected: 0,
-        matched: 0,
-    };
-    for side in [Side::Left, Side::Right] {
-        let pick = |certain: bool| -> Vec<(f64, f64)> {
-            night
-                .truth
-                .iter()
-                .filter(|t| t.certain == certain && t.lm.side == side)
-                .map(|t| (t.lm.onset_s, t.lm.offset_s))
-                .collect()
-        };
-        let d: Vec<(f64, f64)> = report
-            .leg_movements
-            .iter()
-            .filter(|m| m.side == side)
-            .map(|m| (m.onset_s, m.offset_s))
-            .collect();
-        let a = evaluate(&pick(true), &pick(false), &d, 0.5);
-        lm.truth += a.truth;
-        lm.detected += a.detected;
-        lm.matched += a.matched;
-    }
-    let all: Vec<LegMovement> = night.truth.iter().map(|t| t.lm).collect();
-    let reference = plm_detect::score(
-        &all,
-        &ctx,
-        &Rules::wasm2016(),
-        Span {
-            duration_s: report.recording.duration_s,
-            excluded: &[],
-        },
-    )
-    .unwrap();
-    let err = (report.summary.plms_index.unwrap_or(0.0)
-        - reference.summary.plms_index.unwrap_or(0.0))
-    .abs();
-    (lm.f1(), err)
+    let reference: Vec<_> = night.truth.iter().map(TrueMovement::reference).collect();
+    let c = plm_detect::compare(&report, &reference, &ctx, &Rules::wasm2016(), 0.5).unwrap();
+    let err = (c.plms_index.unwrap_or(0.0) - c.reference_plms_index.unwrap_or(0.0)).abs();
+    (c.lm.f1(), err)
 }
 
 /// A condition's settings, applied to a seed's base settings.

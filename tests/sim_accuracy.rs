@@ -8,8 +8,8 @@
 //! PLMs are the true LMs scored with the same WASM 2016 rules (scoring is tested
 //! separately), so the PLM figures measure detection only.
 
-use plm_detect::simulate::{SimConfig, SimNight, evaluate, simulate};
-use plm_detect::{Context, Detector, Report, Rules, Span};
+use plm_detect::simulate::{SimConfig, SimNight, TrueMovement, simulate};
+use plm_detect::{Context, Detector, Report, Rules};
 
 struct Outcome {
     lm_f1: f64,
@@ -24,68 +24,16 @@ fn run(night: &SimNight) -> (Report, Outcome) {
         arousals: vec![],
     };
     let report = Detector::default().run(&night.recording, &ctx).unwrap();
-    let mut lm = plm_detect::simulate::Agreement {
-        truth: 0,
-        detected: 0,
-        matched: 0,
-    };
-    for side in [plm_detect::Side::Left, plm_detect::Side::Right] {
-        let t: Vec<(f64, f64)> = night
-            .truth
-            .iter()
-            .filter(|t| t.certain && t.lm.side == side)
-            .map(|t| (t.lm.onset_s, t.lm.offset_s))
-            .collect();
-        let u: Vec<(f64, f64)> = night
-            .truth
-            .iter()
-            .filter(|t| !t.certain && t.lm.side == side)
-            .map(|t| (t.lm.onset_s, t.lm.offset_s))
-            .collect();
-        let d: Vec<(f64, f64)> = report
-            .leg_movements
-            .iter()
-            .filter(|m| m.side == side)
-            .map(|m| (m.onset_s, m.offset_s))
-            .collect();
-        let a = evaluate(&t, &u, &d, 0.5);
-        lm.truth += a.truth;
-        lm.detected += a.detected;
-        lm.matched += a.matched;
-    }
-    // Reference: all true LMs (certain or not) scored by the same rules.
-    let all: Vec<plm_detect::LegMovement> = night.truth.iter().map(|t| t.lm).collect();
-    let reference = plm_detect::score(
-        &all,
-        &ctx,
-        &Rules::wasm2016(),
-        Span {
-            duration_s: night.recording.duration_s(),
-            excluded: &[],
-        },
-    )
-    .unwrap();
-    let tp: Vec<(f64, f64)> = reference
-        .candidate_movements
-        .iter()
-        .filter(|c| c.periodic)
-        .map(|c| (c.onset_s, c.offset_s))
-        .collect();
-    let dp: Vec<(f64, f64)> = report
-        .candidate_movements
-        .iter()
-        .filter(|c| c.periodic)
-        .map(|c| (c.onset_s, c.offset_s))
-        .collect();
-    let plm = evaluate(&tp, &[], &dp, 0.5);
-    let err = (report.summary.plms_index.unwrap_or(0.0)
-        - reference.summary.plms_index.unwrap_or(0.0))
-    .abs();
+    // Reference: all true LMs (certain or not) scored by the same rules; the uncertain
+    // ones count neither way in the LM figures.
+    let reference: Vec<_> = night.truth.iter().map(TrueMovement::reference).collect();
+    let c = plm_detect::compare(&report, &reference, &ctx, &Rules::wasm2016(), 0.5).unwrap();
+    let err = (c.plms_index.unwrap_or(0.0) - c.reference_plms_index.unwrap_or(0.0)).abs();
     (
         report,
         Outcome {
-            lm_f1: lm.f1(),
-            plm_f1: plm.f1(),
+            lm_f1: c.lm.f1(),
+            plm_f1: c.plm.f1(),
             plmsi_err: err,
         },
     )
