@@ -967,4 +967,38 @@ fn compare_agrees_with_the_shared_evaluation_script() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--hypnogram"));
+    // The reference is scored by the report's rules; other rules asked for are refused.
+    let aasm = dir_out.path().join("aasm.json");
+    let out = run(&[
+        "score",
+        file("detection.csv").to_str().unwrap(),
+        "--rules",
+        "aasm",
+        "--duration",
+        "3600",
+        "--json",
+        aasm.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(out.status.success());
+    let reference = file("night.truth.csv");
+    let got = stdout_json(&run(&[
+        "compare",
+        aasm.to_str().unwrap(),
+        reference.to_str().unwrap(),
+        "--json",
+        "-",
+        "-q",
+    ]));
+    assert_eq!(got["reference"]["rules"]["name"], "aasm");
+    let out = run(&[
+        "compare",
+        aasm.to_str().unwrap(),
+        reference.to_str().unwrap(),
+        "--rules",
+        "wasm2016",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("scored with the `aasm` rules"), "{err}");
 }

@@ -83,9 +83,9 @@ struct ContextArgs {
     /// take precedence; each of them also accepts such a file).
     #[arg(long, value_name = "XML|EDF")]
     annotations: Option<PathBuf>,
-    /// Scoring rules preset.
-    #[arg(long, default_value = "wasm2016", value_name = "wasm2016|aasm")]
-    rules: String,
+    /// Scoring rules preset [default: wasm2016; for `compare`, the detection report's rules].
+    #[arg(long, value_name = "wasm2016|aasm")]
+    rules: Option<String>,
     /// JSON file overriding fields of the rules preset (see the README's rules table).
     #[arg(long, value_name = "JSON")]
     config: Option<PathBuf>,
@@ -220,7 +220,7 @@ fn read_text(path: &Path) -> Result<String, Error> {
 }
 
 fn rules(a: &ContextArgs) -> Result<Rules, Error> {
-    let base = Rules::preset(&a.rules)?;
+    let base = Rules::preset(a.rules.as_deref().unwrap_or("wasm2016"))?;
     match &a.config {
         Some(p) => Rules::from_json_over(&base, &read_text(p)?).map_err(|e| with_file(e, p)),
         None => Ok(base),
@@ -657,36 +657,33 @@ fn score(a: &ScoreArgs) -> Result<(), Error> {
 }
 
 fn compare(a: &CompareArgs) -> Result<(), Error> {
-    let rules = rules(&a.context)?;
-    let ctx = context(&a.context, &rules)?;
-    let mut head = [0u8; 1];
-    let is_report = File::open(&a.detection)
-        .and_then(|mut f| {
-            let text = std::io::Read::read(&mut f, &mut head)?;
-            Ok(text == 1 && head[0] == b'{')
-        })
-        .map_err(|e| Error::Io {
-            path: Some(a.detection.clone()),
-            source: e,
-        })?;
-    let detection: Report = if is_report {
-        let report: Report = serde_json::from_str(&read_text(&a.detection)?).map_err(|e| {
-            let location = plm_detect::Location {
-                line: Some(e.line() as u64),
-                column: Some(e.column()),
-                ..plm_detect::Location::file(Some(&a.detection))
-            };
-            Error::Parse {
-                location,
-                message: format!("not a plm-detect JSON report ({e})"),
-            }
-        })?;
-        if report.context.hypnogram && ctx.hypnogram.is_none() {
+    let mut rules = rules(&a.context)?;
+    let report = read_report(&a.detection)?;
+    if let Some(report) = &report {
+        // The reference is scored by the detection's rules, unless others are asked for.
+        if a.context.rules.is_none() && a.context.config.is_none() {
+            rules = report.rules.clone();
+        } else if rules != report.rules {
+            return Err(Error::Config {
+                field: "rules",
+                message: format!(
+                    "the detection was scored with the `{}` rules, not these: the reference would be scored otherwise",
+                    report.rules.name
+                ),
+            });
+        }
+        if report.context.hypnogram
+            && a.context.hypnogram.is_none()
+            && a.context.annotations.is_none()
+        {
             return Err(Error::Config {
                 field: "hypnogram",
                 message: "the detection was scored with a hypnogram: give the same one (--hypnogram or --annotations) so the reference is scored alike".into(),
             });
         }
+    }
+    let ctx = context(&a.context, &rules)?;
+    let detection = if let Some(report) = report {
         report
     } else {
         let lms = read_leg_movements(&a.detection)?;
@@ -774,6 +771,36 @@ fn simulate(a: &SimulateArgs) -> Result<(), Error> {
 
 /// Writes the requested outputs; files are written to a temporary name and renamed, so a
 /// failure never leaves a partial report behind.
+/// The `plm detect`/`plm score` JSON report in `path`, or `None` when the file is not JSON
+/// (an LM list).
+fn read_report(path: &Path) -> Result<Option<Report>, Error> {
+    let io = |e| Error::Io {
+        path: Some(path.to_path_buf()),
+        source: e,
+    };
+    // Only the first bytes of anything else (an EDF+ file may be a whole night).
+    let mut head = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(File::open(path).map_err(io)?, 64),
+        &mut head,
+    )
+    .map_err(io)?;
+    if head.trim_ascii_start().first() != Some(&b'{') {
+        return Ok(None);
+    }
+    let text = std::fs::read(path).map_err(io)?;
+    serde_json::from_slice(&text)
+        .map(Some)
+        .map_err(|e| Error::Parse {
+            location: plm_detect::Location {
+                line: Some(e.line() as u64),
+                column: Some(e.column()),
+                ..plm_detect::Location::file(Some(path))
+            },
+            message: format!("not a plm-detect JSON report ({e})"),
+        })
+}
+
 fn emit(
     report: &Report,
     a: &OutputArgs,
