@@ -176,7 +176,7 @@ struct CompareArgs {
     detection: PathBuf,
     /// The reference leg movements: `onset_s,offset_s,side[,certain]` CSV (`certain` 0
     /// marks a barely visible movement that counts neither way), NSRR XML or EDF+/BDF+
-    /// annotations. Scored with the context and rules given here.
+    /// annotations. Scored with the context given here and the detection's rules.
     reference: PathBuf,
     /// Intervals match when they overlap or lie at most this far apart, s.
     #[arg(long, default_value_t = 0.5, value_name = "S")]
