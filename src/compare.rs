@@ -377,6 +377,141 @@ impl Comparison {
     }
 }
 
+/// Comparisons of several nights pooled, as a validation study reports them ([`pool`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pooled {
+    /// Nights pooled.
+    pub nights: usize,
+    /// Leg movements, summed over the nights.
+    pub lm: Agreement,
+    /// PLMs, summed over the nights.
+    pub plm: Agreement,
+    /// Nights with both PLMS indices (those without sleep have none).
+    pub indexed_nights: usize,
+    /// Mean of detected − reference PLMS index (the bias), /h.
+    pub plms_index_mean_difference: Option<f64>,
+    /// Mean of |detected − reference| PLMS index, /h.
+    pub plms_index_mean_abs_difference: Option<f64>,
+    /// Pearson correlation of the detected and reference PLMS indices.
+    pub plms_index_pearson_r: Option<f64>,
+    /// Intraclass correlation ICC(2,1) (two-way random effects, absolute agreement, one
+    /// rater; Shrout & Fleiss 1979) of the detected and reference PLMS indices.
+    pub plms_index_icc: Option<f64>,
+}
+
+/// Pools per-night comparisons: agreement counts summed (so sensitivity, PPV and F1 are
+/// over all movements), and the agreement of the nights' PLMS indices.
+#[must_use]
+pub fn pool(nights: &[Comparison]) -> Pooled {
+    let lm = nights
+        .iter()
+        .fold(Agreement::default(), |a, c| a.plus(c.lm));
+    let plm = nights
+        .iter()
+        .fold(Agreement::default(), |a, c| a.plus(c.plm));
+    let pairs: Vec<(f64, f64)> = nights
+        .iter()
+        .filter_map(|c| c.plms_index.zip(c.reference_plms_index))
+        .collect();
+    let n = pairs.len() as f64;
+    let mean = |f: &dyn Fn(&(f64, f64)) -> f64| {
+        (!pairs.is_empty()).then(|| pairs.iter().map(f).sum::<f64>() / n)
+    };
+    Pooled {
+        nights: nights.len(),
+        lm,
+        plm,
+        indexed_nights: pairs.len(),
+        plms_index_mean_difference: mean(&|&(d, r)| d - r),
+        plms_index_mean_abs_difference: mean(&|&(d, r)| (d - r).abs()),
+        plms_index_pearson_r: pearson(&pairs),
+        plms_index_icc: icc_2_1(&pairs.iter().map(|&(d, r)| [d, r]).collect::<Vec<_>>()),
+    }
+}
+
+/// Pearson's r of the pairs; `None` for fewer than 2 or no variance on a side.
+fn pearson(pairs: &[(f64, f64)]) -> Option<f64> {
+    if pairs.len() < 2 {
+        return None;
+    }
+    let n = pairs.len() as f64;
+    let (mx, my) = (
+        pairs.iter().map(|p| p.0).sum::<f64>() / n,
+        pairs.iter().map(|p| p.1).sum::<f64>() / n,
+    );
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for &(x, y) in pairs {
+        sxy += (x - mx) * (y - my);
+        sxx += (x - mx) * (x - mx);
+        syy += (y - my) * (y - my);
+    }
+    (sxx > 0.0 && syy > 0.0).then(|| sxy / (sxx * syy).sqrt())
+}
+
+/// ICC(2,1) of `rows` (one row per subject, one column per rater): two-way random
+/// effects, absolute agreement, single rater (Shrout & Fleiss 1979, case 2):
+/// (MSR − MSE) / (MSR + (k − 1) MSE + k (MSC − MSE) / n). `None` for fewer than 2
+/// subjects or a zero denominator.
+#[must_use]
+pub fn icc_2_1<const K: usize>(rows: &[[f64; K]]) -> Option<f64> {
+    let (n, k) = (rows.len() as f64, K as f64);
+    if rows.len() < 2 || K < 2 {
+        return None;
+    }
+    let grand = rows.iter().flatten().sum::<f64>() / (n * k);
+    let ssr = k * rows
+        .iter()
+        .map(|r| (r.iter().sum::<f64>() / k - grand).powi(2))
+        .sum::<f64>();
+    let ssc = n
+        * (0..K)
+            .map(|j| (rows.iter().map(|r| r[j]).sum::<f64>() / n - grand).powi(2))
+            .sum::<f64>();
+    let sst = rows
+        .iter()
+        .flatten()
+        .map(|v| (v - grand).powi(2))
+        .sum::<f64>();
+    let (msr, msc) = (ssr / (n - 1.0), ssc / (k - 1.0));
+    let mse = (sst - ssr - ssc) / ((n - 1.0) * (k - 1.0));
+    let den = msr + (k - 1.0) * mse + k * (msc - mse) / n;
+    (den != 0.0).then(|| (msr - mse) / den)
+}
+
+impl Pooled {
+    /// A few lines for people.
+    #[must_use]
+    pub fn summary_text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut t = String::new();
+        for (what, a) in [("LMs", &self.lm), ("PLMs", &self.plm)] {
+            let _ = writeln!(
+                t,
+                "{what:<11} reference {}, detected {}, matched {}: sensitivity {:.3}, PPV {:.3}, F1 {:.3}",
+                a.truth,
+                a.detected,
+                a.matched,
+                a.sensitivity(),
+                a.ppv(),
+                a.f1()
+            );
+        }
+        let f = |v: Option<f64>, digits: usize| {
+            v.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.digits$}"))
+        };
+        let _ = writeln!(
+            t,
+            "PLMS index  {} nights: mean difference {}/h, mean |difference| {}/h, r {}, ICC(2,1) {}",
+            self.indexed_nights,
+            f(self.plms_index_mean_difference, 2),
+            f(self.plms_index_mean_abs_difference, 2),
+            f(self.plms_index_pearson_r, 3),
+            f(self.plms_index_icc, 3)
+        );
+        t
+    }
+}
+
 /// Reads reference leg movements: a CSV list `onset_s,offset_s,side[,certain]` (a
 /// simulated night's truth file, or hand-scored LMs), NSRR XML or EDF+/BDF+ annotations
 /// (their scored limb movements, all certain). `path` is only used in messages.
@@ -541,6 +676,28 @@ mod tests {
             "{text}"
         );
         assert!(compare(&detection, &reference, &ctx, &rules, -1.0).is_err());
+    }
+
+    #[test]
+    fn icc_equals_shrout_and_fleiss_example() {
+        // Shrout & Fleiss (1979), Table 2: six targets, four judges; ICC(2,1) = 0.29.
+        let rows = [
+            [9.0, 2.0, 5.0, 8.0],
+            [6.0, 1.0, 3.0, 2.0],
+            [8.0, 4.0, 6.0, 8.0],
+            [7.0, 1.0, 2.0, 6.0],
+            [10.0, 5.0, 6.0, 9.0],
+            [6.0, 2.0, 4.0, 7.0],
+        ];
+        assert!((icc_2_1(&rows).unwrap() - 0.2898).abs() < 5e-4);
+        // Perfect agreement is 1; a constant offset lowers absolute agreement.
+        let same = [[1.0, 1.0], [5.0, 5.0], [9.0, 9.0]];
+        assert!((icc_2_1(&same).unwrap() - 1.0).abs() < 1e-12);
+        let shifted = [[1.0, 3.0], [5.0, 7.0], [9.0, 11.0]];
+        assert!(icc_2_1(&shifted).unwrap() < 1.0);
+        assert!((pearson(&[(1.0, 3.0), (5.0, 7.0), (9.0, 11.0)]).unwrap() - 1.0).abs() < 1e-12);
+        assert_eq!(icc_2_1(&[[1.0, 2.0]]), None);
+        assert_eq!(pearson(&[(1.0, 2.0), (1.0, 3.0)]), None);
     }
 
     #[test]

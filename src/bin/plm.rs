@@ -188,8 +188,13 @@ struct CompareArgs {
     #[command(flatten)]
     context: ContextArgs,
     /// Write the comparison as JSON here (`-` for stdout; the summary then goes to stderr).
+    /// In batch mode: the pooled figures.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Batch mode (DETECTION and REFERENCE directories): write the per-night table (CSV)
+    /// here, with a last row pooling the nights.
+    #[arg(long, value_name = "TABLE.csv")]
+    out: Option<PathBuf>,
     /// Do not print the human summary.
     #[arg(long, short)]
     quiet: bool,
@@ -449,6 +454,7 @@ fn batch(a: &DetectArgs) -> Result<(), Error> {
     } else {
         indicatif::ProgressBar::hidden()
     };
+    let names = output_names(&nights);
     let next = AtomicUsize::new(0);
     let results: Vec<Mutex<Option<Result<Report, Error>>>> =
         nights.iter().map(|_| Mutex::new(None)).collect();
@@ -461,7 +467,7 @@ fn batch(a: &DetectArgs) -> Result<(), Error> {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(night) = nights.get(i) else { break };
-                    let outcome = night_in_batch(&s, night, out_dir);
+                    let outcome = night_in_batch(&s, night, &names[i], out_dir);
                     if let Ok(mut slot) = results[i].lock() {
                         *slot = Some(outcome);
                     }
@@ -583,27 +589,51 @@ fn batch(a: &DetectArgs) -> Result<(), Error> {
     }
 }
 
+/// The names of the nights' report files: the night's name ([`night_name`]), or where
+/// two nights share it (`n.csv` and its EDF export `n.edf`, or `a/n.csv` and `b/n.csv`)
+/// the file name with its extension (`n.edf`), then a number (`n.csv-2`), so that no
+/// night's reports overwrite another's.
+fn output_names(nights: &[PathBuf]) -> Vec<String> {
+    use std::collections::{HashMap, HashSet};
+    let bases: Vec<String> = nights.iter().map(|p| night_name(p)).collect();
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for b in &bases {
+        *count.entry(b).or_default() += 1;
+    }
+    let mut taken = HashSet::new();
+    let mut names = Vec::with_capacity(nights.len());
+    for (p, base) in nights.iter().zip(&bases) {
+        let mut name = if count[base.as_str()] > 1 {
+            let file = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let cut = file.len()
+                - if file.to_ascii_lowercase().ends_with(".gz") {
+                    3
+                } else {
+                    0
+                };
+            file[..cut].to_owned()
+        } else {
+            base.clone()
+        };
+        let stem = name.clone();
+        let mut k = 2;
+        while !taken.insert(name.clone()) {
+            name = format!("{stem}-{k}");
+            k += 1;
+        }
+        names.push(name);
+    }
+    names
+}
+
 /// One night of a batch: its context from the files beside it, the analysis, and its
-/// report files in `out_dir`.
-fn night_in_batch(s: &Setup, night: &Path, out_dir: &Path) -> Result<Report, Error> {
-    let name = night_name(night);
-    let beside = |suffix: &str| {
-        let p = night.with_file_name(format!("{name}{suffix}"));
-        p.is_file().then_some(p)
-    };
-    let ctx = Context {
-        hypnogram: beside(".hyp.csv")
-            .map(|p| read_hypnogram(&p, s.rules.epoch_s))
-            .transpose()?,
-        respiratory: beside(".resp.csv")
-            .map(|p| read_respiratory(&p))
-            .transpose()?
-            .unwrap_or_default(),
-        arousals: beside(".arousals.csv")
-            .map(|p| read_arousals(&p))
-            .transpose()?
-            .unwrap_or_default(),
-    };
+/// report files `name.*` in `out_dir`.
+fn night_in_batch(s: &Setup, night: &Path, name: &str, out_dir: &Path) -> Result<Report, Error> {
+    let dir = night.parent().unwrap_or(Path::new(""));
+    let ctx = context_beside(dir, &night_name(night), &s.rules)?;
     let report = analyse(s, night, &ctx)?;
     write_output(&out_dir.join(format!("{name}.json")), |w| {
         report.write_json(w)
@@ -657,54 +687,15 @@ fn score(a: &ScoreArgs) -> Result<(), Error> {
 }
 
 fn compare(a: &CompareArgs) -> Result<(), Error> {
-    let mut rules = rules(&a.context)?;
-    let report = read_report(&a.detection)?;
-    if let Some(report) = &report {
-        // The reference is scored by the detection's rules, unless others are asked for.
-        if a.context.rules.is_none() && a.context.config.is_none() {
-            rules = report.rules.clone();
-        } else if rules != report.rules {
-            return Err(Error::Config {
-                field: "rules",
-                message: format!(
-                    "the detection was scored with the `{}` rules, not these: the reference would be scored otherwise",
-                    report.rules.name
-                ),
-            });
-        }
-        if report.context.hypnogram
-            && a.context.hypnogram.is_none()
-            && a.context.annotations.is_none()
-        {
-            return Err(Error::Config {
-                field: "hypnogram",
-                message: "the detection was scored with a hypnogram: give the same one (--hypnogram or --annotations) so the reference is scored alike".into(),
-            });
-        }
+    if a.detection.is_dir() {
+        return compare_batch(a);
     }
-    let ctx = context(&a.context, &rules)?;
-    let detection = if let Some(report) = report {
-        report
-    } else {
-        let lms = read_leg_movements(&a.detection)?;
-        plm_detect::score_movements(&lms, &ctx, &rules, a.duration)
-            .map_err(|e| e.in_file(&a.detection))?
-    };
-    let reference = plm_detect::compare::read_reference(&a.reference)?;
-    let comparison = plm_detect::compare(&detection, &reference, &ctx, &rules, a.tolerance)
-        .map_err(|e| e.in_file(&a.reference))?;
+    let comparison = compare_pair(a, &a.detection, &a.reference, &|rules| {
+        context(&a.context, rules)
+    })?;
     let to_stdout = a.json.as_deref() == Some(Path::new("-"));
     if let Some(p) = &a.json {
-        write_output(p, |w| {
-            serde_json::to_writer_pretty(&mut *w, &comparison).map_err(|e| Error::Io {
-                path: Some(p.clone()),
-                source: e.into(),
-            })?;
-            w.write_all(b"\n").map_err(|e| Error::Io {
-                path: Some(p.clone()),
-                source: e,
-            })
-        })?;
+        write_json_value(p, &comparison)?;
     }
     if !a.quiet {
         let text = format!(
@@ -713,13 +704,279 @@ fn compare(a: &CompareArgs) -> Result<(), Error> {
             a.reference.display(),
             comparison.summary_text()
         );
-        if to_stdout {
-            eprint!("{text}");
-        } else {
-            print!("{text}");
-        }
+        say(&text, to_stdout);
     }
     Ok(())
+}
+
+/// One detection file against one reference file, the context from `context` (given the
+/// rules, whose epoch length a hypnogram needs).
+fn compare_pair(
+    a: &CompareArgs,
+    detection: &Path,
+    reference: &Path,
+    context: &dyn Fn(&Rules) -> Result<Context, Error>,
+) -> Result<plm_detect::Comparison, Error> {
+    let mut rules = rules(&a.context)?;
+    let report = read_report(detection)?;
+    if let Some(report) = &report {
+        // The reference is scored by the detection's rules, unless others are asked for.
+        if a.context.rules.is_none() && a.context.config.is_none() {
+            rules = report.rules.clone();
+        } else if rules != report.rules {
+            return Err(Error::Config {
+                field: "rules",
+                message: format!(
+                    "{}: the detection was scored with the `{}` rules, not these: the reference would be scored otherwise",
+                    detection.display(),
+                    report.rules.name
+                ),
+            });
+        }
+    }
+    let ctx = context(&rules)?;
+    let detection_report = if let Some(report) = report {
+        if report.context.hypnogram && ctx.hypnogram.is_none() {
+            return Err(Error::Config {
+                field: "hypnogram",
+                message: format!(
+                    "{}: the detection was scored with a hypnogram: give the same one (--hypnogram or --annotations; NAME.hyp.csv beside the reference in batch mode) so the reference is scored alike",
+                    detection.display()
+                ),
+            });
+        }
+        report
+    } else {
+        let lms = read_leg_movements(detection)?;
+        plm_detect::score_movements(&lms, &ctx, &rules, a.duration)
+            .map_err(|e| e.in_file(detection))?
+    };
+    let movements = plm_detect::compare::read_reference(reference)?;
+    plm_detect::compare(&detection_report, &movements, &ctx, &rules, a.tolerance)
+        .map_err(|e| e.in_file(reference))
+}
+
+/// The context files of the night `name` in `dir`: `NAME.hyp.csv`, `NAME.resp.csv` and
+/// `NAME.arousals.csv`, those that exist.
+fn context_beside(dir: &Path, name: &str, rules: &Rules) -> Result<Context, Error> {
+    let beside = |suffix: &str| {
+        let p = dir.join(format!("{name}{suffix}"));
+        p.is_file().then_some(p)
+    };
+    Ok(Context {
+        hypnogram: beside(".hyp.csv")
+            .map(|p| read_hypnogram(&p, rules.epoch_s))
+            .transpose()?,
+        respiratory: beside(".resp.csv")
+            .map(|p| read_respiratory(&p))
+            .transpose()?
+            .unwrap_or_default(),
+        arousals: beside(".arousals.csv")
+            .map(|p| read_arousals(&p))
+            .transpose()?
+            .unwrap_or_default(),
+    })
+}
+
+/// Reference files looked for beside the context, in this order.
+const REFERENCE_SUFFIXES: &[&str] = &[".truth.csv", ".lms.csv", "-nsrr.xml", ".xml"];
+
+/// Batch comparison: every `NAME.json` report of a detection directory against the
+/// reference `NAME.truth.csv` (or `.lms.csv`, `-nsrr.xml`, `.xml`) in the reference
+/// directory, with the context files there; one table row per night, then the pooled
+/// figures. A night that fails is reported and skipped.
+fn compare_batch(a: &CompareArgs) -> Result<(), Error> {
+    if !a.reference.is_dir() {
+        return Err(Error::Config {
+            field: "reference",
+            message: "a directory of detections needs a directory of references".into(),
+        });
+    }
+    if a.context.hypnogram.is_some()
+        || a.context.respiratory.is_some()
+        || a.context.arousals.is_some()
+        || a.context.annotations.is_some()
+    {
+        return Err(Error::Config {
+            field: "hypnogram",
+            message: "in batch mode each night's context is read from NAME.hyp.csv, NAME.resp.csv and NAME.arousals.csv beside its reference".into(),
+        });
+    }
+    let table_path = a.out.as_deref().ok_or_else(|| Error::Config {
+        field: "out",
+        message: "a directory of detections needs --out TABLE.csv for the per-night table".into(),
+    })?;
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |e: std::io::Error| Error::Io {
+            path: Some(path.clone()),
+            source: e,
+        }
+    };
+    let mut reports: Vec<PathBuf> = std::fs::read_dir(&a.detection)
+        .map_err(io(&a.detection))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file()
+                && p.extension()
+                    .is_some_and(|x| x.eq_ignore_ascii_case("json"))
+        })
+        .collect();
+    reports.sort();
+    if reports.is_empty() {
+        return Err(Error::Config {
+            field: "detection",
+            message: format!("no NAME.json reports in {}", a.detection.display()),
+        });
+    }
+    let mut rows = csv::Writer::from_writer(Vec::new());
+    let header = [
+        "night",
+        "status",
+        "error",
+        "lm_reference",
+        "lm_detected",
+        "lm_matched",
+        "lm_sensitivity",
+        "lm_ppv",
+        "lm_f1",
+        "plm_reference",
+        "plm_detected",
+        "plm_matched",
+        "plm_sensitivity",
+        "plm_ppv",
+        "plm_f1",
+        "onset_error_median_s",
+        "offset_error_median_s",
+        "plms_index",
+        "reference_plms_index",
+        "plms_index_difference",
+    ];
+    let table_err = |e: csv::Error| Error::Io {
+        path: Some(table_path.to_path_buf()),
+        source: std::io::Error::other(e),
+    };
+    rows.write_record(header).map_err(table_err)?;
+    let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.4}"));
+    let counts = |g: plm_detect::compare::Agreement| {
+        [
+            g.truth.to_string(),
+            g.detected.to_string(),
+            g.matched.to_string(),
+            format!("{:.4}", g.sensitivity()),
+            format!("{:.4}", g.ppv()),
+            format!("{:.4}", g.f1()),
+        ]
+    };
+    let (mut done, mut failed, mut worst_input) = (Vec::new(), 0usize, true);
+    for report in &reports {
+        // `n.json`, or `n.edf.json` where a batch had two nights named `n`.
+        let label = report
+            .file_stem()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let name = night_name(Path::new(&label));
+        let outcome = REFERENCE_SUFFIXES
+            .iter()
+            .map(|s| a.reference.join(format!("{name}{s}")))
+            .find(|p| p.is_file())
+            .ok_or_else(|| Error::Input {
+                location: plm_detect::Location::file(Some(report)),
+                message: format!(
+                    "no reference {name}.truth.csv (or .lms.csv, -nsrr.xml, .xml) in {}",
+                    a.reference.display()
+                ),
+            })
+            .and_then(|reference| {
+                compare_pair(a, report, &reference, &|rules| {
+                    context_beside(&a.reference, &name, rules)
+                })
+            });
+        match outcome {
+            Ok(c) => {
+                let mut row = vec![label, "ok".into(), String::new()];
+                row.extend(counts(c.lm));
+                row.extend(counts(c.plm));
+                row.extend([
+                    opt(c.onset_errors.map(|e| e.median_abs_s)),
+                    opt(c.offset_errors.map(|e| e.median_abs_s)),
+                    opt(c.plms_index),
+                    opt(c.reference_plms_index),
+                    opt(c.plms_index_difference),
+                ]);
+                rows.write_record(row).map_err(table_err)?;
+                done.push(c);
+            }
+            Err(e) => {
+                failed += 1;
+                worst_input &= e.is_input_error();
+                eprintln!("plm: error: {e}");
+                let mut row = vec![label, "error".into(), e.to_string()];
+                row.resize(header.len(), String::new());
+                rows.write_record(row).map_err(table_err)?;
+            }
+        }
+    }
+    let pooled = plm_detect::compare::pool(&done);
+    let mut row = vec![
+        "pooled".to_owned(),
+        format!("{} nights", done.len()),
+        String::new(),
+    ];
+    row.extend(counts(pooled.lm));
+    row.extend(counts(pooled.plm));
+    row.extend([
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        opt(pooled.plms_index_mean_difference),
+    ]);
+    rows.write_record(row).map_err(table_err)?;
+    let bytes = rows.into_inner().map_err(|e| Error::Io {
+        path: Some(table_path.to_path_buf()),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    write_output(table_path, |w| w.write_all(&bytes).map_err(io(table_path)))?;
+    if let Some(p) = &a.json {
+        write_json_value(p, &pooled)?;
+    }
+    if !a.quiet {
+        let text = format!(
+            "{} nights: {} compared, {failed} failed; per-night table in {}\n{}",
+            reports.len(),
+            done.len(),
+            table_path.display(),
+            pooled.summary_text()
+        );
+        say(&text, a.json.as_deref() == Some(Path::new("-")));
+    }
+    match (failed, worst_input) {
+        (0, _) => Ok(()),
+        (_, true) => Err(Error::Config {
+            field: "night",
+            message: format!("{failed} of {} nights could not be compared", reports.len()),
+        }),
+        (_, false) => Err(Error::Io {
+            path: None,
+            source: std::io::Error::other(format!(
+                "{failed} of {} nights could not be compared",
+                reports.len()
+            )),
+        }),
+    }
+}
+
+/// `value` as pretty JSON in `path` (`-`: stdout).
+fn write_json_value(path: &Path, value: &impl serde::Serialize) -> Result<(), Error> {
+    write_output(path, |w| {
+        let err = |e: std::io::Error| Error::Io {
+            path: Some(path.to_path_buf()),
+            source: e,
+        };
+        serde_json::to_writer_pretty(&mut *w, value).map_err(|e| err(e.into()))?;
+        w.write_all(b"\n").map_err(err)
+    })
 }
 
 fn simulate(a: &SimulateArgs) -> Result<(), Error> {
@@ -835,13 +1092,18 @@ fn emit(
             None => String::new(),
         };
         text.push_str(&report.summary_text());
-        if stdout_taken {
-            eprint!("{text}");
-        } else {
-            print!("{text}");
-        }
+        say(&text, stdout_taken);
     }
     Ok(())
+}
+
+/// The human summary: on stdout, or on stderr when stdout carries a file (`-`).
+fn say(text: &str, stdout_taken: bool) {
+    if stdout_taken {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
+    }
 }
 
 fn write_output(
