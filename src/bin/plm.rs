@@ -91,6 +91,16 @@ struct ContextArgs {
     config: Option<PathBuf>,
 }
 
+impl ContextArgs {
+    /// Whether a context file was given (batch modes find each night's beside it).
+    fn any_file(&self) -> bool {
+        self.hypnogram.is_some()
+            || self.respiratory.is_some()
+            || self.arousals.is_some()
+            || self.annotations.is_some()
+    }
+}
+
 #[derive(Args)]
 struct OutputArgs {
     /// Write the full JSON report here (`-` for stdout; the summary then goes to stderr).
@@ -389,11 +399,7 @@ fn batch(a: &DetectArgs) -> Result<(), Error> {
         field: "out-dir",
         message: "several nights (or a directory) need --out-dir DIR for their reports".into(),
     })?;
-    if a.context.hypnogram.is_some()
-        || a.context.respiratory.is_some()
-        || a.context.arousals.is_some()
-        || a.context.annotations.is_some()
-    {
+    if a.context.any_file() {
         return Err(Error::Config {
             field: "hypnogram",
             message: "in batch mode each night's context is read from NAME.hyp.csv, NAME.resp.csv and NAME.arousals.csv beside it".into(),
@@ -792,11 +798,7 @@ fn compare_batch(a: &CompareArgs) -> Result<(), Error> {
             message: "a directory of detections needs a directory of references".into(),
         });
     }
-    if a.context.hypnogram.is_some()
-        || a.context.respiratory.is_some()
-        || a.context.arousals.is_some()
-        || a.context.annotations.is_some()
-    {
+    if a.context.any_file() {
         return Err(Error::Config {
             field: "hypnogram",
             message: "in batch mode each night's context is read from NAME.hyp.csv, NAME.resp.csv and NAME.arousals.csv beside its reference".into(),
