@@ -1,0 +1,567 @@
+//! `plm`: detect and score periodic limb movements from the command line.
+//!
+//! Exit codes: 0 success, 2 bad input (file content, arguments, configuration), 1 other
+//! failures (I/O). Errors are one line on stderr naming file, line and column.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+mod batch;
+mod compare;
+use plm_detect::context::{
+    Hypnogram, read_arousals, read_hypnogram, read_leg_movements, read_respiratory,
+};
+use plm_detect::simulate::{AccelSimConfig, SimConfig};
+use plm_detect::{
+    Context, Detector, DetectorConfig, Error, Night, NotchMode, ReadOptions, Report, Rules,
+    SignalKind, Unit,
+};
+
+#[derive(Parser)]
+#[command(
+    name = "plm",
+    version,
+    about = "Detect and score periodic limb movements during sleep (WASM 2016 / AASM)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+// Built once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand)]
+enum Command {
+    /// Detect leg movements in a night of leg EMG or ankle accelerometry (CSV, EDF/EDF+, BDF/BDF+) and score them.
+    Detect(DetectArgs),
+    /// Score a list of monolateral leg movements (`onset_s,offset_s,side`), as PLMScoRe does.
+    Score(ScoreArgs),
+    /// Compare a detection (a `plm detect` JSON report, or an LM list) with reference leg
+    /// movements (an expert's scoring or a simulated night's truth): LM and PLM
+    /// sensitivity, PPV and F1, edge errors, PLMS indices.
+    Compare(CompareArgs),
+    /// Write a simulated night with known truth: PREFIX.csv, .truth.csv, .hyp.csv, .resp.csv.
+    Simulate(SimulateArgs),
+}
+
+#[derive(Args)]
+struct SimulateArgs {
+    /// Output prefix (e.g. `data/night1` writes `data/night1.csv`, `data/night1.truth.csv`, ...).
+    prefix: PathBuf,
+    /// JSON file with simulator settings (any subset of the fields of `SimConfig`).
+    #[arg(long, value_name = "JSON")]
+    config: Option<PathBuf>,
+    /// Random seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Length in seconds.
+    #[arg(long, value_name = "S")]
+    duration: Option<f64>,
+    /// Sample rate in Hz.
+    #[arg(long, value_name = "HZ")]
+    fs: Option<f64>,
+    /// Simulate ankle accelerometers instead of EMG (`--config` then holds `AccelSimConfig`).
+    #[arg(long)]
+    accel: bool,
+}
+
+#[derive(Args)]
+struct ContextArgs {
+    /// Hypnogram CSV: `epoch_start_s,stage` (30-s epochs; W/N1/N2/N3/R, S1–S4, 0–5), or
+    /// NSRR XML or EDF+/BDF+ annotations (`Sleep stage W`, ... as in Sleep-EDF hypnograms).
+    #[arg(long, value_name = "CSV")]
+    hypnogram: Option<PathBuf>,
+    /// Respiratory events CSV: `onset_s,offset_s[,kind]`.
+    #[arg(long, value_name = "CSV")]
+    respiratory: Option<PathBuf>,
+    /// Arousals CSV: `onset_s,offset_s`.
+    #[arg(long, value_name = "CSV")]
+    arousals: Option<PathBuf>,
+    /// NSRR XML or EDF+/BDF+ annotations (the night's own file too): stages, respiratory
+    /// events and arousals from one file (`--hypnogram`, `--respiratory` and `--arousals`
+    /// take precedence; each of them also accepts such a file).
+    #[arg(long, value_name = "XML|EDF")]
+    annotations: Option<PathBuf>,
+    /// Scoring rules preset [default: wasm2016; for `compare`, the detection report's rules].
+    #[arg(long, value_name = "wasm2016|aasm")]
+    rules: Option<String>,
+    /// JSON file overriding fields of the rules preset (see the README's rules table).
+    #[arg(long, value_name = "JSON")]
+    config: Option<PathBuf>,
+}
+
+impl ContextArgs {
+    /// Whether a context file was given (batch modes find each night's beside it).
+    fn any_file(&self) -> bool {
+        self.hypnogram.is_some()
+            || self.respiratory.is_some()
+            || self.arousals.is_some()
+            || self.annotations.is_some()
+    }
+}
+
+#[derive(Args)]
+struct OutputArgs {
+    /// Write the full JSON report here (`-` for stdout; the summary then goes to stderr).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write one CSV row per candidate movement here (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    events: Option<PathBuf>,
+    /// Write the night's figure here (SVG: hypnogram, leg movements, PLM series, IMI
+    /// histogram; `-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    figure: Option<PathBuf>,
+    /// Do not print the human summary.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct DetectArgs {
+    /// The night(s): CSV files with a time column and leg EMG or accelerometer columns, or
+    /// EDF/EDF+ or BDF/BDF+ files with leg signals (any of them gzipped), or directories of them.
+    /// Several nights (or a directory) need `--out-dir`.
+    #[arg(required = true, num_args = 1..)]
+    night: Vec<PathBuf>,
+    /// Batch mode: write NAME.json, NAME.events.csv and NAME.svg per night and summary.csv here; each
+    /// night's context is read from NAME.hyp.csv, NAME.resp.csv and NAME.arousals.csv beside it.
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
+    /// Signal kind; detected from the columns when not given.
+    #[arg(long, value_name = "emg|accel")]
+    signal: Option<String>,
+    /// Left-leg accelerometer axis columns.
+    #[arg(long, value_name = "X,Y,Z")]
+    left_axes: Option<String>,
+    /// Right-leg accelerometer axis columns.
+    #[arg(long, value_name = "X,Y,Z")]
+    right_axes: Option<String>,
+    /// Sample rate in Hz (required when a CSV file has no time column; EDF states it).
+    #[arg(long, value_name = "HZ")]
+    fs: Option<f64>,
+    /// Name of the left-leg column (CSV) or signal label (EDF).
+    #[arg(long, value_name = "NAME")]
+    left: Option<String>,
+    /// Name of the right-leg column (CSV) or signal label (EDF).
+    #[arg(long, value_name = "NAME")]
+    right: Option<String>,
+    /// Unit of the signal columns (default: uV for EMG, g for accelerometers; EDF: each
+    /// signal's physical dimension).
+    #[arg(long, value_name = "uV|mV|V|g|mg|m/s2")]
+    unit: Option<String>,
+    /// Mains hum removal: `auto` (detect 50/60 Hz hum and its harmonics), `off`, or a
+    /// frequency in Hz. Lines are subtracted as tracked sinusoids (an IIR notch instead with
+    /// `{"mains_removal": "notch"}` in `--detector-config`).
+    #[arg(long, default_value = "auto", value_name = "auto|off|HZ")]
+    notch: String,
+    /// JSON file overriding fields of the detector's signal-processing settings.
+    #[arg(long, value_name = "JSON")]
+    detector_config: Option<PathBuf>,
+    #[command(flatten)]
+    context: ContextArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Args)]
+struct ScoreArgs {
+    /// Leg movements CSV: `onset_s,offset_s,side` (side left/right), or NSRR XML or
+    /// EDF+/BDF+ annotations (their scored limb movements).
+    movements: PathBuf,
+    /// Recording length in seconds (default: the hypnogram's end, else the last offset).
+    #[arg(long, value_name = "S")]
+    duration: Option<f64>,
+    #[command(flatten)]
+    context: ContextArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Args)]
+struct CompareArgs {
+    /// The detection: a JSON report written by `plm detect --json`, or a leg-movement list
+    /// (CSV, NSRR XML or EDF+/BDF+ annotations) scored here with the same context.
+    detection: PathBuf,
+    /// The reference leg movements: `onset_s,offset_s,side[,certain]` CSV (`certain` 0
+    /// marks a barely visible movement that counts neither way), NSRR XML or EDF+/BDF+
+    /// annotations. Scored with the context given here and the detection's rules.
+    reference: PathBuf,
+    /// Intervals match when they overlap or lie at most this far apart, s.
+    #[arg(long, default_value_t = 0.5, value_name = "S")]
+    tolerance: f64,
+    /// Recording length in seconds when the detection is an LM list (default: the
+    /// hypnogram's end, else the last offset).
+    #[arg(long, value_name = "S")]
+    duration: Option<f64>,
+    #[command(flatten)]
+    context: ContextArgs,
+    /// Write the comparison as JSON here (`-` for stdout; the summary then goes to stderr).
+    /// In batch mode: the pooled figures.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Batch mode (DETECTION and REFERENCE directories): write the per-night table (CSV)
+    /// here, with a last row pooling the nights.
+    #[arg(long, value_name = "TABLE.csv")]
+    out: Option<PathBuf>,
+    /// Do not print the human summary.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Detect(a) => detect(&a),
+        Command::Score(a) => score(&a),
+        Command::Compare(a) => compare::compare(&a),
+        Command::Simulate(a) => simulate(&a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("plm: error: {e}");
+            ExitCode::from(if e.is_input_error() { 2 } else { 1 })
+        }
+    }
+}
+
+fn read_text(path: &Path) -> Result<String, Error> {
+    std::fs::read_to_string(path).map_err(|e| Error::Io {
+        path: Some(path.to_path_buf()),
+        source: e,
+    })
+}
+
+fn rules(a: &ContextArgs) -> Result<Rules, Error> {
+    let base = Rules::preset(a.rules.as_deref().unwrap_or("wasm2016"))?;
+    match &a.config {
+        Some(p) => Rules::from_json_over(&base, &read_text(p)?).map_err(|e| with_file(e, p)),
+        None => Ok(base),
+    }
+}
+
+/// Prefixes a config error with the file it came from.
+fn with_file(e: Error, path: &Path) -> Error {
+    match e {
+        Error::Config { field, message } => Error::Config {
+            field,
+            message: format!("{} ({})", message, path.display()),
+        },
+        other => other,
+    }
+}
+
+fn context(a: &ContextArgs, rules: &Rules) -> Result<Context, Error> {
+    fn or_xml<'a>(own: Option<&'a PathBuf>, xml: Option<&'a PathBuf>) -> Option<&'a Path> {
+        own.or(xml).map(PathBuf::as_path)
+    }
+    let xml = a.annotations.as_ref();
+    Ok(Context {
+        hypnogram: or_xml(a.hypnogram.as_ref(), xml)
+            .map(|p| read_hypnogram(p, rules.epoch_s))
+            .transpose()?,
+        respiratory: or_xml(a.respiratory.as_ref(), xml)
+            .map(read_respiratory)
+            .transpose()?
+            .unwrap_or_default(),
+        arousals: or_xml(a.arousals.as_ref(), xml)
+            .map(read_arousals)
+            .transpose()?
+            .unwrap_or_default(),
+    })
+}
+
+/// Everything `detect` needs besides the night and its context.
+struct Setup {
+    rules: Rules,
+    detector: Detector,
+    opts: ReadOptions,
+}
+
+fn setup(a: &DetectArgs) -> Result<Setup, Error> {
+    let rules = rules(&a.context)?;
+    let mut config = match &a.detector_config {
+        Some(p) => DetectorConfig::from_json(&read_text(p)?).map_err(|e| with_file(e, p))?,
+        None => DetectorConfig::default(),
+    };
+    config.notch = match a.notch.to_ascii_lowercase().as_str() {
+        "auto" => NotchMode::Auto,
+        "off" | "none" => NotchMode::Off,
+        f => NotchMode::Fixed(f.trim_end_matches("hz").parse::<f64>().map_err(|_| {
+            Error::Config {
+                field: "notch",
+                message: format!("`{}` is not auto, off or a frequency in Hz", a.notch),
+            }
+        })?),
+    };
+    let detector = Detector::new(rules.clone(), config)?;
+    let mut opts = ReadOptions::new();
+    if let Some(u) = &a.unit {
+        opts.unit = Some(Unit::parse(u).ok_or_else(|| Error::Config {
+            field: "unit",
+            message: format!("`{u}` is not uV, mV, V, g, mg or m/s2"),
+        })?);
+    }
+    opts.sample_rate_hz = a.fs;
+    opts.left.clone_from(&a.left);
+    opts.right.clone_from(&a.right);
+    opts.left_axes = a
+        .left_axes
+        .as_deref()
+        .map(|s| axes("left-axes", s))
+        .transpose()?;
+    opts.right_axes = a
+        .right_axes
+        .as_deref()
+        .map(|s| axes("right-axes", s))
+        .transpose()?;
+    opts.signal = a
+        .signal
+        .as_deref()
+        .map(|s| {
+            SignalKind::parse(s).ok_or_else(|| Error::Config {
+                field: "signal",
+                message: format!("`{s}` is not emg or accel"),
+            })
+        })
+        .transpose()?;
+    Ok(Setup {
+        rules,
+        detector,
+        opts,
+    })
+}
+
+/// Reads and analyses one night.
+fn analyse(s: &Setup, night: &Path, ctx: &Context) -> Result<Report, Error> {
+    match plm_detect::read_any(night, &s.opts)? {
+        Night::Emg(recording) => s.detector.run_owned(recording, ctx),
+        Night::Accel(recording) => s.detector.run_accel(&recording, ctx),
+    }
+    .map_err(|e| e.in_file(night))
+}
+
+fn detect(a: &DetectArgs) -> Result<(), Error> {
+    let single = a.night.len() == 1 && !a.night[0].is_dir() && a.out_dir.is_none();
+    if !single {
+        return batch::batch(a);
+    }
+    let s = setup(a)?;
+    let ctx = context(&a.context, &s.rules)?;
+    let report = analyse(&s, &a.night[0], &ctx)?;
+    emit(
+        &report,
+        &a.output,
+        Some(&a.night[0]),
+        ctx.hypnogram.as_ref(),
+    )
+}
+
+/// The night's name: the file name without `.csv`/`.edf`/`.bdf` (and `.gz`), any case.
+fn night_name(p: &Path) -> String {
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let strip = |n: &str, ext: &str| -> Option<usize> {
+        let cut = n.len().checked_sub(ext.len())?;
+        (n.is_char_boundary(cut) && n[cut..].eq_ignore_ascii_case(ext)).then_some(cut)
+    };
+    let base = strip(&name, ".gz").map_or(name.as_str(), |c| &name[..c]);
+    let base = strip(base, ".csv")
+        .or_else(|| strip(base, ".edf"))
+        .or_else(|| strip(base, ".bdf"))
+        .map_or(base, |c| &base[..c]);
+    base.to_owned()
+}
+
+/// The context files of the night `name` in `dir`: `NAME.hyp.csv`, `NAME.resp.csv` and
+/// `NAME.arousals.csv`, those that exist.
+fn context_beside(dir: &Path, name: &str, rules: &Rules) -> Result<Context, Error> {
+    let beside = |suffix: &str| {
+        let p = dir.join(format!("{name}{suffix}"));
+        p.is_file().then_some(p)
+    };
+    Ok(Context {
+        hypnogram: beside(".hyp.csv")
+            .map(|p| read_hypnogram(&p, rules.epoch_s))
+            .transpose()?,
+        respiratory: beside(".resp.csv")
+            .map(|p| read_respiratory(&p))
+            .transpose()?
+            .unwrap_or_default(),
+        arousals: beside(".arousals.csv")
+            .map(|p| read_arousals(&p))
+            .transpose()?
+            .unwrap_or_default(),
+    })
+}
+
+/// Writes the report's figure (SVG) to `path` (`-`: stdout).
+fn write_figure(path: &Path, report: &Report, hypnogram: Option<&Hypnogram>) -> Result<(), Error> {
+    write_output(path, |w| {
+        w.write_all(plm_detect::figure::svg(report, hypnogram).as_bytes())
+            .map_err(|e| Error::Io {
+                path: Some(path.to_path_buf()),
+                source: e,
+            })
+    })
+}
+
+/// `X,Y,Z` → three column names.
+fn axes(field: &'static str, s: &str) -> Result<[String; 3], Error> {
+    let parts: Vec<String> = s.split(',').map(|p| p.trim().to_owned()).collect();
+    <[String; 3]>::try_from(parts).map_err(|p| Error::Config {
+        field,
+        message: format!(
+            "expected three comma-separated column names, got {}",
+            p.len()
+        ),
+    })
+}
+
+fn score(a: &ScoreArgs) -> Result<(), Error> {
+    let rules = rules(&a.context)?;
+    let ctx = context(&a.context, &rules)?;
+    let lms = read_leg_movements(&a.movements)?;
+    let report = plm_detect::score_movements(&lms, &ctx, &rules, a.duration)
+        .map_err(|e| e.in_file(&a.movements))?;
+    emit(
+        &report,
+        &a.output,
+        Some(&a.movements),
+        ctx.hypnogram.as_ref(),
+    )
+}
+
+fn simulate(a: &SimulateArgs) -> Result<(), Error> {
+    fn load<T: serde::de::DeserializeOwned + Default>(path: Option<&Path>) -> Result<T, Error> {
+        match path {
+            Some(p) => serde_json::from_str(&read_text(p)?).map_err(|e| Error::Config {
+                field: "simulator config",
+                message: format!("{e} ({})", p.display()),
+            }),
+            None => Ok(T::default()),
+        }
+    }
+    let (truth, respiratory, duration, fs) = if a.accel {
+        let mut cfg: AccelSimConfig = load(a.config.as_deref())?;
+        cfg.seed = a.seed.unwrap_or(cfg.seed);
+        cfg.duration_s = a.duration.unwrap_or(cfg.duration_s);
+        cfg.sample_rate_hz = a.fs.unwrap_or(cfg.sample_rate_hz);
+        let night = plm_detect::simulate::simulate_accel(&cfg)?;
+        night.write(&a.prefix)?;
+        (
+            night.truth,
+            night.respiratory.len(),
+            cfg.duration_s,
+            cfg.sample_rate_hz,
+        )
+    } else {
+        let mut cfg: SimConfig = load(a.config.as_deref())?;
+        cfg.seed = a.seed.unwrap_or(cfg.seed);
+        cfg.duration_s = a.duration.unwrap_or(cfg.duration_s);
+        cfg.sample_rate_hz = a.fs.unwrap_or(cfg.sample_rate_hz);
+        let night = plm_detect::simulate::simulate(&cfg)?;
+        night.write(&a.prefix)?;
+        (
+            night.truth,
+            night.respiratory.len(),
+            cfg.duration_s,
+            cfg.sample_rate_hz,
+        )
+    };
+    let certain = truth.iter().filter(|t| t.certain).count();
+    println!(
+        "wrote {}.csv ({duration:.0} s at {fs} Hz{}): {} leg movements ({certain} certain), {respiratory} respiratory events",
+        a.prefix.display(),
+        if a.accel { ", accelerometers" } else { "" },
+        truth.len(),
+    );
+    Ok(())
+}
+
+fn emit(
+    report: &Report,
+    a: &OutputArgs,
+    input: Option<&Path>,
+    hypnogram: Option<&Hypnogram>,
+) -> Result<(), Error> {
+    let dash = |p: &Option<PathBuf>| p.as_deref() == Some(Path::new("-"));
+    if [&a.json, &a.events, &a.figure]
+        .iter()
+        .filter(|p| dash(p))
+        .count()
+        > 1
+    {
+        return Err(Error::Config {
+            field: "json",
+            message: "only one of --json, --events and --figure can go to stdout (-)".into(),
+        });
+    }
+    let stdout_taken = dash(&a.json) || dash(&a.events) || dash(&a.figure);
+    if let Some(p) = &a.json {
+        write_output(p, |w| report.write_json(w))?;
+    }
+    if let Some(p) = &a.events {
+        write_output(p, |w| report.write_events_csv(w))?;
+    }
+    if let Some(p) = &a.figure {
+        write_figure(p, report, hypnogram)?;
+    }
+    if !a.quiet {
+        let mut text = match input {
+            Some(p) => format!("input       {}\n", p.display()),
+            None => String::new(),
+        };
+        text.push_str(&report.summary_text());
+        say(&text, stdout_taken);
+    }
+    Ok(())
+}
+
+/// The human summary: on stdout, or on stderr when stdout carries a file (`-`).
+fn say(text: &str, stdout_taken: bool) {
+    if stdout_taken {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
+    }
+}
+
+fn write_output(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let io = |e: std::io::Error| Error::Io {
+        path: Some(path.to_path_buf()),
+        source: e,
+    };
+    if path == Path::new("-") {
+        let stdout = std::io::stdout();
+        let mut lock = stdout.lock();
+        write(&mut lock)?;
+        return lock.flush().map_err(io);
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".partial");
+    let tmp = PathBuf::from(tmp);
+    let result = (|| {
+        let mut w = BufWriter::new(File::create(&tmp).map_err(io)?);
+        write(&mut w)?;
+        w.into_inner()
+            .map_err(|e| io(e.into_error()))?
+            .sync_all()
+            .map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
