@@ -449,32 +449,25 @@ fn simulate(a: &SimulateArgs) -> Result<(), Error> {
             None => Ok(T::default()),
         }
     }
-    let (truth, respiratory, duration, fs) = if a.accel {
+    // The command line's seed, length and rate over the file's (or default) settings.
+    let set = |seed: &mut u64, duration_s: &mut f64, rate_hz: &mut f64| {
+        *seed = a.seed.unwrap_or(*seed);
+        *duration_s = a.duration.unwrap_or(*duration_s);
+        *rate_hz = a.fs.unwrap_or(*rate_hz);
+        (*duration_s, *rate_hz)
+    };
+    let (truth, respiratory, (duration, fs)) = if a.accel {
         let mut cfg: AccelSimConfig = load(a.config.as_deref())?;
-        cfg.seed = a.seed.unwrap_or(cfg.seed);
-        cfg.duration_s = a.duration.unwrap_or(cfg.duration_s);
-        cfg.sample_rate_hz = a.fs.unwrap_or(cfg.sample_rate_hz);
+        let length_rate = set(&mut cfg.seed, &mut cfg.duration_s, &mut cfg.sample_rate_hz);
         let night = plm_detect::simulate::simulate_accel(&cfg)?;
         night.write(&a.prefix)?;
-        (
-            night.truth,
-            night.respiratory.len(),
-            cfg.duration_s,
-            cfg.sample_rate_hz,
-        )
+        (night.truth, night.respiratory.len(), length_rate)
     } else {
         let mut cfg: SimConfig = load(a.config.as_deref())?;
-        cfg.seed = a.seed.unwrap_or(cfg.seed);
-        cfg.duration_s = a.duration.unwrap_or(cfg.duration_s);
-        cfg.sample_rate_hz = a.fs.unwrap_or(cfg.sample_rate_hz);
+        let length_rate = set(&mut cfg.seed, &mut cfg.duration_s, &mut cfg.sample_rate_hz);
         let night = plm_detect::simulate::simulate(&cfg)?;
         night.write(&a.prefix)?;
-        (
-            night.truth,
-            night.respiratory.len(),
-            cfg.duration_s,
-            cfg.sample_rate_hz,
-        )
+        (night.truth, night.respiratory.len(), length_rate)
     };
     let certain = truth.iter().filter(|t| t.certain).count();
     println!(
