@@ -467,7 +467,7 @@ pub fn detect_leg(
     // Only the floor makes a stretch unscorable: the onset threshold grows with the
     // floor's fluctuation (step 5), so a noisy sensor raises the bar instead of losing the
     // night (EMG's fixed +8 µV onset is what makes its noisy stretches unscorable).
-    let unscorable: Vec<bool> = env.rest.iter().map(|&r| r > cfg.max_floor_mg).collect();
+    let unscorable: Vec<bool> = env.rest().iter().map(|r| r > cfg.max_floor_mg).collect();
     let thresholds = cfg.thresholds(rules);
     let mut movements = detect(env, side, &thresholds, &unscorable);
     let mut posture_changes = Vec::new();
@@ -724,7 +724,7 @@ mod tests {
         let axes = noisy_leg(fs, 120.0, 0.1, 0.3);
         let r = left_leg(&axes, fs);
         let env = &r.conditioned.envelope;
-        let margin = env.margin.iter().copied().fold(0.0, f64::max);
+        let margin = env.margin().iter().fold(0.0, f64::max);
         assert!(margin > AccelConfig::default().onset_mg, "{margin}");
         assert!(r.excluded.is_empty(), "{:?}", r.excluded);
         assert_eq!(r.movements.len(), 1, "{:?}", r.movements);

@@ -35,7 +35,7 @@ use crate::events::{LegMovement, Side};
 use crate::report::Report;
 use crate::rules::Rules;
 
-/// A reference leg movement and whether it counts ([`crate::compare`]).
+/// A reference leg movement and whether it counts ([`compare`](mod@crate::compare)).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ReferenceMovement {
     /// The movement (s, monolateral).

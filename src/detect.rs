@@ -110,17 +110,25 @@ pub fn detect_with_cuts(
     let n = env.len();
     let quiet_blocks = (rules.offset_quiet_s * env.rate_hz).ceil().max(1.0) as usize;
     let is_cut = |k: usize| cut.get(k).copied().unwrap_or(false);
-    let usable = |k: usize| {
-        env.amplitude[k].is_finite()
-            && env.rest[k].is_finite()
-            && !unscorable.get(k).copied().unwrap_or(false)
-            && !is_cut(k)
+    let (amplitude, rest) = (env.amplitude(), env.rest());
+    let mut rest_cursor = rest.cursor();
+    // The resting level at `k` where the block is usable (amplitude and rest known,
+    // scorable, not a cut).
+    let mut usable_rest = |k: usize| {
+        if !amplitude[k].is_finite() || unscorable.get(k).copied().unwrap_or(false) || is_cut(k) {
+            return None;
+        }
+        let r = rest_cursor.at(k);
+        r.is_finite().then_some(r)
     };
-    let margin = |b: usize| {
-        env.margin
-            .get(b)
-            .copied()
-            .unwrap_or(rules.offset_above_rest)
+    let mut margin_cursor = env.margin().cursor();
+    let n_margin = env.margin().len();
+    let mut margin = |b: usize| {
+        if b < n_margin {
+            margin_cursor.at(b)
+        } else {
+            rules.offset_above_rest
+        }
     };
     // How far the edges can move outwards: widening plus flank extrapolation.
     let extrapolation_s = rules
@@ -136,7 +144,7 @@ pub fn detect_with_cuts(
             Some(f) => rules.onset_above_rest.max(f * margin(k)),
             None => rules.onset_above_rest,
         };
-        if !usable(k) || env.amplitude[k] < env.rest[k] + onset_level {
+        if usable_rest(k).is_none_or(|r| amplitude[k] < r + onset_level) {
             k += 1;
             continue;
         }
@@ -151,14 +159,14 @@ pub fn detect_with_cuts(
                 end = Some(quiet_start.unwrap_or(j));
                 break;
             }
-            if !usable(j) {
+            let Some(r) = usable_rest(j) else {
                 // A gap before the quiet run completes: the offset is unknown unless the
                 // run had already started (then the LM ended before the gap).
                 aborted = quiet_start.is_none();
                 end = quiet_start;
                 break;
-            }
-            if env.amplitude[j] <= env.rest[j] + margin(j) {
+            };
+            if amplitude[j] <= r + margin(j) {
                 let s = *quiet_start.get_or_insert(j);
                 if j + 1 - s >= quiet_blocks {
                     end = Some(s);
@@ -179,12 +187,7 @@ pub fn detect_with_cuts(
             continue;
         }
         let Some(offset) = end else { continue };
-        let fine_margin = |b: usize| {
-            env.fine_margin
-                .get(b)
-                .copied()
-                .unwrap_or(rules.offset_above_rest)
-        };
+        let fine_margin = |b: usize| env.fine_margin().get(b).unwrap_or(rules.offset_above_rest);
         // Cuts bound the edges: the last cut block before the onset and the first one at
         // or after the offset (widening and extrapolation stop there).
         let (cut_before, cut_after) = if cut.is_empty() {
@@ -232,14 +235,14 @@ pub fn detect_with_cuts(
         if rules.morphology_check
             && !inside
                 .clone()
-                .any(|b| env.morphology_at(b, &mut scratch) > env.rest[b] + margin(b))
+                .any(|b| env.morphology_at(b, &mut scratch) > rest.at(b) + margin(b))
         {
             continue;
         }
         let (mut peak, mut sum) = (f64::NEG_INFINITY, 0.0);
         for b in inside.clone() {
-            peak = peak.max(env.amplitude[b]);
-            sum += env.amplitude[b];
+            peak = peak.max(amplitude[b]);
+            sum += amplitude[b];
         }
         out.push(LegMovement {
             onset_s: on_s,
@@ -247,7 +250,7 @@ pub fn detect_with_cuts(
             side,
             peak_uv: Some(peak),
             mean_uv: Some(sum / inside.len() as f64),
-            rest_uv: Some(env.rest[onset]),
+            rest_uv: Some(rest.at(onset)),
             peak_mg: None,
             mean_mg: None,
             rest_mg: None,
@@ -270,13 +273,10 @@ fn widen_edges(
     offset: usize,
     level_uv: &dyn Fn(usize) -> f64,
 ) -> Option<(usize, usize)> {
-    if env.fine.len() != env.len() {
-        return Some((onset, offset));
-    }
-    let usable = |b: usize| {
-        env.amplitude[b].is_finite() && env.fine[b].is_finite() && env.rest[b].is_finite()
-    };
-    let active = |b: usize| usable(b) && env.fine[b] > env.rest[b] + level_uv(b);
+    let (amplitude, fine, rest) = (env.amplitude(), env.fine(), env.rest());
+    let usable =
+        |b: usize| amplitude[b].is_finite() && fine[b].is_finite() && rest.at(b).is_finite();
+    let active = |b: usize| usable(b) && fine[b] > rest.at(b) + level_uv(b);
     let reach = (EDGE_REACH_S * env.rate_hz).round() as usize;
     let mut on = onset;
     while on > onset.saturating_sub(reach) && active(on - 1) {
@@ -304,8 +304,9 @@ fn extrapolate_flanks(
     off_s: f64,
     max_s: f64,
 ) -> (f64, f64) {
-    let level = |b: usize| env.fine[b] - env.rest[b];
-    let usable = |b: usize| env.fine[b].is_finite() && env.rest[b].is_finite();
+    let (fine, rest) = (env.fine(), env.rest());
+    let level = |b: usize| fine[b] - rest.at(b);
+    let usable = |b: usize| fine[b].is_finite() && rest.at(b).is_finite();
     if offset <= onset || offset > env.len() {
         return (on_s, off_s);
     }
@@ -365,9 +366,9 @@ fn edge_times(
     level_uv: &dyn Fn(usize) -> f64,
 ) -> (f64, f64) {
     let margin = |b: usize| {
-        env.fine
+        env.fine()
             .get(b)
-            .map(|v| v - env.rest[b] - level_uv(b))
+            .map(|v| v - env.rest().at(b) - level_uv(b))
             .filter(|m| m.is_finite())
     };
     // Fraction of a block between `quiet` (margin ≤ 0) and `active` (margin > 0).
@@ -392,24 +393,34 @@ mod tests {
 
     /// An envelope at 100 blocks/s with rest 1 µV and the given (start, end, level) bursts.
     fn env(n: usize, bursts: &[(usize, usize, f64)]) -> Envelope {
+        let amp = levels(n, bursts);
+        env_of(amp.clone(), amp)
+    }
+
+    /// Block levels: 1 µV with the given (start, end, level) bursts.
+    fn levels(n: usize, bursts: &[(usize, usize, f64)]) -> Vec<f64> {
         let mut amp = vec![1.0; n];
         for &(a, b, v) in bursts {
             for x in &mut amp[a..b] {
                 *x = v;
             }
         }
-        Envelope {
-            block: 1,
-            rate_hz: 100.0,
-            duration_s: n as f64 / 100.0,
-            block_mean: amp.clone(),
-            morphology_half_blocks: 25,
+        amp
+    }
+
+    /// An envelope at 100 blocks/s, rest 1 µV, of the amplitude (also the edge amplitude)
+    /// `amp` and the block means `block_mean`.
+    fn env_of(amp: Vec<f64>, block_mean: Vec<f64>) -> Envelope {
+        let n = amp.len();
+        let parts = crate::envelope::EnvelopeParts {
+            block_mean,
             rest: vec![1.0; n],
             fine: amp.clone(),
             margin: vec![2.0; n],
             fine_margin: vec![2.0; n],
             amplitude: amp,
-        }
+        };
+        Envelope::from_parts(1, 100.0, n as f64 / 100.0, 25, parts).unwrap()
     }
 
     #[test]
@@ -494,8 +505,9 @@ mod tests {
         let r = LmThresholds::emg(&Rules::wasm2016());
         assert!(detect(&env(1000, &[(100, 149, 50.0)]), Side::Left, &r, &[]).is_empty());
         // An LM running into a gap has no offset: dropped.
-        let mut e = env(1000, &[(100, 200, 20.0)]);
-        e.amplitude[180] = f64::NAN;
+        let mut amp = levels(1000, &[(100, 200, 20.0)]);
+        amp[180] = f64::NAN;
+        let e = env_of(amp.clone(), amp);
         assert!(detect(&e, Side::Left, &r, &[]).is_empty());
         // Running into the end of the recording: dropped.
         assert!(detect(&env(300, &[(100, 300, 20.0)]), Side::Left, &r, &[]).is_empty());
@@ -509,8 +521,7 @@ mod tests {
     #[test]
     fn morphology_rejects_spiky_detections() {
         let r = LmThresholds::emg(&Rules::wasm2016());
-        let mut e = env(1000, &[(100, 200, 20.0)]);
-        e.block_mean = vec![1.0; 1000];
+        let e = env_of(levels(1000, &[(100, 200, 20.0)]), vec![1.0; 1000]);
         assert!(detect(&e, Side::Left, &r, &[]).is_empty());
         assert_eq!(
             detect(&e, Side::Left, &LmThresholds::emg(&Rules::aasm()), &[]).len(),

@@ -300,7 +300,7 @@ impl Detector {
                 notch_hz: Vec::new(),
                 mains: Vec::new(),
                 median_rest_uv: None,
-                median_rest_mg: median_finite(&r.conditioned.envelope.rest),
+                median_rest_mg: median_finite(r.conditioned.envelope.rest()),
                 posture_changes: Some(r.posture_changes.len()),
                 excluded_s: crate::events::total_s(&r.excluded),
                 leg_movements: r.movements.len(),
@@ -504,10 +504,10 @@ impl Detector {
             band_hz,
         } = self.envelope_leg_owned(samples_uv, fs_hz, name)?;
         let unscorable: Vec<bool> = env
-            .rest
+            .rest()
             .iter()
-            .zip(&env.margin)
-            .map(|(&r, &m)| r > cfg.envelope.max_rest_uv || m >= self.rules.onset_above_rest_uv)
+            .zip(env.margin().iter())
+            .map(|(r, m)| r > cfg.envelope.max_rest_uv || m >= self.rules.onset_above_rest_uv)
             .collect();
         let movements = crate::detect::detect(
             &env,
@@ -517,7 +517,7 @@ impl Detector {
         );
 
         let excluded = excluded_intervals(&env, &unscorable, fs_hz, n_samples);
-        let median_rest_uv = median_finite(&env.rest);
+        let median_rest_uv = median_finite(env.rest());
         let info = ChannelInfo {
             name: name.to_owned(),
             side,
@@ -565,36 +565,36 @@ pub(crate) fn excluded_intervals(
     n_samples: usize,
 ) -> Vec<Interval> {
     let secs = |k: usize| ((k * env.block) as f64 / fs_hz).min(n_samples as f64 / fs_hz);
-    let bad = |k: usize| unscorable[k] || !env.amplitude[k].is_finite() || !env.rest[k].is_finite();
+    let bad = env
+        .amplitude()
+        .iter()
+        .zip(env.rest().iter())
+        .zip(unscorable.iter().chain(std::iter::repeat(&false)))
+        .map(|((a, r), &u)| u || !a.is_finite() || !r.is_finite());
     let mut excluded = Vec::new();
-    let mut k = 0;
-    while k < env.len() {
-        if bad(k) {
-            let s = k;
-            while k < env.len() && bad(k) {
-                k += 1;
+    let mut start = None;
+    for (k, bad) in bad.chain([false]).enumerate() {
+        match (bad, start) {
+            (true, None) => start = Some(k),
+            (false, Some(s)) => {
+                excluded.push(Interval {
+                    onset_s: secs(s),
+                    offset_s: secs(k),
+                });
+                start = None;
             }
-            excluded.push(Interval {
-                onset_s: secs(s),
-                offset_s: secs(k),
-            });
-        } else {
-            k += 1;
+            _ => {}
         }
     }
     excluded
 }
 
 /// Median of the finite values.
-fn median_finite(v: &[f64]) -> Option<f64> {
+fn median_finite(v: &envelope::Profile) -> Option<f64> {
     // Sized once: collecting a filter would grow by doubling, copying a night's worth of
     // keys into fresh pages several times.
     let mut finite: Vec<i64> = Vec::with_capacity(v.len());
-    finite.extend(
-        v.iter()
-            .filter(|x| x.is_finite())
-            .map(|&x| envelope::order_key(x)),
-    );
+    finite.extend(v.iter().filter(|x| x.is_finite()).map(envelope::order_key));
     if finite.is_empty() {
         return None;
     }

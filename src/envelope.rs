@@ -148,7 +148,14 @@ impl EnvelopeConfig {
 ///
 /// Values are in the unit of the input: µV for EMG, mg of dynamic acceleration for
 /// accelerometers ([`crate::accel`]).
-#[derive(Debug, Clone, Default)]
+///
+/// The three series computed from the samples (block means, amplitude, edge amplitude)
+/// share one buffer — for [`envelope_owned`], the caller's own sample buffer, whose pages
+/// are already in memory — and the three defined per 5-s segment (resting level, offset
+/// margins) are [`Profile`]s evaluated on demand. An 8-hour 256 Hz leg's envelope thus
+/// lives in the 59 MB its samples held, where five fresh 20-MB arrays (24 k pages the
+/// kernel must hand out, ≈ 1.4 µs each) were needed before.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Envelope {
     /// Input samples per block.
     pub block: usize,
@@ -157,25 +164,82 @@ pub struct Envelope {
     /// Length of the input signal, s (samples / `fs`; the last block may be partial, so
     /// its centre can lie past this). Movement edges are kept within `[0, duration_s]`.
     pub duration_s: f64,
-    /// Amplitude (`NaN` in gaps).
-    pub amplitude: Vec<f64>,
-    /// Resting level (`NaN` where unknown).
-    pub rest: Vec<f64>,
-    /// Rectified mean per block after spike clipping (the input of both medians).
-    pub block_mean: Vec<f64>,
     /// Half the morphology window, blocks.
     pub morphology_half_blocks: usize,
-    /// Offset margin above rest: the offset level (+2 µV for EMG), or `noise_factor` ×
-    /// the resting fluctuation where that is larger.
-    pub margin: Vec<f64>,
-    /// A lightly smoothed amplitude for locating edges: centred moving average of the
-    /// block means over `edge_smooth_s`.
+    /// Block means, amplitude and edge amplitude, one after the other.
+    series: Vec<f64>,
+    rest: Profile,
+    margin: Profile,
+    fine_margin: Profile,
+}
+
+/// The per-block series of an [`Envelope`] given one by one ([`Envelope::from_parts`]):
+/// for envelopes computed elsewhere, or made up in tests. All have one value per block.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EnvelopeParts {
+    /// Amplitude (`NaN` in gaps).
+    pub amplitude: Vec<f64>,
+    /// Rectified mean per block (the input of the morphology median).
+    pub block_mean: Vec<f64>,
+    /// Edge-locating amplitude.
     pub fine: Vec<f64>,
-    /// The offset margin for the edge amplitude (from its own resting fluctuation).
+    /// Resting level (`NaN` where unknown).
+    pub rest: Vec<f64>,
+    /// Offset margin above rest.
+    pub margin: Vec<f64>,
+    /// Offset margin of the edge amplitude.
     pub fine_margin: Vec<f64>,
 }
 
 impl Envelope {
+    /// An envelope of `parts` at `rate_hz` blocks per second, `block` input samples per
+    /// block, over `duration_s` seconds, with a morphology half-window of
+    /// `morphology_half_blocks`.
+    ///
+    /// # Errors
+    /// [`Error::Input`] when the series differ in length or the rate is not positive.
+    pub fn from_parts(
+        block: usize,
+        rate_hz: f64,
+        duration_s: f64,
+        morphology_half_blocks: usize,
+        parts: EnvelopeParts,
+    ) -> Result<Self> {
+        let n = parts.amplitude.len();
+        let lengths = [
+            ("block_mean", parts.block_mean.len()),
+            ("fine", parts.fine.len()),
+            ("rest", parts.rest.len()),
+            ("margin", parts.margin.len()),
+            ("fine_margin", parts.fine_margin.len()),
+        ];
+        if let Some((name, len)) = lengths.into_iter().find(|&(_, len)| len != n) {
+            return Err(Error::input(
+                Location::default(),
+                format!("envelope series `{name}` has {len} blocks, `amplitude` {n}"),
+            ));
+        }
+        if !(rate_hz.is_finite() && rate_hz > 0.0) {
+            return Err(Error::input(
+                Location::default(),
+                format!("envelope rate must be positive, got {rate_hz} blocks/s"),
+            ));
+        }
+        let mut series = parts.block_mean;
+        series.extend_from_slice(&parts.amplitude);
+        series.extend_from_slice(&parts.fine);
+        Ok(Self {
+            block,
+            rate_hz,
+            duration_s,
+            morphology_half_blocks,
+            series,
+            rest: Profile::from(parts.rest),
+            margin: Profile::from(parts.margin),
+            fine_margin: Profile::from(parts.fine_margin),
+        })
+    }
+
     /// Time of block `k`'s centre, s.
     #[must_use]
     pub fn time_s(&self, k: usize) -> f64 {
@@ -185,13 +249,52 @@ impl Envelope {
     /// Number of blocks.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.amplitude.len()
+        self.series.len() / 3
     }
 
     /// `true` when there are no blocks.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.amplitude.is_empty()
+        self.series.is_empty()
+    }
+
+    /// Rectified mean per block after spike clipping (the input of both medians).
+    #[must_use]
+    pub fn block_mean(&self) -> &[f64] {
+        &self.series[..self.len()]
+    }
+
+    /// Amplitude (`NaN` in gaps).
+    #[must_use]
+    pub fn amplitude(&self) -> &[f64] {
+        let n = self.len();
+        &self.series[n..2 * n]
+    }
+
+    /// A lightly smoothed amplitude for locating edges: centred moving average of the
+    /// block means over `edge_smooth_s`.
+    #[must_use]
+    pub fn fine(&self) -> &[f64] {
+        &self.series[2 * self.len()..]
+    }
+
+    /// Resting level (`NaN` where unknown, and in gaps of the amplitude).
+    #[must_use]
+    pub fn rest(&self) -> &Profile {
+        &self.rest
+    }
+
+    /// Offset margin above rest: the offset level (+2 µV for EMG), or `noise_factor` ×
+    /// the resting fluctuation where that is larger.
+    #[must_use]
+    pub fn margin(&self) -> &Profile {
+        &self.margin
+    }
+
+    /// The offset margin for the edge amplitude (from its own resting fluctuation).
+    #[must_use]
+    pub fn fine_margin(&self) -> &Profile {
+        &self.fine_margin
     }
 
     /// The morphology median at block `k`: the median of the block means over the
@@ -199,7 +302,354 @@ impl Envelope {
     /// demand — only blocks inside candidate LMs ever need it. `buf` is scratch space.
     #[must_use]
     pub fn morphology_at(&self, k: usize, buf: &mut Vec<f64>) -> f64 {
-        window_median(&self.block_mean, k, self.morphology_half_blocks, buf)
+        window_median(self.block_mean(), k, self.morphology_half_blocks, buf)
+    }
+}
+
+/// A per-block series defined per segment — the resting level and the offset margins of
+/// an [`Envelope`] — evaluated on demand.
+///
+/// Each segment's value (see the module docs) is linearly interpolated between segment
+/// centres: segment `j` serves the blocks from its centre to the next centre (the first
+/// segment also the blocks before its centre, the last one every block after its
+/// centre, unchanged). Blocks where the amplitude it belongs to is `NaN` (gaps) hold the
+/// unknown value: `NaN` for a resting level, the floor for a margin. A profile may also
+/// hold its values block by block ([`From<Vec<f64>>`](#impl-From%3CVec%3Cf64%3E%3E-for-Profile)).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile(Repr);
+
+#[derive(Debug, Clone, PartialEq)]
+enum Repr {
+    Blocks(Vec<f64>),
+    Segments(Segments),
+}
+
+/// See [`Profile`].
+#[derive(Debug, Clone, PartialEq)]
+struct Segments {
+    /// Blocks.
+    n: usize,
+    /// Blocks per segment.
+    seg: usize,
+    /// The smoothed value of each segment.
+    smooth: Vec<f64>,
+    /// Centre of each segment, blocks.
+    centre: Vec<f64>,
+    /// `start[j]`: the first block segment `j` serves; `start[nseg] = n`.
+    start: Vec<usize>,
+    /// Blocks holding the unknown value (gaps of the amplitude), ascending, disjoint.
+    gaps: Vec<std::ops::Range<usize>>,
+    store: Store,
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Self(Repr::Blocks(Vec::new()))
+    }
+}
+
+impl From<Vec<f64>> for Profile {
+    /// A profile holding `values`, one per block.
+    fn from(values: Vec<f64>) -> Self {
+        Self(Repr::Blocks(values))
+    }
+}
+
+impl Profile {
+    /// Number of blocks.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            Repr::Blocks(v) => v.len(),
+            Repr::Segments(s) => s.n,
+        }
+    }
+
+    /// `true` when there are no blocks.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The value at block `k`, `None` past the end.
+    #[must_use]
+    pub fn get(&self, k: usize) -> Option<f64> {
+        match &self.0 {
+            Repr::Blocks(v) => v.get(k).copied(),
+            Repr::Segments(s) => (k < s.n).then(|| s.at(k)),
+        }
+    }
+
+    /// The value at block `k`.
+    ///
+    /// # Panics
+    /// When `k` is not below [`Profile::len`], like a slice index.
+    #[must_use]
+    pub fn at(&self, k: usize) -> f64 {
+        match &self.0 {
+            Repr::Blocks(v) => v[k],
+            Repr::Segments(s) => {
+                assert!(k < s.n, "block {k} past the profile's {} blocks", s.n);
+                s.at(k)
+            }
+        }
+    }
+
+    /// The values block by block (evaluated a few hundred blocks at a time, see
+    /// [`Profile::values_into`]).
+    pub fn iter(&self) -> impl Iterator<Item = f64> + '_ {
+        let mut buf = [0.0; 256];
+        let (mut from, mut pos, mut filled) = (0, 0, 0);
+        std::iter::from_fn(move || {
+            if pos == filled {
+                filled = buf.len().min(self.len() - from);
+                if filled == 0 {
+                    return None;
+                }
+                self.values_into(from, &mut buf[..filled]);
+                (from, pos) = (from + filled, 0);
+            }
+            pos += 1;
+            Some(buf[pos - 1])
+        })
+    }
+
+    /// Writes the values of blocks `from .. from + out.len()` into `out`: a tight loop per
+    /// stretch of one segment, the fastest way to read many blocks.
+    ///
+    /// # Panics
+    /// When the blocks run past the profile's length, like a slice index.
+    pub fn values_into(&self, from: usize, out: &mut [f64]) {
+        let s = match &self.0 {
+            Repr::Blocks(v) => {
+                out.copy_from_slice(&v[from..from + out.len()]);
+                return;
+            }
+            Repr::Segments(s) => s,
+        };
+        let end = from + out.len();
+        assert!(
+            end <= s.n,
+            "blocks up to {end} past the profile's {} blocks",
+            s.n
+        );
+        let mut k = from;
+        while k < end {
+            let (stretch, j, fill) = s.stretch(k);
+            let hi = stretch.end.min(end);
+            let dst = &mut out[k - from..hi - from];
+            if let Some(v) = fill {
+                dst.fill(v);
+            } else {
+                s.values_of(j, k, dst);
+            }
+            k = hi;
+        }
+    }
+
+    /// The values as a vector.
+    #[must_use]
+    pub fn to_vec(&self) -> Vec<f64> {
+        let mut out = Vec::with_capacity(self.len());
+        out.extend(self.iter());
+        out
+    }
+
+    /// The profile of the per-segment values `per_segment` over the blocks of `amp` (the
+    /// amplitude whose gaps it follows): smoothed ([`smooth_segments`]), interpolated and
+    /// stored as `store` says.
+    fn segments(
+        amp: &[f64],
+        per_segment: &[f64],
+        store: Store,
+        seg: usize,
+        cfg: &EnvelopeConfig,
+    ) -> Self {
+        let n = amp.len();
+        let nseg = per_segment.len();
+        let centre = |j: usize| (j * seg) as f64 + (seg.min(n - j * seg) as f64 - 1.0) / 2.0;
+        let centres: Vec<f64> = (0..nseg).map(centre).collect();
+        let mut start = Vec::with_capacity(nseg + 1);
+        let mut k = 0usize;
+        for j in 0..nseg {
+            start.push(k);
+            if j + 1 < nseg {
+                k = (centres[j + 1].ceil() as usize).clamp(k, n);
+            }
+        }
+        start.push(n);
+        let mut gaps = Vec::new();
+        let mut i = 0;
+        while i < n {
+            if amp[i].is_nan() {
+                let a = i;
+                while i < n && amp[i].is_nan() {
+                    i += 1;
+                }
+                gaps.push(a..i);
+            } else {
+                i += 1;
+            }
+        }
+        Self(Repr::Segments(Segments {
+            n,
+            seg,
+            smooth: smooth_segments(per_segment, cfg),
+            centre: centres,
+            start,
+            gaps,
+            store,
+        }))
+    }
+}
+
+impl Segments {
+    /// The segment serving block `k` (`k < n`).
+    #[inline]
+    fn segment_of(&self, k: usize) -> usize {
+        let last = self.smooth.len() - 1;
+        let mut j = (k / self.seg).min(last);
+        while self.start[j] > k {
+            j -= 1;
+        }
+        while j < last && self.start[j + 1] <= k {
+            j += 1;
+        }
+        j
+    }
+
+    /// The value at block `k < n` of segment `j`'s span.
+    #[inline]
+    fn value(&self, k: usize, j: usize) -> f64 {
+        let a = self.smooth[j];
+        if j + 1 == self.smooth.len() {
+            return self.store.apply(a);
+        }
+        let (cj, b) = (self.centre[j], self.smooth[j + 1]);
+        let x = k as f64;
+        let value = if x > cj {
+            let span = self.centre[j + 1] - cj;
+            match (a.is_finite(), b.is_finite()) {
+                (true, true) => a + (b - a) * (x - cj) / span,
+                (true, false) => a,
+                (false, true) => b,
+                _ => f64::NAN,
+            }
+        } else {
+            a
+        };
+        self.store.apply(value)
+    }
+
+    /// [`Segments::value`] of the blocks `k0 ..` (outside gaps) of segment `j` into
+    /// `out`: the same arithmetic, with the per-segment choices made once.
+    fn values_of(&self, j: usize, k0: usize, out: &mut [f64]) {
+        let store = self.store;
+        let a = self.smooth[j];
+        if j + 1 == self.smooth.len() {
+            out.fill(store.apply(a));
+            return;
+        }
+        let (cj, b) = (self.centre[j], self.smooth[j + 1]);
+        let span = self.centre[j + 1] - cj;
+        let right = match (a.is_finite(), b.is_finite()) {
+            (true, true) => None,
+            (true, false) => Some(a),
+            (false, true) => Some(b),
+            _ => Some(f64::NAN),
+        };
+        for (k, o) in (k0..).zip(out.iter_mut()) {
+            let x = k as f64;
+            let value = if x > cj {
+                right.unwrap_or_else(|| a + (b - a) * (x - cj) / span)
+            } else {
+                a
+            };
+            *o = store.apply(value);
+        }
+    }
+
+    /// The value at block `k < n`.
+    fn at(&self, k: usize) -> f64 {
+        let (_, j, fill) = self.stretch(k);
+        fill.unwrap_or_else(|| self.value(k, j))
+    }
+
+    /// The blocks around `k < n` that share its segment and its being in a gap or not:
+    /// `(range, Some(fill))` in a gap, `(range, None)` with `j` outside.
+    fn stretch(&self, k: usize) -> (std::ops::Range<usize>, usize, Option<f64>) {
+        let p = self.gaps.partition_point(|g| g.end <= k);
+        if let Some(g) = self.gaps.get(p).filter(|g| g.start <= k) {
+            return (g.clone(), 0, Some(self.store.apply(f64::NAN)));
+        }
+        let j = self.segment_of(k);
+        let lo = p
+            .checked_sub(1)
+            .map_or(self.start[j], |q| self.start[j].max(self.gaps[q].end));
+        let hi = self
+            .gaps
+            .get(p)
+            .map_or(self.start[j + 1], |g| self.start[j + 1].min(g.start));
+        (lo..hi, j, None)
+    }
+}
+
+/// Reads a [`Profile`] block by block, fastest in ascending order: values are evaluated
+/// [`CURSOR_BLOCKS`] at a time ([`Profile::values_into`]), from a little before the block
+/// asked for, and kept.
+#[derive(Debug, Clone)]
+pub struct Cursor<'a> {
+    profile: &'a Profile,
+    /// First block held in `buf`.
+    base: usize,
+    /// Blocks held.
+    held: usize,
+    buf: [f64; CURSOR_BLOCKS],
+}
+
+/// Blocks a [`Cursor`] evaluates at a time.
+pub const CURSOR_BLOCKS: usize = 256;
+
+impl Cursor<'_> {
+    /// The value at block `k`, as [`Profile::at`].
+    ///
+    /// # Panics
+    /// When `k` is not below the profile's length, like a slice index.
+    #[inline]
+    pub fn at(&mut self, k: usize) -> f64 {
+        if let Repr::Blocks(v) = &self.profile.0 {
+            return v[k];
+        }
+        let i = k.wrapping_sub(self.base);
+        if i < self.held {
+            return self.buf[i];
+        }
+        self.fill(k);
+        self.buf[k - self.base]
+    }
+
+    /// Evaluates the blocks around `k` (a few before it, for short look-backs).
+    #[cold]
+    fn fill(&mut self, k: usize) {
+        let n = self.profile.len();
+        assert!(k < n, "block {k} past the profile's {n} blocks");
+        self.base = k.saturating_sub(CURSOR_BLOCKS / 8);
+        self.held = CURSOR_BLOCKS.min(n - self.base);
+        self.profile
+            .values_into(self.base, &mut self.buf[..self.held]);
+    }
+}
+
+impl Profile {
+    /// A [`Cursor`] over the profile.
+    #[must_use]
+    pub fn cursor(&self) -> Cursor<'_> {
+        Cursor {
+            profile: self,
+            base: 0,
+            held: 0,
+            buf: [0.0; CURSOR_BLOCKS],
+        }
     }
 }
 
@@ -267,9 +717,11 @@ fn block_len(fs_hz: f64, cfg: &EnvelopeConfig) -> Result<usize> {
 }
 
 /// The envelope from the means of `block`-sample blocks ([`block_len`]) of `n_samples`
-/// samples at `fs_hz`; `(morphology_s, offset_level_uv)` as for [`envelope`].
+/// samples at `fs_hz`, held in `series` (which then also receives the amplitude and the
+/// edge amplitude, so its spare capacity is used first); `(morphology_s,
+/// offset_level_uv)` as for [`envelope`].
 fn from_means(
-    mut means: Vec<f64>,
+    mut series: Vec<f64>,
     block: usize,
     n_samples: usize,
     fs_hz: f64,
@@ -277,44 +729,36 @@ fn from_means(
     (morphology_s, offset_level_uv): (f64, f64),
 ) -> Envelope {
     let rate = fs_hz / block as f64;
-    let nb = means.len();
+    let nb = series.len();
     let odd = |seconds: f64| ((seconds * rate).round() as usize).max(1) | 1;
-    let mut amplitude = vec![0.0; nb];
-    let mut fine = vec![0.0; nb];
+    series.resize(3 * nb, 0.0);
+    let (means, rest_of) = series.split_at_mut(nb);
+    let (amplitude, fine) = rest_of.split_at_mut(nb);
     let (median_w, fine_w) = (odd(cfg.envelope_median_s), odd(cfg.edge_smooth_s).max(3));
-    running_median(&means, median_w, &mut amplitude);
-    moving_average(&means, fine_w, &mut fine);
+    running_median(means, median_w, amplitude);
+    moving_average(means, fine_w, fine);
     let guard = (cfg.spike_guard_s * rate).round() as usize;
     let max_w = (cfg.spike_max_s * rate).round() as usize;
     let seg = ((cfg.rest_segment_s * rate).round() as usize).max(1);
-    let mut amp_stats = SegmentStats::new(&amplitude, seg, cfg);
-    let mut fine_stats = SegmentStats::new(&fine, seg, cfg);
-    // Spikes are judged against a provisional resting level (the first-pass median is
-    // itself lifted by a cluster of spikes). Its buffer and the spike level's are reused
-    // below (for the resting level and the offset margin), so a night's worth of blocks
-    // is allocated (and its pages touched) as few times as possible.
+    let mut amp_stats = SegmentStats::new(amplitude, seg, cfg);
+    let mut fine_stats = SegmentStats::new(fine, seg, cfg);
     let margin_store = |floor: f64| Store::Margin {
         floor,
         factor: cfg.noise_factor,
     };
-    let (mut rest, mut margin) = (Vec::new(), Vec::new());
-    windowed(
-        &amplitude,
-        [&amp_stats.level],
-        [Store::Level],
-        [&mut rest],
-        seg,
-        cfg,
-    );
-    windowed(
-        &fine,
-        [&fine_stats.spread],
-        [margin_store(cfg.spike_level_uv)],
-        [&mut margin],
-        seg,
-        cfg,
-    );
-    let clipped = suppress_spikes(&mut means, &rest, &fine, max_w, guard, &margin);
+    // Spikes are judged against a provisional resting level (the first-pass median is
+    // itself lifted by a cluster of spikes).
+    let clipped = {
+        let rest = Profile::segments(amplitude, &amp_stats.level, Store::Level, seg, cfg);
+        let level = Profile::segments(
+            fine,
+            &fine_stats.spread,
+            margin_store(cfg.spike_level_uv),
+            seg,
+            cfg,
+        );
+        suppress_spikes(means, &rest, fine, max_w, guard, &level)
+    };
     if !clipped.is_empty() {
         // Only windows that contain a clipped block change, and only the segments they
         // overlap need their statistics again.
@@ -325,47 +769,53 @@ fn from_means(
             let from = a.saturating_sub(h).max(done);
             let to = (b + h).min(nb);
             if from < to {
-                running_median_span(&means, median_w, &mut amplitude, from..to);
+                running_median_span(means, median_w, amplitude, from..to);
                 spans.push(from..to);
             }
             done = done.max(to);
         }
-        amp_stats.recompute(&amplitude, &spans, cfg);
+        amp_stats.recompute(amplitude, &spans, cfg);
         // The moving average is a running sum, so it may round differently anywhere after
-        // the first clipped block: it is recomputed (into the provisional level's buffer,
-        // rewritten below) and compared segment by segment.
-        let new_fine = &mut rest;
-        moving_average(&means, fine_w, new_fine);
-        fine_stats.update(&fine, new_fine, cfg);
-        std::mem::swap(&mut fine, new_fine);
+        // the first clipped block: it is rewritten in place, and the segments where any
+        // value changed get their statistics again.
+        let mut changed: Vec<usize> = Vec::new();
+        moving_average_with(means, fine_w, |i, v| {
+            if fine[i].to_bits() != v.to_bits() {
+                if changed.last() != Some(&(i / seg)) {
+                    changed.push(i / seg);
+                }
+                fine[i] = v;
+            }
+        });
+        let mut buf = Vec::with_capacity(seg);
+        for j in changed {
+            fine_stats.compute(fine, j, cfg, &mut buf);
+        }
     }
-    windowed(
-        &amplitude,
-        [&amp_stats.level, &amp_stats.spread],
-        [Store::Level, margin_store(offset_level_uv)],
-        [&mut rest, &mut margin],
+    let rest = Profile::segments(amplitude, &amp_stats.level, Store::Level, seg, cfg);
+    let margin = Profile::segments(
+        amplitude,
+        &amp_stats.spread,
+        margin_store(offset_level_uv),
         seg,
         cfg,
     );
-    let mut fine_margin = Vec::new();
-    windowed(
-        &fine,
-        [&fine_stats.spread],
-        [margin_store(offset_level_uv)],
-        [&mut fine_margin],
+    let fine_margin = Profile::segments(
+        fine,
+        &fine_stats.spread,
+        margin_store(offset_level_uv),
         seg,
         cfg,
     );
+    series.shrink_to_fit();
     Envelope {
         block,
         rate_hz: rate,
         duration_s: n_samples as f64 / fs_hz,
-        amplitude,
-        rest,
-        block_mean: means,
         morphology_half_blocks: odd(morphology_s) / 2,
+        series,
+        rest,
         margin,
-        fine,
         fine_margin,
     }
 }
@@ -388,7 +838,8 @@ fn block_means(y: &[f64], block: usize) -> Vec<f64> {
             out.push(rest.iter().fold(0.0, |s, v| s + v.abs()) / rest.len() as f64);
         }
     }
-    let mut out = Vec::with_capacity(y.len().div_ceil(block.max(1)));
+    // Room for the amplitude and edge amplitude that follow the means (`from_means`).
+    let mut out = Vec::with_capacity(3 * y.len().div_ceil(block.max(1)));
     match block {
         2 => fixed::<2>(y, &mut out),
         3 => fixed::<3>(y, &mut out),
@@ -404,8 +855,8 @@ fn block_means(y: &[f64], block: usize) -> Vec<f64> {
 }
 
 /// [`block_means`] written over `y` itself (block `k`'s mean goes to `y[k]`, never past
-/// the samples still to be read), which is then cut to the means and shrunk: the same
-/// values, summed in the same order.
+/// the samples still to be read), which is then cut to the means (keeping its capacity
+/// for the series that follow them): the same values, summed in the same order.
 fn block_means_in_place(y: &mut Vec<f64>, block: usize) {
     let block = block.max(1);
     let n = y.len();
@@ -416,7 +867,6 @@ fn block_means_in_place(y: &mut Vec<f64>, block: usize) {
         y[k] = mean;
     }
     y.truncate(nb);
-    y.shrink_to_fit();
 }
 
 /// Centred running median over an odd window `w` of `x` into `out`. `NaN`s are ignored;
@@ -638,25 +1088,31 @@ fn sorted_replace(win: &mut [f64], old: f64, new: f64) {
 /// `noise_factor` × the edge amplitude's resting fluctuation where larger; runs less than
 /// `guard` apart count as one), at most `max_w` blocks long, with `guard` blocks on each side below that level, is replaced by the median of those guard blocks
 /// (widened by one block each side for the filter's ringing). A sustained burst is longer than `max_w` and never
-/// isolated, so it is left alone. Returns whether anything changed.
+/// isolated, so it is left alone. Returns the clipped spans of blocks, ascending.
 fn suppress_spikes(
     means: &mut [f64],
-    rest: &[f64],
+    rest: &Profile,
     fine: &[f64],
     max_w: usize,
     guard: usize,
-    level_uv: &[f64],
+    level_uv: &Profile,
 ) -> Vec<(usize, usize)> {
     let n = means.len();
-    let high =
-        |b: usize| fine[b].is_finite() && rest[b].is_finite() && fine[b] > rest[b] + level_uv[b];
-    let quiet =
-        |b: usize| fine[b].is_finite() && rest[b].is_finite() && fine[b] <= rest[b] + level_uv[b];
+    // Whether block `b` stands above the level over rest (`high`) or not (both `false`
+    // where either is unknown).
+    let (mut rest, mut level_uv) = (rest.cursor(), level_uv.cursor());
+    let mut side = |b: usize, high: bool| {
+        if !fine[b].is_finite() {
+            return false;
+        }
+        let r = rest.at(b);
+        r.is_finite() && (fine[b] > r + level_uv.at(b)) == high
+    };
     let mut changed = Vec::new();
     let mut around: Vec<f64> = Vec::with_capacity(2 * guard);
     let mut k = 0;
     while k < n {
-        if !high(k) {
+        if !side(k, true) {
             k += 1;
             continue;
         }
@@ -665,23 +1121,25 @@ fn suppress_spikes(
         let start = k;
         let mut end;
         loop {
-            while k < n && high(k) {
+            while k < n && side(k, true) {
                 k += 1;
             }
             end = k; // exclusive
-            match (end..(end + guard).min(n)).find(|&b| high(b)) {
+            match (end..(end + guard).min(n)).find(|&b| side(b, true)) {
                 Some(next) if next - start <= max_w => k = next,
                 _ => break,
             }
         }
         if end - start > max_w || start < guard || end + guard > n {
             // Too long to be a spike: skip past the rest of this activity.
-            while k < n && !quiet(k) {
+            while k < n && !side(k, false) {
                 k += 1;
             }
             continue;
         }
-        if (start - guard..start).all(quiet) && (end..end + guard).all(quiet) {
+        if (start - guard..start).all(|b| side(b, false))
+            && (end..end + guard).all(|b| side(b, false))
+        {
             // The quiet level around the spike: median of the guard blocks.
             around.clear();
             around.extend(
@@ -733,6 +1191,11 @@ pub fn window_median(x: &[f64], i: usize, h: usize, buf: &mut Vec<f64>) -> f64 {
 /// Centred moving average over an odd window `w`, shrinking at the ends; `NaN` where any
 /// value in the window is `NaN`. O(n).
 pub fn moving_average(x: &[f64], w: usize, out: &mut [f64]) {
+    moving_average_with(x, w, |i, v| out[i] = v);
+}
+
+/// [`moving_average`] handing each value to `put(i, value)` in ascending `i`.
+fn moving_average_with(x: &[f64], w: usize, mut put: impl FnMut(usize, f64)) {
     let n = x.len();
     let h = w / 2;
     let (mut sum, mut nans, mut count) = (0.0, 0usize, 0usize);
@@ -754,11 +1217,14 @@ pub fn moving_average(x: &[f64], w: usize, out: &mut [f64]) {
         if i > h {
             add(x[i - h - 1], -1.0, &mut sum, &mut nans, &mut count);
         }
-        out[i] = if nans > 0 || count == 0 {
-            f64::NAN
-        } else {
-            sum / count as f64
-        };
+        put(
+            i,
+            if nans > 0 || count == 0 {
+                f64::NAN
+            } else {
+                sum / count as f64
+            },
+        );
     }
 }
 
@@ -824,16 +1290,6 @@ impl SegmentStats {
             }
         }
     }
-
-    /// Recomputes the segments where `new` differs from `old` (same length).
-    fn update(&mut self, old: &[f64], new: &[f64], cfg: &EnvelopeConfig) {
-        let mut buf = Vec::with_capacity(self.seg);
-        for (j, (o, n)) in old.chunks(self.seg).zip(new.chunks(self.seg)).enumerate() {
-            if o.iter().zip(n).any(|(a, b)| a.to_bits() != b.to_bits()) {
-                self.compute(new, j, cfg, &mut buf);
-            }
-        }
-    }
 }
 
 /// An integer whose order is [`f64::total_cmp`]'s: selecting on these keys is faster
@@ -851,8 +1307,8 @@ pub(crate) fn from_order_key(key: i64) -> f64 {
     f64::from_ne_bytes((key ^ ((key >> 63) & i64::MAX)).to_ne_bytes())
 }
 
-/// How a windowed per-segment value is stored per block.
-#[derive(Debug, Clone, Copy)]
+/// How an interpolated per-segment value is stored per block.
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum Store {
     /// As it is (`NaN` where unknown): a resting level.
     Level,
@@ -899,73 +1355,6 @@ fn smooth_segments(per_segment: &[f64], cfg: &EnvelopeConfig) -> Vec<f64> {
         *s = *v;
     }
     smooth
-}
-
-/// Per block of `amp`, for each of the `K` per-segment series: its values smoothed over
-/// segments ([`smooth_segments`]), linearly interpolated between segment centres and
-/// stored as its [`Store`] says into its output (resized to `amp`); blocks where `amp` is
-/// `NaN` (gaps) hold the store of `NaN`. One pass over the blocks writes all `K` outputs.
-fn windowed<const K: usize>(
-    amp: &[f64],
-    per_segment: [&[f64]; K],
-    stores: [Store; K],
-    outs: [&mut Vec<f64>; K],
-    seg: usize,
-    cfg: &EnvelopeConfig,
-) {
-    let n = amp.len();
-    let nseg = per_segment.first().map_or(0, |p| p.len());
-    let smooth = per_segment.map(|p| smooth_segments(p, cfg));
-    let mut t = 0;
-    let outs = outs.map(|out| {
-        out.clear();
-        out.resize(n, stores[t].apply(f64::NAN));
-        t += 1;
-        out.as_mut_slice()
-    });
-    // Interpolate between segment centres; blocks in gaps keep their fill. Segment `j`
-    // serves the blocks from its centre to the next centre (the first one also those
-    // before it).
-    let centre = |i: usize| (i * seg) as f64 + (seg.min(n - i * seg) as f64 - 1.0) / 2.0;
-    let mut k = 0usize;
-    for j in 0..nseg {
-        let cj = centre(j);
-        if j + 1 == nseg {
-            for (i, v) in amp.iter().enumerate().skip(k) {
-                if !v.is_nan() {
-                    for t in 0..K {
-                        outs[t][i] = stores[t].apply(smooth[t][j]);
-                    }
-                }
-            }
-            break;
-        }
-        let cn = centre(j + 1);
-        let end = (cn.ceil() as usize).clamp(k, n);
-        let span = cn - cj;
-        let ends: [(f64, f64); K] = std::array::from_fn(|t| (smooth[t][j], smooth[t][j + 1]));
-        for (i, v) in amp[..end].iter().enumerate().skip(k) {
-            if v.is_nan() {
-                continue;
-            }
-            let x = i as f64;
-            for t in 0..K {
-                let (a, b) = ends[t];
-                let value = if x > cj {
-                    match (a.is_finite(), b.is_finite()) {
-                        (true, true) => a + (b - a) * (x - cj) / span,
-                        (true, false) => a,
-                        (false, true) => b,
-                        _ => f64::NAN,
-                    }
-                } else {
-                    a
-                };
-                outs[t][i] = stores[t].apply(value);
-            }
-        }
-        k = end;
-    }
 }
 
 #[cfg(test)]
@@ -1136,6 +1525,131 @@ mod tests {
         }
     }
 
+    /// The per-block interpolation as it was once computed and stored (one pass writing
+    /// every block), kept as the reference that [`Profile`] must reproduce bit for bit.
+    fn windowed_reference(amp: &[f64], smooth: &[f64], store: Store, seg: usize) -> Vec<f64> {
+        let n = amp.len();
+        let nseg = smooth.len();
+        let mut out = vec![store.apply(f64::NAN); n];
+        let centre = |i: usize| (i * seg) as f64 + (seg.min(n - i * seg) as f64 - 1.0) / 2.0;
+        let mut k = 0usize;
+        for j in 0..nseg {
+            let cj = centre(j);
+            if j + 1 == nseg {
+                for i in k..n {
+                    if !amp[i].is_nan() {
+                        out[i] = store.apply(smooth[j]);
+                    }
+                }
+                break;
+            }
+            let cn = centre(j + 1);
+            let end = (cn.ceil() as usize).clamp(k, n);
+            let span = cn - cj;
+            let (a, b) = (smooth[j], smooth[j + 1]);
+            for i in k..end {
+                if amp[i].is_nan() {
+                    continue;
+                }
+                let x = i as f64;
+                let value = if x > cj {
+                    match (a.is_finite(), b.is_finite()) {
+                        (true, true) => a + (b - a) * (x - cj) / span,
+                        (true, false) => a,
+                        (false, true) => b,
+                        _ => f64::NAN,
+                    }
+                } else {
+                    a
+                };
+                out[i] = store.apply(value);
+            }
+            k = end;
+        }
+        out
+    }
+
+    #[test]
+    fn profiles_equal_the_stored_interpolation_bit_for_bit() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let cfg = EnvelopeConfig::default();
+        let stores = [
+            Store::Level,
+            Store::Margin {
+                floor: 2.0,
+                factor: 3.0,
+            },
+        ];
+        for case in 0..300 {
+            let n = rng.random_range(0..3000);
+            let seg = rng.random_range(1..400);
+            // Amplitudes with gaps (runs of NaN, some at the ends), and segment values
+            // with unknowns, so every branch of the interpolation is taken.
+            let mut amp: Vec<f64> = (0..n).map(|_| rng.random_range(0.5..30.0)).collect();
+            for _ in 0..rng.random_range(0..4) {
+                if n > 0 {
+                    let a = rng.random_range(0..n);
+                    let b = (a + rng.random_range(1..600)).min(n);
+                    amp[a..b].fill(f64::NAN);
+                }
+            }
+            let per_segment: Vec<f64> = (0..n.div_ceil(seg))
+                .map(|_| {
+                    if rng.random_bool(0.15) {
+                        f64::NAN
+                    } else {
+                        rng.random_range(0.5..10.0)
+                    }
+                })
+                .collect();
+            let smooth = smooth_segments(&per_segment, &cfg);
+            for store in stores {
+                let want = windowed_reference(&amp, &smooth, store, seg);
+                let p = Profile::segments(&amp, &per_segment, store, seg, &cfg);
+                assert_eq!(p.len(), n);
+                let same = |a: f64, b: f64| a.to_bits() == b.to_bits();
+                let iter: Vec<f64> = p.iter().collect();
+                let mut cursor = p.cursor();
+                for k in 0..n {
+                    assert!(same(p.at(k), want[k]), "case {case} block {k}: at");
+                    assert!(same(iter[k], want[k]), "case {case} block {k}: iter");
+                    assert!(same(cursor.at(k), want[k]), "case {case} block {k}: cursor");
+                }
+                // Random access through one cursor, backwards and forwards.
+                for _ in 0..50.min(n) {
+                    let k = rng.random_range(0..n);
+                    assert!(same(cursor.at(k), want[k]), "case {case} block {k}");
+                }
+                assert_eq!(p.get(n), None);
+                if n > 10 {
+                    let mut part = vec![0.0; n / 2];
+                    p.values_into(n / 3, &mut part);
+                    assert!(part.iter().zip(&want[n / 3..]).all(|(&a, &b)| same(a, b)));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn envelopes_from_parts_check_their_series() {
+        let parts = |n: usize, rest: usize| EnvelopeParts {
+            amplitude: vec![1.0; n],
+            block_mean: vec![1.0; n],
+            fine: vec![1.0; n],
+            rest: vec![0.5; rest],
+            margin: vec![2.0; n],
+            fine_margin: vec![2.0; n],
+        };
+        let e = Envelope::from_parts(1, 100.0, 0.1, 25, parts(10, 10)).unwrap();
+        assert_eq!((e.len(), e.amplitude().len(), e.fine().len()), (10, 10, 10));
+        assert_eq!(e.rest().at(3), 0.5);
+        let err = Envelope::from_parts(1, 100.0, 0.1, 25, parts(10, 9)).unwrap_err();
+        assert!(err.to_string().contains("`rest` has 9 blocks"), "{err}");
+        assert!(Envelope::from_parts(1, 0.0, 0.1, 25, parts(10, 10)).is_err());
+        assert!(Envelope::default().is_empty());
+    }
+
     #[test]
     fn resting_level_tracks_drift_not_bursts() {
         // 10-min envelope at 100 blocks/s: rest rises 1 → 4 µV; a 2-s burst of 30 µV every 20 s.
@@ -1150,15 +1664,14 @@ mod tests {
             .collect();
         let cfg = EnvelopeConfig::default();
         let seg = (cfg.rest_segment_s * rate) as usize;
-        let mut rest = Vec::new();
-        windowed(
+        let rest = Profile::segments(
             &amp,
-            [&SegmentStats::new(&amp, seg, &cfg).level],
-            [Store::Level],
-            [&mut rest],
+            &SegmentStats::new(&amp, seg, &cfg).level,
+            Store::Level,
             seg,
             &cfg,
-        );
+        )
+        .to_vec();
         for k in (3000..57_000).step_by(1000) {
             let want = 1.0 + 3.0 * (k as f64 / rate) / 600.0;
             assert!(
@@ -1204,7 +1717,7 @@ mod tests {
             .collect();
         let env = envelope(&y, fs, &EnvelopeConfig::default(), 0.5, 2.0).unwrap();
         assert_eq!(env.block, 3);
-        let mid = env.amplitude[400];
+        let mid = env.amplitude()[400];
         assert!(
             (mid - 10.0 * 2.0 / std::f64::consts::PI).abs() < 0.8,
             "{mid}"

@@ -110,7 +110,7 @@ pub struct TrueMovement {
 }
 
 impl TrueMovement {
-    /// The movement as a reference for [`crate::compare`] (uncertain ones count neither
+    /// The movement as a reference for [`compare`](mod@crate::compare) (uncertain ones count neither
     /// way there).
     #[must_use]
     pub fn reference(&self) -> crate::compare::ReferenceMovement {

@@ -317,18 +317,16 @@ proptest! {
             let a = (at * n as f64) as usize;
             cut[a..(a + len).min(n)].fill(true);
         }
-        let env = plm_detect::envelope::Envelope {
-            block: 1,
-            rate_hz: 100.0,
-            duration_s: n as f64 / 100.0,
+        let parts = plm_detect::envelope::EnvelopeParts {
             amplitude: levels.clone(),
             rest: vec![1.0; n],
             block_mean: levels.clone(),
-            morphology_half_blocks: 25,
             margin: vec![2.0; n],
             fine: levels,
             fine_margin: vec![2.0; n],
         };
+        let env = plm_detect::envelope::Envelope::from_parts(1, 100.0, n as f64 / 100.0, 25, parts)
+            .expect("consistent parts");
         let rules = plm_detect::detect::LmThresholds {
             flank_extrapolation_s: extrapolation,
             ..plm_detect::detect::LmThresholds::emg(&Rules::wasm2016())
