@@ -467,7 +467,10 @@ pub fn detect_leg(
     // Only the floor makes a stretch unscorable: the onset threshold grows with the
     // floor's fluctuation (step 5), so a noisy sensor raises the bar instead of losing the
     // night (EMG's fixed +8 µV onset is what makes its noisy stretches unscorable).
-    let unscorable: Vec<bool> = env.rest().iter().map(|r| r > cfg.max_floor_mg).collect();
+    let mut unscorable: Vec<bool> = Vec::with_capacity(env.len());
+    envelope::for_each_chunk([env.rest()], 0, |_, [rest]| {
+        unscorable.extend(rest.iter().map(|&r| r > cfg.max_floor_mg));
+    });
     let thresholds = cfg.thresholds(rules);
     let mut movements = detect(env, side, &thresholds, &unscorable);
     let mut posture_changes = Vec::new();

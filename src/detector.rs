@@ -300,7 +300,7 @@ impl Detector {
                 notch_hz: Vec::new(),
                 mains: Vec::new(),
                 median_rest_uv: None,
-                median_rest_mg: median_finite(r.conditioned.envelope.rest()),
+                median_rest_mg: median_rest(r.conditioned.envelope),
                 posture_changes: Some(r.posture_changes.len()),
                 excluded_s: crate::events::total_s(&r.excluded),
                 leg_movements: r.movements.len(),
@@ -503,12 +503,12 @@ impl Detector {
             mains,
             band_hz,
         } = self.envelope_leg_owned(samples_uv, fs_hz, name)?;
-        let unscorable: Vec<bool> = env
-            .rest()
-            .iter()
-            .zip(env.margin().iter())
-            .map(|(r, m)| r > cfg.envelope.max_rest_uv || m >= self.rules.onset_above_rest_uv)
-            .collect();
+        let mut unscorable: Vec<bool> = Vec::with_capacity(env.len());
+        envelope::for_each_chunk([env.rest(), env.margin()], 0, |_, [rest, margin]| {
+            unscorable.extend(rest.iter().zip(margin).map(|(&r, &m)| {
+                r > cfg.envelope.max_rest_uv || m >= self.rules.onset_above_rest_uv
+            }));
+        });
         let movements = crate::detect::detect(
             &env,
             side,
@@ -517,7 +517,7 @@ impl Detector {
         );
 
         let excluded = excluded_intervals(&env, &unscorable, fs_hz, n_samples);
-        let median_rest_uv = median_finite(env.rest());
+        let median_rest_uv = median_rest(env);
         let info = ChannelInfo {
             name: name.to_owned(),
             side,
@@ -565,36 +565,41 @@ pub(crate) fn excluded_intervals(
     n_samples: usize,
 ) -> Vec<Interval> {
     let secs = |k: usize| ((k * env.block) as f64 / fs_hz).min(n_samples as f64 / fs_hz);
-    let bad = env
-        .amplitude()
-        .iter()
-        .zip(env.rest().iter())
-        .zip(unscorable.iter().chain(std::iter::repeat(&false)))
-        .map(|((a, r), &u)| u || !a.is_finite() || !r.is_finite());
+    let amplitude = env.amplitude();
     let mut excluded = Vec::new();
     let mut start = None;
-    for (k, bad) in bad.chain([false]).enumerate() {
-        match (bad, start) {
-            (true, None) => start = Some(k),
-            (false, Some(s)) => {
-                excluded.push(Interval {
-                    onset_s: secs(s),
-                    offset_s: secs(k),
-                });
-                start = None;
-            }
-            _ => {}
+    let mut run = |k: usize, bad: bool| match (bad, start) {
+        (true, None) => start = Some(k),
+        (false, Some(s)) => {
+            excluded.push(Interval {
+                onset_s: secs(s),
+                offset_s: secs(k),
+            });
+            start = None;
         }
-    }
+        _ => {}
+    };
+    envelope::for_each_chunk([env.rest()], 0, |k0, [rest]| {
+        for (k, &r) in (k0..).zip(rest) {
+            let u = unscorable.get(k).copied().unwrap_or(false);
+            run(k, u || !amplitude[k].is_finite() || !r.is_finite());
+        }
+    });
+    run(env.len(), false);
     excluded
 }
 
-/// Median of the finite values.
-fn median_finite(v: &envelope::Profile) -> Option<f64> {
-    // Sized once: collecting a filter would grow by doubling, copying a night's worth of
-    // keys into fresh pages several times.
-    let mut finite: Vec<i64> = Vec::with_capacity(v.len());
-    finite.extend(v.iter().filter(|x| x.is_finite()).map(envelope::order_key));
+/// Median of the finite resting levels of `env`, selected in the envelope's own buffer
+/// (a night's worth of fresh pages would cost more than the selection).
+fn median_rest(env: Envelope) -> Option<f64> {
+    let (rest, mut buf) = env.into_rest_and_buffer();
+    buf.clear();
+    buf.reserve(rest.len());
+    envelope::for_each_chunk([&rest], 0, |_, [chunk]| {
+        buf.extend(chunk.iter().filter(|x| x.is_finite()));
+    });
+    // In place: the keys take the values' room.
+    let mut finite: Vec<i64> = buf.into_iter().map(envelope::order_key).collect();
     if finite.is_empty() {
         return None;
     }

@@ -297,6 +297,12 @@ impl Envelope {
         &self.fine_margin
     }
 
+    /// The resting level and the buffer of the series (for reuse once the envelope is no
+    /// longer needed: its pages are already in memory).
+    pub(crate) fn into_rest_and_buffer(self) -> (Profile, Vec<f64>) {
+        (self.rest, self.series)
+    }
+
     /// The morphology median at block `k`: the median of the block means over the
     /// morphology window centred there (`NaN` as for [`running_median`]). Computed on
     /// demand — only blocks inside candidate LMs ever need it. `buf` is scratch space.
@@ -395,23 +401,15 @@ impl Profile {
         }
     }
 
-    /// The values block by block (evaluated a few hundred blocks at a time, see
-    /// [`Profile::values_into`]).
-    pub fn iter(&self) -> impl Iterator<Item = f64> + '_ {
-        let mut buf = [0.0; 256];
-        let (mut from, mut pos, mut filled) = (0, 0, 0);
-        std::iter::from_fn(move || {
-            if pos == filled {
-                filled = buf.len().min(self.len() - from);
-                if filled == 0 {
-                    return None;
-                }
-                self.values_into(from, &mut buf[..filled]);
-                (from, pos) = (from + filled, 0);
-            }
-            pos += 1;
-            Some(buf[pos - 1])
-        })
+    /// The values block by block (evaluated a few hundred blocks at a time, as by a
+    /// [`Cursor`]).
+    #[must_use]
+    pub fn iter(&self) -> Iter<'_> {
+        Iter {
+            cursor: self.cursor(),
+            next: 0,
+            end: self.len(),
+        }
     }
 
     /// Writes the values of blocks `from .. from + out.len()` into `out`: a tight loop per
@@ -544,28 +542,50 @@ impl Segments {
     /// [`Segments::value`] of the blocks `k0 ..` (outside gaps) of segment `j` into
     /// `out`: the same arithmetic, with the per-segment choices made once.
     fn values_of(&self, j: usize, k0: usize, out: &mut [f64]) {
-        let store = self.store;
+        match self.store {
+            Store::Level => self.values_with(j, k0, out, |v| v),
+            // `Store::apply`, with the store's fields bound once.
+            Store::Margin { floor, factor } => self.values_with(j, k0, out, |v| {
+                if v.is_finite() {
+                    floor.max(factor * v)
+                } else {
+                    floor
+                }
+            }),
+        }
+    }
+
+    #[inline]
+    fn values_with(&self, j: usize, k0: usize, out: &mut [f64], apply: impl Fn(f64) -> f64) {
         let a = self.smooth[j];
         if j + 1 == self.smooth.len() {
-            out.fill(store.apply(a));
+            out.fill(apply(a));
             return;
         }
         let (cj, b) = (self.centre[j], self.smooth[j + 1]);
         let span = self.centre[j + 1] - cj;
+        // Blocks up to the centre (`k ≤ cj`, the centre being ≥ 0) take `a`.
+        let split = (cj.floor() as usize + 1).saturating_sub(k0).min(out.len());
+        let (before, after) = out.split_at_mut(split);
+        before.fill(apply(a));
         let right = match (a.is_finite(), b.is_finite()) {
             (true, true) => None,
             (true, false) => Some(a),
             (false, true) => Some(b),
             _ => Some(f64::NAN),
         };
-        for (k, o) in (k0..).zip(out.iter_mut()) {
-            let x = k as f64;
-            let value = if x > cj {
-                right.unwrap_or_else(|| a + (b - a) * (x - cj) / span)
-            } else {
-                a
-            };
-            *o = store.apply(value);
+        if let Some(v) = right {
+            after.fill(apply(v));
+            return;
+        }
+        // Block `k`'s `x` is `base + i` (both integers far below 2^53, so exactly
+        // `k as f64`), with a 32-bit `i` the compiler converts two at a time.
+        for (c, chunk) in after.chunks_mut(1 << 30).enumerate() {
+            let base = (k0 + split + (c << 30)) as f64;
+            for (i, o) in (0i32..).zip(chunk) {
+                let x = base + f64::from(i);
+                *o = apply(a + (b - a) * (x - cj) / span);
+            }
         }
     }
 
@@ -607,6 +627,83 @@ pub struct Cursor<'a> {
     buf: [f64; CURSOR_BLOCKS],
 }
 
+impl<'a> IntoIterator for &'a Profile {
+    type Item = f64;
+    type IntoIter = Iter<'a>;
+
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
+    }
+}
+
+/// Calls `f(k, chunks)` over the blocks from `from` on, a few hundred at a time: `chunks`
+/// holds the values of each of the `K` profiles (all of one length) at blocks `k ..`.
+pub(crate) fn for_each_chunk<const K: usize>(
+    profiles: [&Profile; K],
+    from: usize,
+    mut f: impl FnMut(usize, [&[f64]; K]),
+) {
+    let n = profiles.first().map_or(0, |p| p.len());
+    let mut bufs = [[0.0; CURSOR_BLOCKS]; K];
+    let mut k = from;
+    while k < n {
+        let m = CURSOR_BLOCKS.min(n - k);
+        for (p, buf) in profiles.iter().zip(bufs.iter_mut()) {
+            p.values_into(k, &mut buf[..m]);
+        }
+        f(k, std::array::from_fn(|i| &bufs[i][..m]));
+        k += m;
+    }
+}
+
+/// The values of a [`Profile`] block by block ([`Profile::iter`]).
+#[derive(Debug, Clone)]
+pub struct Iter<'a> {
+    cursor: Cursor<'a>,
+    /// Next block.
+    next: usize,
+    /// Blocks.
+    end: usize,
+}
+
+impl Iterator for Iter<'_> {
+    type Item = f64;
+
+    #[inline]
+    fn next(&mut self) -> Option<f64> {
+        let k = self.next;
+        if k >= self.end {
+            return None;
+        }
+        self.next += 1;
+        Some(self.cursor.at(k))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.end - self.next;
+        (left, Some(left))
+    }
+
+    /// A run of [`Profile::values_into`] calls (what `sum`, `for_each`, `collect` and
+    /// most consumers use).
+    fn fold<B, F: FnMut(B, f64) -> B>(self, init: B, mut f: F) -> B {
+        let mut acc = init;
+        let mut buf = [0.0; CURSOR_BLOCKS];
+        let mut k = self.next;
+        while k < self.end {
+            let m = CURSOR_BLOCKS.min(self.end - k);
+            self.cursor.profile.values_into(k, &mut buf[..m]);
+            for &v in &buf[..m] {
+                acc = f(acc, v);
+            }
+            k += m;
+        }
+        acc
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
+
 /// Blocks a [`Cursor`] evaluates at a time.
 pub const CURSOR_BLOCKS: usize = 256;
 
@@ -617,12 +714,9 @@ impl Cursor<'_> {
     /// When `k` is not below the profile's length, like a slice index.
     #[inline]
     pub fn at(&mut self, k: usize) -> f64 {
-        if let Repr::Blocks(v) = &self.profile.0 {
-            return v[k];
-        }
         let i = k.wrapping_sub(self.base);
-        if i < self.held {
-            return self.buf[i];
+        if let Some(&v) = self.buf[..self.held].get(i) {
+            return v;
         }
         self.fill(k);
         self.buf[k - self.base]
