@@ -873,10 +873,12 @@ fn from_means(
         // the first clipped block: it is rewritten in place, and the segments where any
         // value changed get their statistics again.
         let mut changed: Vec<usize> = Vec::new();
+        let mut next_segment = 0; // first block after the last segment marked
         moving_average_with(means, fine_w, |i, v| {
             if fine[i].to_bits() != v.to_bits() {
-                if changed.last() != Some(&(i / seg)) {
+                if i >= next_segment {
                     changed.push(i / seg);
+                    next_segment = (i / seg + 1) * seg;
                 }
                 fine[i] = v;
             }
@@ -1191,17 +1193,26 @@ fn suppress_spikes(
     guard: usize,
     level_uv: &Profile,
 ) -> Vec<(usize, usize)> {
+    const UNKNOWN: u8 = 0;
+    const QUIET: u8 = 1;
+    const HIGH: u8 = 2;
     let n = means.len();
-    // Whether block `b` stands above the level over rest (`high`) or not (both `false`
-    // where either is unknown).
-    let (mut rest, mut level_uv) = (rest.cursor(), level_uv.cursor());
-    let mut side = |b: usize, high: bool| {
-        if !fine[b].is_finite() {
-            return false;
-        }
-        let r = rest.at(b);
-        r.is_finite() && (fine[b] > r + level_uv.at(b)) == high
-    };
+    // Where each block's edge amplitude stands: above the level over rest, at or below it,
+    // or unknown (no edge amplitude or resting level); evaluated once, in chunks.
+    let mut standing: Vec<u8> = Vec::with_capacity(n);
+    for_each_chunk([rest, level_uv], 0, |k0, [rest, level]| {
+        let fine = &fine[k0..k0 + rest.len()];
+        standing.extend(fine.iter().zip(rest).zip(level).map(|((&f, &r), &l)| {
+            if !(f.is_finite() && r.is_finite()) {
+                UNKNOWN
+            } else if f > r + l {
+                HIGH
+            } else {
+                QUIET
+            }
+        }));
+    });
+    let side = |b: usize, high: bool| standing[b] == if high { HIGH } else { QUIET };
     let mut changed = Vec::new();
     let mut around: Vec<f64> = Vec::with_capacity(2 * guard);
     let mut k = 0;
