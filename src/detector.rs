@@ -300,7 +300,7 @@ impl Detector {
                 notch_hz: Vec::new(),
                 mains: Vec::new(),
                 median_rest_uv: None,
-                median_rest_mg: median_rest(r.conditioned.envelope),
+                median_rest_mg: r.conditioned.envelope.rest().median_finite(),
                 posture_changes: Some(r.posture_changes.len()),
                 excluded_s: crate::events::total_s(&r.excluded),
                 leg_movements: r.movements.len(),
@@ -517,7 +517,7 @@ impl Detector {
         );
 
         let excluded = excluded_intervals(&env, &unscorable, fs_hz, n_samples);
-        let median_rest_uv = median_rest(env);
+        let median_rest_uv = env.rest().median_finite();
         let info = ChannelInfo {
             name: name.to_owned(),
             side,
@@ -587,24 +587,6 @@ pub(crate) fn excluded_intervals(
     });
     run(env.len(), false);
     excluded
-}
-
-/// Median of the finite resting levels of `env`, selected in the envelope's own buffer
-/// (a night's worth of fresh pages would cost more than the selection).
-fn median_rest(env: Envelope) -> Option<f64> {
-    let (rest, mut buf) = env.into_rest_and_buffer();
-    buf.clear();
-    buf.reserve(rest.len());
-    envelope::for_each_chunk([&rest], 0, |_, [chunk]| {
-        buf.extend(chunk.iter().filter(|x| x.is_finite()));
-    });
-    // In place: the keys take the values' room.
-    let mut finite: Vec<i64> = buf.into_iter().map(envelope::order_key).collect();
-    if finite.is_empty() {
-        return None;
-    }
-    let mid = finite.len() / 2;
-    Some(envelope::from_order_key(*finite.select_nth_unstable(mid).1))
 }
 
 /// Scores a list of monolateral leg movements (what PLMScoRe does). The recording length

@@ -297,12 +297,6 @@ impl Envelope {
         &self.fine_margin
     }
 
-    /// The resting level and the buffer of the series (for reuse once the envelope is no
-    /// longer needed: its pages are already in memory).
-    pub(crate) fn into_rest_and_buffer(self) -> (Profile, Vec<f64>) {
-        (self.rest, self.series)
-    }
-
     /// The morphology median at block `k`: the median of the block means over the
     /// morphology window centred there (`NaN` as for [`running_median`]). Computed on
     /// demand — only blocks inside candidate LMs ever need it. `buf` is scratch space.
@@ -442,6 +436,29 @@ impl Profile {
                 s.values_of(j, k, dst);
             }
             k = hi;
+        }
+    }
+
+    /// The median of the finite values: the value of rank ⌊m/2⌋ (counting from 0) among
+    /// the `m` finite values ordered by [`f64::total_cmp`], `None` when there are none.
+    ///
+    /// A profile defined per segment is made of runs of blocks whose values are sorted
+    /// (constant, or one segment's interpolation, monotone in the block number), so the
+    /// median is selected among the runs by binary searches, evaluating a few hundred
+    /// blocks per run instead of sorting out millions of values.
+    #[must_use]
+    pub fn median_finite(&self) -> Option<f64> {
+        match &self.0 {
+            Repr::Blocks(v) => {
+                let mut keys: Vec<i64> = v
+                    .iter()
+                    .filter(|x| x.is_finite())
+                    .map(|&x| order_key(x))
+                    .collect();
+                let mid = keys.len() / 2;
+                (!keys.is_empty()).then(|| from_order_key(*keys.select_nth_unstable(mid).1))
+            }
+            Repr::Segments(s) => s.median_finite(),
         }
     }
 
@@ -611,6 +628,182 @@ impl Segments {
             .get(p)
             .map_or(self.start[j + 1], |g| self.start[j + 1].min(g.start));
         (lo..hi, j, None)
+    }
+}
+
+/// Blocks of a [`Segments`] profile whose values are sorted by block number.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    /// First block.
+    first: usize,
+    /// Blocks.
+    len: usize,
+    /// Segment serving them.
+    segment: usize,
+    order: RunOrder,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum RunOrder {
+    /// Every block holds this key ([`order_key`]).
+    Constant(i64),
+    /// Non-decreasing with the block number.
+    Rising,
+    /// Non-increasing with the block number.
+    Falling,
+}
+
+impl Segments {
+    /// The finite values as sorted runs, in block order (see [`Profile::median_finite`]).
+    fn runs(&self) -> Vec<Run> {
+        let mut runs = Vec::with_capacity(2 * self.smooth.len() + self.gaps.len());
+        let mut push = |first: usize, len: usize, segment: usize, order: RunOrder| {
+            if len > 0 {
+                runs.push(Run {
+                    first,
+                    len,
+                    segment,
+                    order,
+                });
+            }
+        };
+        let constant = |v: f64| v.is_finite().then(|| RunOrder::Constant(order_key(v)));
+        let mut k = 0;
+        while k < self.n {
+            let (stretch, j, fill) = self.stretch(k);
+            let hi = stretch.end;
+            if let Some(v) = fill {
+                if let Some(order) = constant(v) {
+                    push(k, hi - k, j, order);
+                }
+                k = hi;
+                continue;
+            }
+            // The split of `values_with`: `a` up to the centre, then the interpolation.
+            let a = self.smooth[j];
+            if j + 1 == self.smooth.len() {
+                if let Some(order) = constant(self.store.apply(a)) {
+                    push(k, hi - k, j, order);
+                }
+                k = hi;
+                continue;
+            }
+            let (cj, b) = (self.centre[j], self.smooth[j + 1]);
+            let split = (cj.floor() as usize + 1).saturating_sub(k).min(hi - k);
+            if let Some(order) = constant(self.store.apply(a)) {
+                push(k, split, j, order);
+            }
+            let after = (k + split, hi - k - split);
+            match (a.is_finite(), b.is_finite()) {
+                // `a + (b − a)·(x − cj)/span` with every step monotone in `x`; the
+                // stores are non-decreasing functions of it.
+                (true, true) => {
+                    let order = if b - a < 0.0 {
+                        RunOrder::Falling
+                    } else {
+                        RunOrder::Rising
+                    };
+                    push(after.0, after.1, j, order);
+                }
+                (true, false) | (false, true) => {
+                    let v = if a.is_finite() { a } else { b };
+                    if let Some(order) = constant(self.store.apply(v)) {
+                        push(after.0, after.1, j, order);
+                    }
+                }
+                (false, false) => {
+                    if let Some(order) = constant(self.store.apply(f64::NAN)) {
+                        push(after.0, after.1, j, order);
+                    }
+                }
+            }
+            k = hi;
+        }
+        runs
+    }
+
+    /// The key of the value of rank `r` within `run`.
+    #[inline]
+    fn run_key(&self, run: &Run, r: usize) -> i64 {
+        match run.order {
+            RunOrder::Constant(key) => key,
+            RunOrder::Rising => order_key(self.value(run.first + r, run.segment)),
+            RunOrder::Falling => order_key(self.value(run.first + run.len - 1 - r, run.segment)),
+        }
+    }
+
+    /// See [`Profile::median_finite`]: a selection among sorted runs. Each round takes the
+    /// median of the runs' middle values as a pivot, counts the values below and up to it
+    /// by a binary search per run, and keeps the side holding the wanted rank; a few
+    /// thousand values left are selected directly.
+    fn median_finite(&self) -> Option<f64> {
+        let runs = self.runs();
+        let m: usize = runs.iter().map(|r| r.len).sum();
+        if m == 0 {
+            return None;
+        }
+        let mut rank = m / 2;
+        // The window of ranks still in play in each run.
+        let mut window: Vec<(usize, usize)> = runs.iter().map(|r| (0, r.len)).collect();
+        let mut keys: Vec<i64> = Vec::new();
+        let mut below = Vec::with_capacity(runs.len());
+        for _ in 0..200 {
+            let left: usize = window.iter().map(|&(lo, hi)| hi - lo).sum();
+            if left <= 4096 {
+                break;
+            }
+            keys.clear();
+            keys.extend(
+                runs.iter()
+                    .zip(&window)
+                    .filter(|(_, (lo, hi))| lo < hi)
+                    .map(|(run, &(lo, hi))| self.run_key(run, lo + (hi - lo) / 2)),
+            );
+            let mid = keys.len() / 2;
+            let pivot = *keys.select_nth_unstable(mid).1;
+            below.clear();
+            let (mut lt, mut le) = (0usize, 0usize);
+            for (run, &(lo, hi)) in runs.iter().zip(&window) {
+                let count = |up_to: bool| {
+                    let (mut a, mut b) = (lo, hi);
+                    while a < b {
+                        let c = a + (b - a) / 2;
+                        let key = self.run_key(run, c);
+                        if key < pivot || (up_to && key == pivot) {
+                            a = c + 1;
+                        } else {
+                            b = c;
+                        }
+                    }
+                    a
+                };
+                let (l, e) = if lo < hi {
+                    (count(false), count(true))
+                } else {
+                    (lo, lo)
+                };
+                lt += l - lo;
+                le += e - lo;
+                below.push((l, e));
+            }
+            if rank < lt {
+                for (w, &(l, _)) in window.iter_mut().zip(&below) {
+                    w.1 = l;
+                }
+            } else if rank < le {
+                return Some(from_order_key(pivot));
+            } else {
+                rank -= le;
+                for (w, &(_, e)) in window.iter_mut().zip(&below) {
+                    w.0 = e;
+                }
+            }
+        }
+        keys.clear();
+        for (run, &(lo, hi)) in runs.iter().zip(&window) {
+            keys.extend((lo..hi).map(|r| self.run_key(run, r)));
+        }
+        Some(from_order_key(*keys.select_nth_unstable(rank).1))
     }
 }
 
@@ -1734,6 +1927,71 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Brute-force median in the sense of [`Profile::median_finite`].
+    fn median_by_sorting(v: &[f64]) -> Option<f64> {
+        let mut finite: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+        finite.sort_by(f64::total_cmp);
+        finite.get(finite.len() / 2).copied()
+    }
+
+    #[test]
+    fn profile_medians_equal_sorting_bit_for_bit() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let cfg = EnvelopeConfig::default();
+        let stores = [
+            Store::Level,
+            Store::Margin {
+                floor: 2.0,
+                factor: 3.0,
+            },
+        ];
+        for case in 0..60 {
+            // Small profiles (selected directly) and large ones (selected in rounds).
+            let n = if case % 3 == 0 {
+                rng.random_range(0..5000)
+            } else {
+                rng.random_range(20_000..200_000)
+            };
+            let seg = rng.random_range(1..600);
+            let mut amp: Vec<f64> = vec![1.0; n];
+            for _ in 0..rng.random_range(0..6) {
+                if n > 0 {
+                    let a = rng.random_range(0..n);
+                    let b = (a + rng.random_range(1..5000)).min(n);
+                    amp[a..b].fill(f64::NAN);
+                }
+            }
+            // Levels on a coarse grid (ties between and within runs), with unknowns and,
+            // now and then, zeros of both signs.
+            let per_segment: Vec<f64> = (0..n.div_ceil(seg))
+                .map(|_| match rng.random_range(0..20) {
+                    0 => f64::NAN,
+                    1 => 0.0,
+                    2 => -0.0,
+                    _ => f64::from(rng.random_range(1..40)) / 8.0,
+                })
+                .collect();
+            for store in stores {
+                let p = Profile::segments(&amp, &per_segment, store, seg, &cfg);
+                let want = median_by_sorting(&p.to_vec());
+                let got = p.median_finite();
+                assert_eq!(
+                    got.map(f64::to_bits),
+                    want.map(f64::to_bits),
+                    "case {case}: n {n} seg {seg}: {got:?} vs {want:?}"
+                );
+                let blocks = Profile::from(p.to_vec());
+                assert_eq!(
+                    blocks.median_finite().map(f64::to_bits),
+                    want.map(f64::to_bits)
+                );
+            }
+        }
+        assert_eq!(Profile::default().median_finite(), None);
+        assert_eq!(Profile::from(vec![f64::NAN; 3]).median_finite(), None);
     }
 
     #[test]
