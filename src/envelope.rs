@@ -1867,31 +1867,39 @@ mod tests {
         out
     }
 
+    /// Both kinds of store, for tests over either.
+    const STORES: [Store; 2] = [
+        Store::Level,
+        Store::Margin {
+            floor: 2.0,
+            factor: 3.0,
+        },
+    ];
+
+    /// Puts fewer than `runs` gaps (runs of `NaN`) of up to `max_len` blocks into `amp`.
+    fn add_gaps(rng: &mut impl rand::Rng, amp: &mut [f64], runs: usize, max_len: usize) {
+        let n = amp.len();
+        for _ in 0..rng.random_range(0..runs) {
+            if n > 0 {
+                let a = rng.random_range(0..n);
+                let b = (a + rng.random_range(1..max_len)).min(n);
+                amp[a..b].fill(f64::NAN);
+            }
+        }
+    }
+
     #[test]
     fn profiles_equal_the_stored_interpolation_bit_for_bit() {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
         let cfg = EnvelopeConfig::default();
-        let stores = [
-            Store::Level,
-            Store::Margin {
-                floor: 2.0,
-                factor: 3.0,
-            },
-        ];
         for case in 0..300 {
-            let n = rng.random_range(0..3000);
+            let n: usize = rng.random_range(0..3000);
             let seg = rng.random_range(1..400);
             // Amplitudes with gaps (runs of NaN, some at the ends), and segment values
             // with unknowns, so every branch of the interpolation is taken.
             let mut amp: Vec<f64> = (0..n).map(|_| rng.random_range(0.5..30.0)).collect();
-            for _ in 0..rng.random_range(0..4) {
-                if n > 0 {
-                    let a = rng.random_range(0..n);
-                    let b = (a + rng.random_range(1..600)).min(n);
-                    amp[a..b].fill(f64::NAN);
-                }
-            }
+            add_gaps(&mut rng, &mut amp, 4, 600);
             let per_segment: Vec<f64> = (0..n.div_ceil(seg))
                 .map(|_| {
                     if rng.random_bool(0.15) {
@@ -1902,7 +1910,7 @@ mod tests {
                 })
                 .collect();
             let smooth = smooth_segments(&per_segment, &cfg);
-            for store in stores {
+            for store in STORES {
                 let want = windowed_reference(&amp, &smooth, store, seg);
                 let p = Profile::segments(&amp, &per_segment, store, seg, &cfg);
                 assert_eq!(p.len(), n);
@@ -1941,13 +1949,6 @@ mod tests {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
         let cfg = EnvelopeConfig::default();
-        let stores = [
-            Store::Level,
-            Store::Margin {
-                floor: 2.0,
-                factor: 3.0,
-            },
-        ];
         for case in 0..60 {
             // Small profiles (selected directly) and large ones (selected in rounds).
             let n = if case % 3 == 0 {
@@ -1957,13 +1958,7 @@ mod tests {
             };
             let seg = rng.random_range(1..600);
             let mut amp: Vec<f64> = vec![1.0; n];
-            for _ in 0..rng.random_range(0..6) {
-                if n > 0 {
-                    let a = rng.random_range(0..n);
-                    let b = (a + rng.random_range(1..5000)).min(n);
-                    amp[a..b].fill(f64::NAN);
-                }
-            }
+            add_gaps(&mut rng, &mut amp, 6, 5000);
             // Levels on a coarse grid (ties between and within runs), with unknowns and,
             // now and then, zeros of both signs.
             let per_segment: Vec<f64> = (0..n.div_ceil(seg))
@@ -1974,7 +1969,7 @@ mod tests {
                     _ => f64::from(rng.random_range(1..40)) / 8.0,
                 })
                 .collect();
-            for store in stores {
+            for store in STORES {
                 let p = Profile::segments(&amp, &per_segment, store, seg, &cfg);
                 let want = median_by_sorting(&p.to_vec());
                 let got = p.median_finite();
