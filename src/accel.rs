@@ -467,10 +467,10 @@ pub fn detect_leg(
     // Only the floor makes a stretch unscorable: the onset threshold grows with the
     // floor's fluctuation (step 5), so a noisy sensor raises the bar instead of losing the
     // night (EMG's fixed +8 µV onset is what makes its noisy stretches unscorable).
-    let mut unscorable: Vec<bool> = Vec::with_capacity(env.len());
-    envelope::for_each_chunk([env.rest()], 0, |_, [rest]| {
-        unscorable.extend(rest.iter().map(|&r| r > cfg.max_floor_mg));
-    });
+    let (unscorable, excluded) =
+        crate::detector::scorability(env, fs_hz, axes_g[0].len(), false, |r, _| {
+            r > cfg.max_floor_mg
+        });
     let thresholds = cfg.thresholds(rules);
     let mut movements = detect(env, side, &thresholds, &unscorable);
     let mut posture_changes = Vec::new();
@@ -568,7 +568,6 @@ pub fn detect_leg(
         m.mean_mg = m.mean_uv.take();
         m.rest_mg = m.rest_uv.take();
     }
-    let excluded = crate::detector::excluded_intervals(env, &unscorable, fs_hz, axes_g[0].len());
     Ok(AccelLegResult {
         movements,
         posture_changes,

@@ -503,11 +503,8 @@ impl Detector {
             mains,
             band_hz,
         } = self.envelope_leg_owned(samples_uv, fs_hz, name)?;
-        let mut unscorable: Vec<bool> = Vec::with_capacity(env.len());
-        envelope::for_each_chunk([env.rest(), env.margin()], 0, |_, [rest, margin]| {
-            unscorable.extend(rest.iter().zip(margin).map(|(&r, &m)| {
-                r > cfg.envelope.max_rest_uv || m >= self.rules.onset_above_rest_uv
-            }));
+        let (unscorable, excluded) = scorability(&env, fs_hz, n_samples, true, |r, m| {
+            r > cfg.envelope.max_rest_uv || m >= self.rules.onset_above_rest_uv
         });
         let movements = crate::detect::detect(
             &env,
@@ -516,7 +513,6 @@ impl Detector {
             &unscorable,
         );
 
-        let excluded = excluded_intervals(&env, &unscorable, fs_hz, n_samples);
         let median_rest_uv = env.rest().median_finite();
         let info = ChannelInfo {
             name: name.to_owned(),
@@ -556,16 +552,20 @@ fn per_leg<T: Send, R: Send>(legs: Vec<T>, f: impl Fn(T) -> Result<R> + Sync) ->
     crate::par::map(legs, f).into_iter().collect()
 }
 
-/// Excluded blocks (`unscorable`, or no amplitude / resting level) → intervals in seconds;
-/// block `k` covers `[k, k+1) · block / fs`, clipped to the `n_samples` of the recording.
-pub(crate) fn excluded_intervals(
+/// One pass over the blocks of `env`: which are unscorable (`unscorable(rest, margin)`),
+/// and the excluded intervals in seconds (unscorable blocks, and those without amplitude or
+/// resting level); block `k` covers `[k, k+1) · block / fs`, clipped to the `n_samples` of
+/// the recording. The margin is read only when `with_margin`.
+pub(crate) fn scorability(
     env: &Envelope,
-    unscorable: &[bool],
     fs_hz: f64,
     n_samples: usize,
-) -> Vec<Interval> {
+    with_margin: bool,
+    unscorable: impl Fn(f64, f64) -> bool,
+) -> (Vec<bool>, Vec<Interval>) {
     let secs = |k: usize| ((k * env.block) as f64 / fs_hz).min(n_samples as f64 / fs_hz);
     let amplitude = env.amplitude();
+    let mut flags = Vec::with_capacity(env.len());
     let mut excluded = Vec::new();
     let mut start = None;
     let mut run = |k: usize, bad: bool| match (bad, start) {
@@ -579,14 +579,23 @@ pub(crate) fn excluded_intervals(
         }
         _ => {}
     };
-    envelope::for_each_chunk([env.rest()], 0, |k0, [rest]| {
-        for (k, &r) in (k0..).zip(rest) {
-            let u = unscorable.get(k).copied().unwrap_or(false);
+    let mut scan = |k0: usize, rest: &[f64], margin: Option<&[f64]>| {
+        for (i, &r) in rest.iter().enumerate() {
+            let k = k0 + i;
+            let u = unscorable(r, margin.map_or(f64::NAN, |m| m[i]));
+            flags.push(u);
             run(k, u || !amplitude[k].is_finite() || !r.is_finite());
         }
-    });
+    };
+    if with_margin {
+        envelope::for_each_chunk([env.rest(), env.margin()], 0, |k0, [rest, margin]| {
+            scan(k0, rest, Some(margin));
+        });
+    } else {
+        envelope::for_each_chunk([env.rest()], 0, |k0, [rest]| scan(k0, rest, None));
+    }
     run(env.len(), false);
-    excluded
+    (flags, excluded)
 }
 
 /// Scores a list of monolateral leg movements (what PLMScoRe does). The recording length
