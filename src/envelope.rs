@@ -470,9 +470,8 @@ impl Profile {
         out
     }
 
-    /// The profile of the per-segment values `per_segment` over the blocks of `amp` (the
-    /// amplitude whose gaps it follows): smoothed ([`smooth_segments`]), interpolated and
-    /// stored as `store` says.
+    /// [`Profile::with_gaps`] with the gaps of `amp`.
+    #[cfg(test)]
     fn segments(
         amp: &[f64],
         per_segment: &[f64],
@@ -480,7 +479,20 @@ impl Profile {
         seg: usize,
         cfg: &EnvelopeConfig,
     ) -> Self {
-        let n = amp.len();
+        Self::with_gaps(amp.len(), &nan_runs(amp), per_segment, store, seg, cfg)
+    }
+
+    /// The profile of the per-segment values `per_segment` over `n` blocks whose amplitude
+    /// has the gaps `gaps` ([`nan_runs`]): smoothed ([`smooth_segments`]), interpolated and
+    /// stored as `store` says.
+    fn with_gaps(
+        n: usize,
+        gaps: &[std::ops::Range<usize>],
+        per_segment: &[f64],
+        store: Store,
+        seg: usize,
+        cfg: &EnvelopeConfig,
+    ) -> Self {
         let nseg = per_segment.len();
         let centre = |j: usize| (j * seg) as f64 + (seg.min(n - j * seg) as f64 - 1.0) / 2.0;
         let centres: Vec<f64> = (0..nseg).map(centre).collect();
@@ -493,29 +505,32 @@ impl Profile {
             }
         }
         start.push(n);
-        let mut gaps = Vec::new();
-        let mut i = 0;
-        while i < n {
-            if amp[i].is_nan() {
-                let a = i;
-                while i < n && amp[i].is_nan() {
-                    i += 1;
-                }
-                gaps.push(a..i);
-            } else {
-                i += 1;
-            }
-        }
         Self(Repr::Segments(Segments {
             n,
             seg,
             smooth: smooth_segments(per_segment, cfg),
             centre: centres,
             start,
-            gaps,
+            gaps: gaps.to_vec(),
             store,
         }))
     }
+}
+
+/// The runs of `NaN` in `x`, ascending.
+fn nan_runs(x: &[f64]) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while let Some(p) = x[i..].iter().position(|v| v.is_nan()) {
+        let a = i + p;
+        let len = x[a..]
+            .iter()
+            .position(|v| !v.is_nan())
+            .unwrap_or(x.len() - a);
+        runs.push(a..a + len);
+        i = a + len;
+    }
+    runs
 }
 
 impl Segments {
@@ -1029,6 +1044,9 @@ fn from_means(
     let seg = ((cfg.rest_segment_s * rate).round() as usize).max(1);
     let mut amp_stats = SegmentStats::new(amplitude, seg, cfg);
     let mut fine_stats = SegmentStats::new(fine, seg, cfg);
+    // Where the amplitude and the edge amplitude are unknown: the `NaN`s of the block
+    // means decide it, and spike clipping never touches those.
+    let (amp_gaps, fine_gaps) = (nan_runs(amplitude), nan_runs(fine));
     let margin_store = |floor: f64| Store::Margin {
         floor,
         factor: cfg.noise_factor,
@@ -1036,9 +1054,10 @@ fn from_means(
     // Spikes are judged against a provisional resting level (the first-pass median is
     // itself lifted by a cluster of spikes).
     let clipped = {
-        let rest = Profile::segments(amplitude, &amp_stats.level, Store::Level, seg, cfg);
-        let level = Profile::segments(
-            fine,
+        let rest = Profile::with_gaps(nb, &amp_gaps, &amp_stats.level, Store::Level, seg, cfg);
+        let level = Profile::with_gaps(
+            nb,
+            &fine_gaps,
             &fine_stats.spread,
             margin_store(cfg.spike_level_uv),
             seg,
@@ -1081,16 +1100,18 @@ fn from_means(
             fine_stats.compute(fine, j, cfg, &mut buf);
         }
     }
-    let rest = Profile::segments(amplitude, &amp_stats.level, Store::Level, seg, cfg);
-    let margin = Profile::segments(
-        amplitude,
+    let rest = Profile::with_gaps(nb, &amp_gaps, &amp_stats.level, Store::Level, seg, cfg);
+    let margin = Profile::with_gaps(
+        nb,
+        &amp_gaps,
         &amp_stats.spread,
         margin_store(offset_level_uv),
         seg,
         cfg,
     );
-    let fine_margin = Profile::segments(
-        fine,
+    let fine_margin = Profile::with_gaps(
+        nb,
+        &fine_gaps,
         &fine_stats.spread,
         margin_store(offset_level_uv),
         seg,
@@ -1987,6 +2008,15 @@ mod tests {
         }
         assert_eq!(Profile::default().median_finite(), None);
         assert_eq!(Profile::from(vec![f64::NAN; 3]).median_finite(), None);
+    }
+
+    #[test]
+    fn nan_runs_are_the_gaps() {
+        let n = f64::NAN;
+        assert_eq!(nan_runs(&[]), vec![]);
+        assert_eq!(nan_runs(&[1.0, 2.0]), vec![]);
+        assert_eq!(nan_runs(&[n, 1.0, n, n, 2.0, n]), vec![0..1, 2..4, 5..6]);
+        assert_eq!(nan_runs(&[n, n]), vec![0..2]);
     }
 
     #[test]
