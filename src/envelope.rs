@@ -5,8 +5,10 @@
 //! amplitude below is then in mg, and the µV numbers quoted are the EMG defaults. Output:
 //! an [`Envelope`] sampled in blocks of `block` input samples (≈ 10 ms): the amplitude, the
 //! local resting level, the offset margins, and the block means behind the 0.5-s median
-//! of the WASM 2016 morphology check. Block `k` covers input samples `[k·block, (k+1)·block)`; its time is the
-//! block centre, `(k + 0.5) · block / fs` seconds.
+//! of the WASM 2016 morphology check (the resting level and margins are per-segment values,
+//! held as [`Profile`]s and evaluated block by block where they are used). Block `k` covers
+//! input samples `[k·block, (k+1)·block)`; its time is the block centre,
+//! `(k + 0.5) · block / fs` seconds.
 //!
 //! * **Spikes**: isolated transients shorter than `spike_max_s` (0.3 s) rising more than
 //!   `spike_level_uv` (or the baseline's own fluctuation, if larger) above a provisional
