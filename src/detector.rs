@@ -565,26 +565,30 @@ pub(crate) fn scorability(
 ) -> (Vec<bool>, Vec<Interval>) {
     let secs = |k: usize| ((k * env.block) as f64 / fs_hz).min(n_samples as f64 / fs_hz);
     let amplitude = env.amplitude();
-    let mut flags = Vec::with_capacity(env.len());
+    let mut flags: Vec<bool> = Vec::with_capacity(env.len());
     let mut excluded = Vec::new();
-    let mut start = None;
-    let mut run = |k: usize, bad: bool| match (bad, start) {
-        (true, None) => start = Some(k),
-        (false, Some(s)) => {
-            excluded.push(Interval {
-                onset_s: secs(s),
-                offset_s: secs(k),
-            });
-            start = None;
-        }
-        _ => {}
-    };
+    // The first block of the excluded run under way.
+    let mut open: Option<usize> = None;
+    // Per chunk: the flags in one sweep, then the runs of blocks that are unscorable or
+    // unknown, looked at only where a run starts or ends.
     let mut scan = |k0: usize, rest: &[f64], margin: Option<&[f64]>| {
-        for (i, &r) in rest.iter().enumerate() {
-            let k = k0 + i;
-            let u = unscorable(r, margin.map_or(f64::NAN, |m| m[i]));
-            flags.push(u);
-            run(k, u || !amplitude[k].is_finite() || !r.is_finite());
+        let first = flags.len();
+        match margin {
+            Some(margin) => flags.extend(rest.iter().zip(margin).map(|(&r, &m)| unscorable(r, m))),
+            None => flags.extend(rest.iter().map(|&r| unscorable(r, f64::NAN))),
+        }
+        let chunk = flags[first..].iter().zip(rest).zip(&amplitude[k0..]);
+        for (i, ((&u, &r), &a)) in chunk.enumerate() {
+            let bad = u | !a.is_finite() | !r.is_finite();
+            if bad != open.is_some() {
+                match open.take() {
+                    None => open = Some(k0 + i),
+                    Some(s) => excluded.push(Interval {
+                        onset_s: secs(s),
+                        offset_s: secs(k0 + i),
+                    }),
+                }
+            }
         }
     };
     if with_margin {
@@ -594,7 +598,12 @@ pub(crate) fn scorability(
     } else {
         envelope::for_each_chunk([env.rest()], 0, |k0, [rest]| scan(k0, rest, None));
     }
-    run(env.len(), false);
+    if let Some(s) = open {
+        excluded.push(Interval {
+            onset_s: secs(s),
+            offset_s: secs(env.len()),
+        });
+    }
     (flags, excluded)
 }
 

@@ -1504,16 +1504,13 @@ fn suppress_spikes(
     let mut standing: Vec<u8> = Vec::with_capacity(n);
     for_each_chunk([rest, level_uv], 0, |k0, [rest, level]| {
         let fine = &fine[k0..k0 + rest.len()];
+        // Without branches: UNKNOWN (0) unless both are known, then QUIET (1) or HIGH (2).
         standing.extend(fine.iter().zip(rest).zip(level).map(|((&f, &r), &l)| {
-            if !(f.is_finite() && r.is_finite()) {
-                UNKNOWN
-            } else if f > r + l {
-                HIGH
-            } else {
-                QUIET
-            }
+            let known = f.is_finite() & r.is_finite();
+            u8::from(known) * (QUIET + u8::from(f > r + l))
         }));
     });
+    const { assert!(UNKNOWN == 0 && HIGH == QUIET + 1) };
     let side = |b: usize, high: bool| standing[b] == if high { HIGH } else { QUIET };
     let mut changed = Vec::new();
     let mut around: Vec<f64> = Vec::with_capacity(2 * guard);
