@@ -359,9 +359,7 @@ impl ZeroPhase {
                 continue;
             }
             let start = i;
-            while i < y.len() && !y[i].is_nan() {
-                i += 1;
-            }
+            i = first_nan(y, i);
             let stretch = &mut y[start..i];
             if stretch.len() >= min_len {
                 self.filter_in_place(stretch, scratch);
@@ -453,6 +451,24 @@ impl ZeroPhase {
             }
         }
     }
+}
+
+/// The index of the first `NaN` in `y` from `from` on (`y.len()` if none): 64 values at a
+/// time without a branch, then the one that holds it (a night is tens of MB to scan).
+fn first_nan(y: &[f64], from: usize) -> usize {
+    const CHUNK: usize = 64;
+    let mut i = from;
+    while i + CHUNK <= y.len() {
+        let chunk = &y[i..i + CHUNK];
+        if chunk.iter().fold(false, |any, v| any | v.is_nan()) {
+            break;
+        }
+        i += CHUNK;
+    }
+    y[i..]
+        .iter()
+        .position(|v| v.is_nan())
+        .map_or(y.len(), |p| i + p)
 }
 
 /// The direction of a pass: which sample of a stretch of `n` is the `t`-th visited.
@@ -825,6 +841,27 @@ mod tests {
                             "{n} sections, {len} samples, reverse {reverse}, sample {i}"
                         );
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn first_nan_is_found_wherever_it_is() {
+        for n in [0, 1, 63, 64, 65, 200] {
+            let clean = vec![1.0; n];
+            for from in [0, 1, 64].into_iter().filter(|&f| f <= n) {
+                assert_eq!(first_nan(&clean, from), n);
+            }
+            for at in 0..n {
+                let mut y = clean.clone();
+                y[at] = f64::NAN;
+                if at + 3 < n {
+                    y[at + 3] = f64::NAN;
+                }
+                for from in [0, at, at + 1] {
+                    let want = (from..n).find(|&i| y[i].is_nan()).unwrap_or(n);
+                    assert_eq!(first_nan(&y, from), want, "n {n}, NaN at {at}, from {from}");
                 }
             }
         }
