@@ -1517,7 +1517,14 @@ fn suppress_spikes(
     let mut k = 0;
     while k < n {
         if !side(k, true) {
-            k += 1;
+            // Quiet stretches are passed over 32 blocks at a time.
+            let high_in = |c: &[u8]| c.iter().fold(0, |h, &s| h | u8::from(s == HIGH)) != 0;
+            while k + 32 <= n && !high_in(&standing[k..k + 32]) {
+                k += 32;
+            }
+            while k < n && !side(k, true) {
+                k += 1;
+            }
             continue;
         }
         // A cluster: high runs separated by less than `guard` quiet blocks (a pop next to
