@@ -558,17 +558,7 @@ fn parse_chunk(
         if rest.is_empty() {
             break None;
         }
-        let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
-        let mut text = &rest[..end];
-        rest = rest.get(end + 1..).unwrap_or_default();
-        if let [head @ .., b'\r'] = text {
-            text = head;
-        }
-        if text.is_empty() {
-            line += 1;
-            continue; // an empty line is not a record (as in the csv crate)
-        }
-        if let Some(t) = plain.read(spec, text, &mut row) {
+        if let Some((t, used)) = plain.read(spec, rest, &mut row) {
             // Every cell read is a plain decimal: store it, or fall through to the
             // general path for the error message if the stamps go backwards.
             if order.push(spec, t, line).is_ok() {
@@ -580,8 +570,19 @@ fn parse_chunk(
                 }
                 rows += 1;
                 line += 1;
+                rest = &rest[used..];
                 continue;
             }
+        }
+        let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+        let mut text = &rest[..end];
+        rest = rest.get(end + 1..).unwrap_or_default();
+        if let [head @ .., b'\r'] = text {
+            text = head;
+        }
+        if text.is_empty() {
+            line += 1;
+            continue; // an empty line is not a record (as in the csv crate)
         }
         // Field boundaries up to the last needed field.
         cells.clear();
@@ -667,30 +668,52 @@ impl PlainRow {
         }
     }
 
-    /// The time of the line `text` (without its line end; `NaN` without a time column)
-    /// with its scaled values in `row`, or `None` for the general path.
+    /// The time of the line at the start of `text` (`NaN` without a time column) with
+    /// its scaled values in `row`, and the length of the line with its line end; or
+    /// `None` for the general path. The line is read where it lies, with no search for
+    /// its end first: the last cell read ends at the line end (`\n`, `\r\n`, or the end
+    /// of `text`) or at a delimiter, and only then are the fields after it skipped.
     #[inline]
-    fn read(&mut self, spec: &Spec<'_>, text: &[u8], row: &mut [f64]) -> Option<f64> {
+    fn read(&mut self, spec: &Spec<'_>, text: &[u8], row: &mut [f64]) -> Option<(f64, usize)> {
         let delimiter = self.delimiter?;
-        let mut rest = text;
+        let mut at = 0usize;
         for (i, (&wanted, cell)) in self.wanted.iter().zip(&mut self.cells).enumerate() {
             if i > 0 {
                 // The previous field ended at a delimiter.
-                rest = rest.strip_prefix(&[delimiter])?;
+                if text.get(at) != Some(&delimiter) {
+                    return None;
+                }
+                at += 1;
             }
-            let len = if wanted {
-                let (v, len) = table::plain_decimal_prefix(rest, delimiter, spec.comma)?;
+            let field = &text[at..];
+            at += if wanted {
+                let (v, len) = table::plain_decimal_prefix(field, spec.comma)?;
                 *cell = v;
                 len
             } else {
-                memchr::memchr(delimiter, rest).unwrap_or(rest.len())
+                // A field not read; it cannot be the last one needed, so it ends at a
+                // delimiter on this line.
+                field
+                    .iter()
+                    .position(|&b| b == delimiter || b == b'\n' || b == b'\r')
+                    .unwrap_or(field.len())
             };
-            rest = &rest[len..];
         }
-        // Fields after the last needed one are not read (as on the general path).
-        if rest.first().is_some_and(|&d| d != delimiter) {
-            return None;
-        }
+        // The line end; fields after the last needed one are not read (as on the general
+        // path).
+        let used = match text.get(at) {
+            None => at,
+            Some(b'\n') => at + 1,
+            Some(b'\r') => match text.get(at + 1) {
+                Some(b'\n') => at + 2,
+                None => at + 1,
+                Some(_) => return None,
+            },
+            Some(&d) if d == delimiter => {
+                memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |p| at + p + 1)
+            }
+            Some(_) => return None,
+        };
         let t = match spec.time {
             Some((c, TimeKind::Seconds(k))) => self.cells[c] * k,
             _ => f64::NAN,
@@ -701,7 +724,7 @@ impl PlainRow {
                 return None;
             }
         }
-        Some(t)
+        Some((t, used))
     }
 }
 
@@ -876,21 +899,45 @@ mod tests {
         };
         let mut plain = PlainRow::new(&spec, b',');
         let mut row = [0.0; 2];
-        // The unread field 2 may hold anything; fields after the last needed one are not read.
+        // The unread field 2 may hold anything; fields after the last needed one are not
+        // read. A line is read where it lies: the length returned takes in its line end,
+        // and the next line is left alone.
         assert_eq!(
             plain.read(&spec, b"1500,1.25,text,-3,extra", &mut row),
-            Some(1.5)
+            Some((1.5, 23))
         );
         assert_eq!(row, [2.5, -6.0]);
-        assert_eq!(plain.read(&spec, b"1500,.5,,+3.", &mut row), Some(1.5));
+        assert_eq!(
+            plain.read(&spec, b"1500,1.25,text,-3,extra\n7,7,7,7\n", &mut row),
+            Some((1.5, 24))
+        );
+        assert_eq!(row, [2.5, -6.0]);
+        assert_eq!(
+            plain.read(&spec, b"1500,.5,,+3.", &mut row),
+            Some((1.5, 12))
+        );
         assert_eq!(row, [1.0, 6.0]);
+        assert_eq!(
+            plain.read(&spec, b"2000,-0,,-0\n9", &mut row),
+            Some((2.0, 12))
+        );
+        assert!(row.iter().all(|v| *v == 0.0 && v.is_sign_negative()));
+        assert_eq!(plain.read(&spec, b"1,2,,3\r\n9", &mut row), Some((1e-3, 8)));
+        assert_eq!(plain.read(&spec, b"1,2,,3\r", &mut row), Some((1e-3, 7)));
         for general in [
             &b"1500,1.25,x"[..],
+            b"1500,1.25,x\n,3",
             b"1500, 1.25,x,3",
             b"1500,,x,3",
             b"1500,1e3,x,3",
             b"1500,1,x,3;4",
+            b"1500,1,x,3\r4\n",
+            b"1500,1,x,3 \n",
             b"15 00,1,x,3",
+            b"\n1500,1,x,3",
+            b"\r\n1500,1,x,3",
+            b"1500,1.2.3,x,3",
+            b"1500,1234567890123456,x,3",
         ] {
             assert_eq!(
                 plain.read(&spec, general, &mut row),
