@@ -199,7 +199,13 @@ impl AccelRecording {
                     .map(|(n, a)| (n.as_str(), a.as_slice()))
             })
             .collect();
-        crate::signal::validate_layout(self.sample_rate_hz, &sides, "leg accelerometer", &series)
+        crate::signal::validate_layout(
+            self.sample_rate_hz,
+            &sides,
+            "leg accelerometer",
+            &series,
+            true,
+        )
     }
 
     /// Samples per axis.

@@ -238,6 +238,8 @@ fn read_emg(
         header.start_time.clone(),
         TimeBase::EdfRecords,
         loc,
+        // Scaled digital values overflow where a header's physical range is huge.
+        false,
     )
 }
 

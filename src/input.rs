@@ -342,6 +342,9 @@ fn read_emg(mut src: table::CsvSource, options: &ReadOptions) -> Result<Recordin
         start_time,
         time_base,
         &loc,
+        // Cells are refused when infinite, and only resampling does arithmetic on them
+        // (an interpolation between two huge values can overflow).
+        time_base != TimeBase::Resampled,
     )
 }
 
@@ -847,6 +850,23 @@ pub fn estimate_rate(times: &[f64]) -> Option<f64> {
     (span > 0.0).then(|| steps as f64 / span)
 }
 
+/// Whether `x` is within 0.45 of the nearest integer: `|x − x.round()| < 0.45`, without
+/// the library call `round` needs on baseline x86-64 (a night has millions of stamps).
+/// For `0 ≤ x < 2⁵²`, the fraction `f = x − trunc(x)` is exact, `round` adds 1 to
+/// `trunc(x)` exactly when `f ≥ 0.5`, and then `x − round(x) = f − 1` is exact too
+/// (Sterbenz), so the two tests below are the same comparison; anything else (negative,
+/// huge, `NaN`, infinite) takes the original expression.
+#[inline]
+fn near_integer(x: f64) -> bool {
+    if (0.0..4.5e15).contains(&x) {
+        // 0 ≤ x < 2⁵²: the conversion truncates without saturating.
+        let f = x - (x as i64) as f64;
+        f < 0.45 || 1.0 - f < 0.45
+    } else {
+        (x - x.round()).abs() < 0.45
+    }
+}
+
 /// Places rows on the uniform grid `k / fs` (see module docs).
 fn place_on_grid(
     times: &[f64],
@@ -865,10 +885,7 @@ fn place_on_grid(
     }
     // Direct placement when every stamp is within 0.45 sample of a distinct grid point.
     let direct = par::ranges(times.len(), |r| {
-        times[r].iter().all(|&t| {
-            let x = t * fs;
-            (x - x.round()).abs() < 0.45
-        })
+        times[r].iter().all(|&t| near_integer(t * fs))
     })
     .into_iter()
     .all(|ok| ok);
@@ -944,6 +961,41 @@ mod tests {
             let _ = writeln!(s, "{:.*},{},{}", decimals, i as f64 / fs, i, -(i as f64));
         }
         s
+    }
+
+    #[test]
+    fn near_integer_is_the_rounding_test_it_replaces() {
+        let reference = |x: f64| (x - x.round()).abs() < 0.45;
+        let mut xs = vec![
+            0.0,
+            -0.0,
+            0.45,
+            0.55,
+            0.5,
+            0.5f64.next_down(),
+            1.45,
+            1.55,
+            2.0f64.powi(52) - 0.5,
+            4.5e15,
+            1e300,
+            -0.3,
+            -1.6,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MIN_POSITIVE,
+        ];
+        for x in [0.45f64, 0.55, 0.5, 1.45, 1e6 + 0.45, 7_372_799.55] {
+            xs.extend([x.next_down(), x.next_up()]);
+        }
+        // Stamps of a 256 Hz night written with 6 decimals, times rates near 256 Hz.
+        for i in (0..7_372_800u64).step_by(997) {
+            let t = (i as f64 / 256.0 * 1e6).round() / 1e6;
+            xs.extend([t * 256.0, t * 256.01, t * 255.3]);
+        }
+        for x in xs {
+            assert_eq!(near_integer(x), reference(x), "{x:e}");
+        }
     }
 
     #[test]
