@@ -234,6 +234,18 @@ fn end_to_end(c: &mut Criterion) {
     g.bench_function("8h_256hz_two_legs_in_memory", |b| {
         b.iter(|| black_box(detector.run(&n8.recording, &ctx).expect("run")));
     });
+    // A cohort loop (`run_with`): the legs are copied into buffers kept from the previous
+    // night, so no iteration after the first asks the kernel for fresh pages.
+    let mut workspace = plm_detect::Workspace::new();
+    g.bench_function("8h_256hz_two_legs_in_memory_workspace", |b| {
+        b.iter(|| {
+            black_box(
+                detector
+                    .run_with(&n8.recording, &ctx, &mut workspace)
+                    .expect("run"),
+            )
+        });
+    });
     // A caller that gives up its samples (`run_owned`): each leg is filtered where it is,
     // so the timed work is filtering, envelope, detection and scoring, without the copy
     // of the legs that `run` makes (the clone is made outside the timing).
@@ -257,7 +269,7 @@ fn end_to_end(c: &mut Criterion) {
         b.iter(|| {
             let rec = plm_detect::input::read_night(&path, &plm_detect::input::ReadOptions::new())
                 .expect("read");
-            let report = detector.run(&rec, &ctx).expect("run");
+            let report = detector.run_owned(rec, &ctx).expect("run");
             black_box(serde_json::to_string(&report).expect("json"))
         });
     });

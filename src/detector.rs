@@ -32,7 +32,7 @@ use crate::filter::{self, Band, MainsLine, ZeroPhase};
 use crate::report::{ChannelInfo, Modality, RecordingInfo, Report};
 use crate::rules::Rules;
 use crate::scoring::{self, Span};
-use crate::signal::Recording;
+use crate::signal::{Channel, Recording};
 
 /// Which mains hum lines to remove (how: [`MainsRemoval`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -242,6 +242,82 @@ impl Detector {
         self.score_legs(recording, legs, context)
     }
 
+    /// [`Detector::run`] with night-long buffers kept in `workspace` between calls: each
+    /// leg is copied into a buffer of the workspace and processed there, and the buffer
+    /// is kept for the next night instead of being freed. Over a cohort, no night after
+    /// the first asks the kernel for fresh memory (for an 8-hour 256 Hz night, 2 × 59 MB
+    /// whose first touch costs more than the copy). The report is the same as
+    /// [`Detector::run`]'s.
+    ///
+    /// ```
+    /// use plm_detect::simulate::{SimConfig, simulate};
+    /// use plm_detect::{Context, Detector, Workspace};
+    ///
+    /// let detector = Detector::default();
+    /// let mut workspace = Workspace::new();
+    /// for seed in 1..=3 {
+    ///     // A cohort would read each night from its file here.
+    ///     let night = simulate(&SimConfig {
+    ///         duration_s: 600.0,
+    ///         seed,
+    ///         ..SimConfig::default()
+    ///     })?;
+    ///     let context = Context {
+    ///         hypnogram: Some(night.hypnogram),
+    ///         ..Context::default()
+    ///     };
+    ///     let report = detector.run_with(&night.recording, &context, &mut workspace)?;
+    ///     println!("night {seed}: PLMS index {:?}/h", report.summary.plms_index);
+    /// }
+    /// // Two legs of 600 s at 256 Hz, 8 bytes per sample, kept for the next night.
+    /// assert!(workspace.capacity_bytes() >= 2 * 600 * 256 * 8);
+    /// # Ok::<(), plm_detect::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Detector::run`]. The buffers of a leg that fails are freed; the workspace
+    /// stays usable.
+    pub fn run_with(
+        &self,
+        recording: &Recording,
+        context: &Context,
+        workspace: &mut Workspace,
+    ) -> Result<Report> {
+        recording.validate()?;
+        let fs = recording.sample_rate_hz;
+        let n = recording.channels.len();
+        if workspace.legs.len() < n {
+            workspace.legs.resize_with(n, Vec::new);
+        }
+        let jobs: Vec<(&Channel, Vec<f64>)> = recording
+            .channels
+            .iter()
+            .zip(workspace.legs.iter_mut().map(std::mem::take))
+            .collect();
+        let outs = crate::par::map(jobs, |(c, mut buffer)| {
+            buffer.clear();
+            buffer.extend_from_slice(&c.samples_uv);
+            self.detect_leg_in(buffer, fs, c.side, &c.name)
+        });
+        let mut legs = Vec::with_capacity(n);
+        let mut failed = None;
+        for (slot, out) in workspace.legs.iter_mut().zip(outs) {
+            match out {
+                Ok((leg, buffer, _)) => {
+                    *slot = buffer;
+                    legs.push(leg);
+                }
+                Err(e) => {
+                    failed.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        self.score_legs(recording, legs, context)
+    }
+
     /// [`Detector::run`] on a recording it may consume: each leg is filtered in place in
     /// its own samples instead of in a copy (one night-long buffer per leg less: 59 MB for
     /// an 8-hour 256 Hz leg). The report is the same.
@@ -380,7 +456,9 @@ impl Detector {
     /// [`Error::Input`] when no stretch is long enough to filter or the rate is too low for
     /// the band; [`Error::Config`] for a bad design.
     pub fn envelope_leg(&self, samples_uv: &[f64], fs_hz: f64, name: &str) -> Result<Conditioned> {
-        self.envelope_leg_owned(samples_uv.to_vec(), fs_hz, name)
+        let mut conditioned = self.envelope_leg_owned(samples_uv.to_vec(), fs_hz, name)?;
+        conditioned.envelope.shrink_to_fit();
+        Ok(conditioned)
     }
 
     /// [`Detector::envelope_leg`], filtering in place in `samples_uv`.
@@ -460,7 +538,7 @@ impl Detector {
                 )?;
             }
         }
-        let envelope = envelope::envelope_owned(
+        let envelope = envelope::envelope_in(
             filtered,
             fs_hz,
             &cfg.envelope,
@@ -488,7 +566,8 @@ impl Detector {
         self.detect_leg_owned(samples_uv.to_vec(), fs_hz, side, name)
     }
 
-    /// [`Detector::detect_leg`], filtering in place in `samples_uv`.
+    /// [`Detector::detect_leg`], filtering in place in `samples_uv`; night-long buffers
+    /// are then freed (on a thread of their own when large, see [`RELEASE_MIN_BLOCKS`]).
     fn detect_leg_owned(
         &self,
         samples_uv: Vec<f64>,
@@ -496,6 +575,23 @@ impl Detector {
         side: Side,
         name: &str,
     ) -> Result<LegResult> {
+        let (leg, buffer, unscorable) = self.detect_leg_in(samples_uv, fs_hz, side, name)?;
+        if unscorable.len() >= RELEASE_MIN_BLOCKS {
+            release((buffer, unscorable));
+        }
+        Ok(leg)
+    }
+
+    /// [`Detector::detect_leg`], filtering in place in `samples_uv`: the leg's result, the
+    /// emptied buffer that held `samples_uv` and then the envelope (for reuse, or to be
+    /// freed), and the unscorable flags per block.
+    fn detect_leg_in(
+        &self,
+        samples_uv: Vec<f64>,
+        fs_hz: f64,
+        side: Side,
+        name: &str,
+    ) -> Result<(LegResult, Vec<f64>, Vec<bool>)> {
         let cfg = &self.config;
         let n_samples = samples_uv.len();
         let Conditioned {
@@ -514,9 +610,6 @@ impl Detector {
         );
 
         let median_rest_uv = env.rest().median_finite();
-        if env.len() >= RELEASE_MIN_BLOCKS {
-            release((env, unscorable));
-        }
         let info = ChannelInfo {
             name: name.to_owned(),
             side,
@@ -530,11 +623,43 @@ impl Detector {
             excluded_s: crate::events::total_s(&excluded),
             leg_movements: movements.len(),
         };
-        Ok(LegResult {
-            movements,
-            excluded,
-            info,
-        })
+        Ok((
+            LegResult {
+                movements,
+                excluded,
+                info,
+            },
+            env.into_buffer(),
+            unscorable,
+        ))
+    }
+}
+
+/// Night-long buffers kept between nights by [`Detector::run_with`]: one per leg, each
+/// growing to the longest leg run with it (8 bytes per sample: 59 MB for an 8-hour leg at
+/// 256 Hz) and never shrinking; drop the workspace to free them. Nights of any length,
+/// rate or number of legs can share one workspace; one workspace serves one run at a
+/// time (`&mut`), so give each worker thread its own.
+#[derive(Debug, Default)]
+pub struct Workspace {
+    /// One buffer per leg, in channel order.
+    legs: Vec<Vec<f64>>,
+}
+
+impl Workspace {
+    /// An empty workspace: the first night run with it allocates its buffers.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Bytes the buffers hold (their capacity).
+    #[must_use]
+    pub fn capacity_bytes(&self) -> usize {
+        self.legs
+            .iter()
+            .map(|b| b.capacity() * std::mem::size_of::<f64>())
+            .sum()
     }
 }
 
@@ -736,6 +861,46 @@ mod tests {
             serde_json::to_string(&borrowed).unwrap(),
             serde_json::to_string(&owned).unwrap()
         );
+    }
+
+    /// A workspace reused across nights of different lengths, rates and leg counts, and
+    /// after a night that fails, gives each night the report [`Detector::run`] gives.
+    #[test]
+    fn run_with_a_reused_workspace_gives_the_same_reports_as_run() {
+        let det = Detector::default();
+        let mut ws = Workspace::new();
+        let json = |r: &Report| serde_json::to_string(r).unwrap();
+        let nights = [(900.0, 256.0, 1), (300.0, 200.0, 2), (600.0, 512.0, 3)];
+        let mut movements = 0;
+        for (i, &(duration_s, sample_rate_hz, seed)) in nights.iter().enumerate() {
+            let mut night = crate::simulate::simulate(&crate::simulate::SimConfig {
+                seed,
+                duration_s,
+                sample_rate_hz,
+                ..crate::simulate::SimConfig::default()
+            })
+            .unwrap();
+            if i == 1 {
+                night.recording.channels.truncate(1);
+            }
+            let ctx = Context {
+                hypnogram: Some(night.hypnogram.clone()),
+                respiratory: night.respiratory.clone(),
+                arousals: vec![],
+            };
+            let with = det.run_with(&night.recording, &ctx, &mut ws).unwrap();
+            movements += with.leg_movements.len();
+            assert_eq!(json(&with), json(&det.run(&night.recording, &ctx).unwrap()));
+            let n = night.recording.len() * night.recording.channels.len();
+            assert!(ws.capacity_bytes() >= n * 8);
+            // A failing night (too short to filter) leaves the workspace usable.
+            let mut short = night.recording.clone();
+            for c in &mut short.channels {
+                c.samples_uv.truncate(100);
+            }
+            assert!(det.run_with(&short, &ctx, &mut ws).is_err());
+        }
+        assert!(movements > 0);
     }
 
     /// ECG and 60-Hz hum sampled at 200 Hz (the third harmonic folds to 20 Hz, where QRS

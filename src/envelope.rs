@@ -242,6 +242,19 @@ impl Envelope {
         })
     }
 
+    /// Frees the series buffer's spare capacity, for an envelope kept by the caller.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.series.shrink_to_fit();
+    }
+
+    /// The buffer that held the envelope's series, emptied, for reuse
+    /// ([`crate::detector::Workspace`]); its capacity is the leg's sample count or more.
+    pub(crate) fn into_buffer(self) -> Vec<f64> {
+        let mut series = self.series;
+        series.clear();
+        series
+    }
+
     /// Time of block `k`'s centre, s.
     #[must_use]
     pub fn time_s(&self, k: usize) -> f64 {
@@ -972,14 +985,16 @@ pub fn envelope(
 ) -> Result<Envelope> {
     let block = block_len(fs_hz, cfg)?;
     let means = block_means(y_uv, block);
-    Ok(from_means(
+    let mut env = from_means(
         means,
         block,
         y_uv.len(),
         fs_hz,
         cfg,
         (morphology_s, offset_level_uv),
-    ))
+    );
+    env.shrink_to_fit();
+    Ok(env)
 }
 
 /// [`envelope`] of a signal the caller gives up: its buffer then holds the block means,
@@ -989,6 +1004,21 @@ pub fn envelope(
 /// # Errors
 /// As [`envelope`].
 pub fn envelope_owned(
+    y_uv: Vec<f64>,
+    fs_hz: f64,
+    cfg: &EnvelopeConfig,
+    morphology_s: f64,
+    offset_level_uv: f64,
+) -> Result<Envelope> {
+    let mut env = envelope_in(y_uv, fs_hz, cfg, morphology_s, offset_level_uv)?;
+    env.shrink_to_fit();
+    Ok(env)
+}
+
+/// [`envelope_owned`] without shrinking the buffer: the detector hands it back for the
+/// next night ([`Envelope::into_buffer`]), so its capacity — the leg's sample count, or
+/// more where `3 × blocks` exceeds it — is kept.
+pub(crate) fn envelope_in(
     mut y_uv: Vec<f64>,
     fs_hz: f64,
     cfg: &EnvelopeConfig,
@@ -1126,7 +1156,6 @@ fn from_means(
         seg,
         cfg,
     );
-    series.shrink_to_fit();
     Envelope {
         block,
         rate_hz: rate,

@@ -26,7 +26,7 @@ mod table;
 pub use accel::{AccelConfig, AccelRecording};
 pub use compare::{Comparison, ReferenceMovement, compare};
 pub use context::{Context, Hypnogram, RespiratoryEvent, Stage};
-pub use detector::{Detector, DetectorConfig, MainsRemoval, NotchMode, score_movements};
+pub use detector::{Detector, DetectorConfig, MainsRemoval, NotchMode, Workspace, score_movements};
 pub use error::{Error, Location, Result};
 pub use events::{Interval, LegMovement, Side};
 pub use input::{Night, ReadOptions, SignalKind, Unit, read_any, read_night};
