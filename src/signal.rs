@@ -135,13 +135,24 @@ impl Recording {
     /// # Errors
     /// [`Error::Input`] describing the first violation.
     pub fn validate(&self) -> Result<()> {
+        self.check(true)
+    }
+
+    /// [`Recording::validate`], scanning the samples for infinite values only `with_scan`.
+    fn check(&self, with_scan: bool) -> Result<()> {
         let sides: Vec<Side> = self.channels.iter().map(|c| c.side).collect();
         let series: Vec<(&str, &[f64])> = self
             .channels
             .iter()
             .map(|c| (c.name.as_str(), c.samples_uv.as_slice()))
             .collect();
-        validate_layout(self.sample_rate_hz, &sides, "leg channel", &series, true)
+        validate_layout(
+            self.sample_rate_hz,
+            &sides,
+            "leg channel",
+            &series,
+            with_scan,
+        )
     }
 
     /// Number of samples per channel.
@@ -202,17 +213,9 @@ impl Recording {
             start_time,
             time_base,
         };
-        let sides: Vec<Side> = rec.channels.iter().map(|c| c.side).collect();
-        let series: Vec<(&str, &[f64])> = rec
-            .channels
-            .iter()
-            .map(|c| (c.name.as_str(), c.samples_uv.as_slice()))
-            .collect();
-        validate_layout(sample_rate_hz, &sides, "leg channel", &series, !finite).map_err(|e| {
-            match e {
-                Error::Input { message, .. } => Error::input(loc.clone(), message),
-                other => other,
-            }
+        rec.check(!finite).map_err(|e| match e {
+            Error::Input { message, .. } => Error::input(loc.clone(), message),
+            other => other,
         })?;
         Ok(rec)
     }
