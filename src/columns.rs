@@ -786,15 +786,19 @@ mod tests {
     }
 
     /// What reading `src` with `via` gives, as comparable text.
-    fn outcome_of(mut src: CsvSource, via: Via) -> String {
+    fn outcome_of(src: CsvSource, via: Via) -> String {
+        outcome_cols(src, via, &[(1, "a".to_owned()), (2, "b".to_owned())])
+    }
+
+    /// [`outcome_of`] reading the value columns `cols`.
+    fn outcome_cols(mut src: CsvSource, via: Via, cols: &[(usize, String)]) -> String {
         let loc = src.loc.clone();
-        let cols = vec![(1, "a".to_owned()), (2, "b".to_owned())];
         let mut spec = Spec {
             loc: &loc,
             header_len: src.headers.len(),
             time: None,
             time_name: "time_s",
-            cols: &cols,
+            cols,
             scale: 2.0,
             comma: src.comma_decimals(),
         };
@@ -860,6 +864,63 @@ mod tests {
             let trimmed = text.trim_end_matches(['\r', '\n']);
             let reference = outcome(trimmed.as_bytes(), Via::Records);
             prop_assert_eq!(&outcome(trimmed.as_bytes(), Via::Lines(chunks)), &reference);
+        }
+
+        /// Fields that are not read — between the read ones and after the last — are
+        /// skipped alike by both parsers, whatever they hold, with LF or CRLF line ends.
+        #[test]
+        fn unread_fields_are_skipped_alike(
+            lines in proptest::collection::vec(
+                (line(), "[a-z0-9 .+-]{0,6}", proptest::option::of("[a-z0-9 ,.]{0,8}")),
+                0..40,
+            ),
+            crlf in any::<bool>(),
+            chunks in 1usize..6,
+            block in 1usize..48,
+        ) {
+            let eol = if crlf { "\r\n" } else { "\n" };
+            let mut text = format!("time_s,a,note,b,extra{eol}");
+            for (l, note, extra) in &lines {
+                // Put the unread note between the two value cells of the line.
+                let mut cells: Vec<&str> = l.splitn(3, ',').collect();
+                if cells.len() == 3 {
+                    for cell in [cells[0], cells[1], note.as_str(), cells[2]] {
+                        text.push_str(cell);
+                        text.push(',');
+                    }
+                    text.pop();
+                } else {
+                    cells.push("");
+                    text.push_str(&cells.join(","));
+                }
+                if let Some(x) = extra {
+                    text.push(',');
+                    text.push_str(x);
+                }
+                text.push_str(eol);
+            }
+            let cols = [(1, "a".to_owned()), (3, "b".to_owned())];
+            let open = |t: &str| {
+                let input: Box<dyn std::io::Read + Send> =
+                    Box::new(std::io::Cursor::new(t.as_bytes().to_vec()));
+                table::open_csv(Some(Path::new("n.csv")), input)
+            };
+            let read = |t: &str, via| match open(t) {
+                Ok(src) => outcome_cols(src, via, &cols),
+                Err(e) => format!("open: {e}"),
+            };
+            let reference = read(&text, Via::Records);
+            prop_assert_eq!(&read(&text, Via::Lines(chunks)), &reference);
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("n.csv");
+            std::fs::write(&path, &text).unwrap();
+            let shown = path.display().to_string();
+            let from_file = match table::open_file_backed_from(&path, 0) {
+                Ok(src) => outcome_cols(src, Via::Blocks(chunks, block), &cols),
+                Err(e) => format!("open: {e}"),
+            }
+            .replace(&shown, "n.csv");
+            prop_assert_eq!(&from_file, &reference);
         }
 
         /// The same bodies written the European way — `;` between cells, `,` for the
