@@ -235,7 +235,7 @@ impl Detector {
     /// stretch of `min_stretch_s`), or sampled too slowly for the band; context errors as in
     /// [`crate::scoring::score`].
     pub fn run(&self, recording: &Recording, context: &Context) -> Result<Report> {
-        recording.validate()?;
+        recording.check_layout()?;
         let fs = recording.sample_rate_hz;
         let legs = self.legs_then_release(recording.channels.iter().collect(), |c| {
             (c.samples_uv.clone(), fs, c.side, &c.name)
@@ -254,10 +254,10 @@ impl Detector {
         legs: Vec<T>,
         leg: impl Fn(T) -> (Vec<f64>, f64, Side, &'a str) + Sync,
     ) -> Result<Vec<LegResult>> {
-        let outs = per_leg(legs, |item| {
+        let outs = first_error(crate::par::map(legs, |item| {
             let (samples, fs, side, name) = leg(item);
             self.detect_leg_in(samples, fs, side, name)
-        })?;
+        }))?;
         let mut results = Vec::with_capacity(outs.len());
         let mut spent = Vec::with_capacity(outs.len());
         for (result, buffer, unscorable) in outs {
@@ -313,7 +313,7 @@ impl Detector {
         context: &Context,
         workspace: &mut Workspace,
     ) -> Result<Report> {
-        recording.validate()?;
+        recording.check_layout()?;
         let fs = recording.sample_rate_hz;
         let n = recording.channels.len();
         if workspace.legs.len() < n {
@@ -324,26 +324,20 @@ impl Detector {
             .iter()
             .zip(workspace.legs.iter_mut().map(std::mem::take))
             .collect();
-        let outs = crate::par::map(jobs, |(c, mut buffer)| {
+        let mut outs = crate::par::map(jobs, |(c, mut buffer)| {
             buffer.clear();
             buffer.extend_from_slice(&c.samples_uv);
             self.detect_leg_in(buffer, fs, c.side, &c.name)
         });
+        // The buffers of the legs that succeeded go back to the workspace either way.
         let mut legs = Vec::with_capacity(n);
-        let mut failed = None;
-        for (slot, out) in workspace.legs.iter_mut().zip(outs) {
-            match out {
-                Ok((leg, buffer, _)) => {
-                    *slot = buffer;
-                    legs.push(leg);
-                }
-                Err(e) => {
-                    failed.get_or_insert(e);
-                }
+        for (slot, out) in workspace.legs.iter_mut().zip(&mut outs) {
+            if let Ok((_, buffer, _)) = out {
+                *slot = std::mem::take(buffer);
             }
         }
-        if let Some(e) = failed {
-            return Err(e);
+        for (leg, _, _) in first_error(outs)? {
+            legs.push(leg);
         }
         self.score_legs(recording, legs, context)
     }
@@ -356,7 +350,7 @@ impl Detector {
     /// As [`Detector::run`].
     pub fn run_owned(&self, recording: Recording, context: &Context) -> Result<Report> {
         let mut recording = recording;
-        recording.validate()?;
+        recording.check_layout()?;
         let meta = emg_meta(&recording);
         let fs = recording.sample_rate_hz;
         let mut channels = std::mem::take(&mut recording.channels);
@@ -491,7 +485,9 @@ impl Detector {
     /// [`Error::Input`] when no stretch is long enough to filter or the rate is too low for
     /// the band; [`Error::Config`] for a bad design.
     pub fn envelope_leg(&self, samples_uv: &[f64], fs_hz: f64, name: &str) -> Result<Conditioned> {
-        let mut conditioned = self.envelope_leg_owned(samples_uv.to_vec(), fs_hz, name)?;
+        let mut conditioned = self
+            .envelope_leg_owned(samples_uv.to_vec(), fs_hz, name)
+            .map_err(Error::from)?;
         conditioned.envelope.shrink_to_fit();
         Ok(conditioned)
     }
@@ -502,7 +498,75 @@ impl Detector {
         samples_uv: Vec<f64>,
         fs_hz: f64,
         name: &str,
-    ) -> Result<Conditioned> {
+    ) -> std::result::Result<Conditioned, LegError> {
+        let infinite = |i: usize| {
+            LegError::Infinite(Error::input(
+                Location::default(),
+                format!("`{name}`: sample {i} is infinite"),
+            ))
+        };
+        // Until the filter's scan, an error gives way to an infinite sample, as when the
+        // recording is validated first ([`Recording::validate`]).
+        let (mains, zp, min_len, upper) = match self.design_leg(&samples_uv, fs_hz, name) {
+            Ok(design) => design,
+            Err(e) => {
+                return Err(
+                    crate::signal::first_infinite(&samples_uv).map_or(LegError::Other(e), infinite)
+                );
+            }
+        };
+        let cfg = &self.config;
+
+        // Filter each gap-free stretch in place; the scan for gaps also finds infinite
+        // samples.
+        let mut filtered = samples_uv;
+        let mut scratch = Vec::new();
+        match zp.filter_stretches_scan(&mut filtered, min_len, &mut scratch) {
+            Ok(()) => {}
+            Err(filter::Stop::Infinite(i)) => return Err(infinite(i)),
+            Err(filter::Stop::TooShort) => {
+                return Err(LegError::Other(Error::input(
+                    Location::default(),
+                    format!(
+                        "channel `{name}` is too short to filter: no gap-free stretch of {:.1} s ({min_len} samples at {fs_hz} Hz)",
+                        min_len as f64 / fs_hz
+                    ),
+                )));
+            }
+        }
+        drop(scratch);
+        if cfg.mains_removal == MainsRemoval::Subtract {
+            for line in &mains {
+                crate::hum::subtract_hum(
+                    &mut filtered,
+                    fs_hz,
+                    line.frequency_hz,
+                    cfg.hum_window_s,
+                )?;
+            }
+        }
+        let envelope = envelope::envelope_in(
+            filtered,
+            fs_hz,
+            &cfg.envelope,
+            self.rules.morphology_window_s,
+            self.rules.offset_above_rest_uv,
+        )?;
+        Ok(Conditioned {
+            envelope,
+            mains,
+            band_hz: [cfg.highpass_hz, upper],
+        })
+    }
+
+    /// The leg's filter: the hum lines found (or given), the zero-phase band-pass (with
+    /// notches where asked), the shortest stretch filtered, and the upper band edge, Hz.
+    fn design_leg(
+        &self,
+        samples_uv: &[f64],
+        fs_hz: f64,
+        name: &str,
+    ) -> Result<(Vec<MainsLine>, ZeroPhase, usize, f64)> {
         let cfg = &self.config;
         let upper = cfg.lowpass_hz.min(cfg.max_upper_fraction * fs_hz);
         if upper <= cfg.highpass_hz * 1.2 {
@@ -519,7 +583,7 @@ impl Detector {
         let mains: Vec<MainsLine> = match cfg.notch {
             NotchMode::Off => Vec::new(),
             NotchMode::Auto => filter::detect_mains(
-                &samples_uv,
+                samples_uv,
                 fs_hz,
                 (1.5 * upper).min(fs_hz / 2.0 - 1.0),
                 cfg.notch_min_prominence_db,
@@ -551,40 +615,7 @@ impl Detector {
         let min_len = zp
             .min_len()
             .max((cfg.min_stretch_s * fs_hz).ceil() as usize);
-
-        // Filter each gap-free stretch in place.
-        let mut filtered = samples_uv;
-        let mut scratch = Vec::new();
-        zp.filter_stretches(
-            &mut filtered,
-            min_len,
-            &mut scratch,
-            &format!("channel `{name}`"),
-            fs_hz,
-        )?;
-        drop(scratch);
-        if cfg.mains_removal == MainsRemoval::Subtract {
-            for line in &mains {
-                crate::hum::subtract_hum(
-                    &mut filtered,
-                    fs_hz,
-                    line.frequency_hz,
-                    cfg.hum_window_s,
-                )?;
-            }
-        }
-        let envelope = envelope::envelope_in(
-            filtered,
-            fs_hz,
-            &cfg.envelope,
-            self.rules.morphology_window_s,
-            self.rules.offset_above_rest_uv,
-        )?;
-        Ok(Conditioned {
-            envelope,
-            mains,
-            band_hz: [cfg.highpass_hz, upper],
-        })
+        Ok((mains, zp, min_len, upper))
     }
 
     /// Runs filtering, envelope and detection on one leg's raw samples (µV at `fs_hz`).
@@ -610,7 +641,9 @@ impl Detector {
         side: Side,
         name: &str,
     ) -> Result<LegResult> {
-        let (leg, buffer, unscorable) = self.detect_leg_in(samples_uv, fs_hz, side, name)?;
+        let (leg, buffer, unscorable) = self
+            .detect_leg_in(samples_uv, fs_hz, side, name)
+            .map_err(Error::from)?;
         if unscorable.len() >= RELEASE_MIN_BLOCKS {
             release((buffer, unscorable));
         }
@@ -626,7 +659,7 @@ impl Detector {
         fs_hz: f64,
         side: Side,
         name: &str,
-    ) -> Result<(LegResult, Vec<f64>, Vec<bool>)> {
+    ) -> std::result::Result<(LegResult, Vec<f64>, Vec<bool>), LegError> {
         let cfg = &self.config;
         let n_samples = samples_uv.len();
         let Conditioned {
@@ -668,6 +701,47 @@ impl Detector {
             unscorable,
         ))
     }
+}
+
+/// Why a leg could not be processed.
+enum LegError {
+    /// An infinite sample: reported before any other fault of a recording, as
+    /// [`Recording::validate`] does.
+    Infinite(Error),
+    /// Anything else.
+    Other(Error),
+}
+
+impl From<Error> for LegError {
+    fn from(e: Error) -> Self {
+        LegError::Other(e)
+    }
+}
+
+impl From<LegError> for Error {
+    fn from(e: LegError) -> Self {
+        match e {
+            LegError::Infinite(e) | LegError::Other(e) => e,
+        }
+    }
+}
+
+/// The legs' results, or the error a validation of the recording followed by the legs in
+/// order would have met first: the first leg's infinite sample, else the first leg's
+/// error.
+fn first_error<T>(outs: Vec<std::result::Result<T, LegError>>) -> Result<Vec<T>> {
+    let mut done = Vec::with_capacity(outs.len());
+    let mut other = None;
+    for out in outs {
+        match out {
+            Ok(v) => done.push(v),
+            Err(LegError::Infinite(e)) => return Err(e),
+            Err(LegError::Other(e)) => {
+                other.get_or_insert(e);
+            }
+        }
+    }
+    other.map_or(Ok(done), Err)
 }
 
 /// Night-long buffers kept between nights by [`Detector::run_with`]: one per leg, each
@@ -1013,6 +1087,85 @@ mod tests {
             .detect_leg(&[0.0; 100], 256.0, Side::Left, "left")
             .unwrap_err();
         assert!(e.to_string().contains("too short to filter"), "{e}");
+    }
+
+    /// Infinite samples are found in the legs' scan for gaps, not by a pass of their own,
+    /// yet every way of running reports the error a validation first would: the first
+    /// leg's infinite sample before the second's, and before any other fault of either
+    /// leg (a rate too low for the band, a leg too short to filter).
+    #[test]
+    fn infinite_samples_are_reported_as_validation_reports_them() {
+        let d = Detector::default();
+        let ctx = Context::default();
+        let noise =
+            |n: usize| -> Vec<f64> { (0..n).map(|i| (i as f64 * 0.7).sin() * 5.0).collect() };
+        // Built field by field: `Recording::from_slices` would refuse infinite samples.
+        let night = |fs: f64, left: Vec<f64>, right: Vec<f64>| Recording {
+            sample_rate_hz: fs,
+            channels: vec![
+                Channel {
+                    name: "left".into(),
+                    side: Side::Left,
+                    samples_uv: left,
+                },
+                Channel {
+                    name: "right".into(),
+                    side: Side::Right,
+                    samples_uv: right,
+                },
+            ],
+            start_time: None,
+            time_base: crate::signal::TimeBase::InMemory,
+        };
+        let with = |mut v: Vec<f64>, at: usize, x: f64| {
+            v[at] = x;
+            v
+        };
+        let gaps = |mut v: Vec<f64>| {
+            // Nothing long enough to filter: a NaN every second.
+            for i in (0..v.len()).step_by(256) {
+                v[i] = f64::NAN;
+            }
+            v
+        };
+        let n = 256 * 60;
+        let cases = [
+            night(256.0, with(noise(n), 5000, f64::INFINITY), noise(n)),
+            night(256.0, noise(n), with(noise(n), 7, f64::NEG_INFINITY)),
+            night(
+                256.0,
+                with(noise(n), 9000, f64::INFINITY),
+                with(noise(n), 3, f64::INFINITY),
+            ),
+            // Too slow for the band, and infinite on the second leg.
+            night(20.0, noise(2000), with(noise(2000), 1999, f64::INFINITY)),
+            // The first leg too short to filter, the second infinite behind a gap.
+            night(
+                256.0,
+                gaps(noise(n)),
+                with(gaps(noise(n)), n - 1, f64::INFINITY),
+            ),
+        ];
+        for recording in &cases {
+            let want = recording.validate().unwrap_err().to_string();
+            assert!(want.contains("is infinite"), "{want}");
+            let mut ws = Workspace::new();
+            for got in [
+                d.run(recording, &ctx),
+                d.run_owned(recording.clone(), &ctx),
+                d.run_with(recording, &ctx, &mut ws),
+            ] {
+                assert_eq!(got.unwrap_err().to_string(), want);
+            }
+        }
+        // Without infinite samples, the legs' own faults come through, the first leg's
+        // first.
+        let slow = night(20.0, noise(2000), noise(2000));
+        let e = d.run_owned(slow, &ctx).unwrap_err().to_string();
+        assert!(e.contains("`left`") && e.contains("too low"), "{e}");
+        let short = night(256.0, noise(n), gaps(noise(n)));
+        let e = d.run(&short, &ctx).unwrap_err().to_string();
+        assert!(e.contains("`right` is too short to filter"), "{e}");
     }
 
     #[test]

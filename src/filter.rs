@@ -337,11 +337,12 @@ impl ZeroPhase {
 
     /// Filters, in place, every gap-free stretch (no `NaN`) of `y` that is at least
     /// `min_len` samples long, and sets shorter stretches to `NaN` (too short to filter:
-    /// they become gaps). `name` and `fs_hz` are for the error message. Filtering in place
+    /// they become gaps). `name` and `fs_hz` are for the error messages. Filtering in place
     /// saves a night-long buffer: callers filter a copy of the raw signal.
     ///
     /// # Errors
-    /// [`Error::Input`] when no stretch is long enough ("too short to filter").
+    /// [`Error::Input`] for an infinite sample (the first one; `y` is then partly
+    /// filtered), or when no stretch is long enough ("too short to filter").
     pub fn filter_stretches(
         &self,
         y: &mut [f64],
@@ -351,6 +352,31 @@ impl ZeroPhase {
         fs_hz: f64,
     ) -> Result<()> {
         let min_len = min_len.max(self.min_len());
+        match self.filter_stretches_scan(y, min_len, scratch) {
+            Ok(()) => Ok(()),
+            Err(Stop::Infinite(i)) => Err(Error::input(
+                crate::error::Location::default(),
+                format!("{name}: sample {i} is infinite"),
+            )),
+            Err(Stop::TooShort) => Err(Error::input(
+                crate::error::Location::default(),
+                format!(
+                    "{name} is too short to filter: no gap-free stretch of {:.1} s ({min_len} samples at {fs_hz} Hz)",
+                    min_len as f64 / fs_hz
+                ),
+            )),
+        }
+    }
+
+    /// [`ZeroPhase::filter_stretches`] with `min_len` already at least
+    /// [`ZeroPhase::min_len`], saying why it stopped. The scan for the gaps is also the
+    /// scan for infinite samples, so a leg needs no pass of its own for them.
+    pub(crate) fn filter_stretches_scan(
+        &self,
+        y: &mut [f64],
+        min_len: usize,
+        scratch: &mut Vec<f64>,
+    ) -> std::result::Result<(), Stop> {
         let mut any = false;
         let mut i = 0;
         while i < y.len() {
@@ -358,8 +384,11 @@ impl ZeroPhase {
                 i += 1;
                 continue;
             }
+            if y[i].is_infinite() {
+                return Err(Stop::Infinite(i));
+            }
             let start = i;
-            i = first_nan(y, i);
+            i = first_non_finite(y, i);
             let stretch = &mut y[start..i];
             if stretch.len() >= min_len {
                 self.filter_in_place(stretch, scratch);
@@ -368,17 +397,7 @@ impl ZeroPhase {
                 stretch.fill(f64::NAN);
             }
         }
-        if any {
-            Ok(())
-        } else {
-            Err(Error::input(
-                crate::error::Location::default(),
-                format!(
-                    "{name} is too short to filter: no gap-free stretch of {:.1} s ({min_len} samples at {fs_hz} Hz)",
-                    min_len as f64 / fs_hz
-                ),
-            ))
-        }
+        if any { Ok(()) } else { Err(Stop::TooShort) }
     }
 
     /// Runs the cascade in place over `parts` one after the other (each backwards when
@@ -453,21 +472,31 @@ impl ZeroPhase {
     }
 }
 
-/// The index of the first `NaN` in `y` from `from` on (`y.len()` if none): 64 values at a
-/// time without a branch, then the one that holds it (a night is tens of MB to scan).
-fn first_nan(y: &[f64], from: usize) -> usize {
+/// Why [`ZeroPhase::filter_stretches_scan`] stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// Sample `i` (the first such) is infinite.
+    Infinite(usize),
+    /// No gap-free stretch is long enough to filter.
+    TooShort,
+}
+
+/// The index of the first `NaN` or infinite value in `y` from `from` on (`y.len()` if
+/// none): 64 values at a time without a branch, then the one that holds it (a night is
+/// tens of MB to scan).
+fn first_non_finite(y: &[f64], from: usize) -> usize {
     const CHUNK: usize = 64;
     let mut i = from;
     while i + CHUNK <= y.len() {
         let chunk = &y[i..i + CHUNK];
-        if chunk.iter().fold(false, |any, v| any | v.is_nan()) {
+        if chunk.iter().fold(false, |any, v| any | !v.is_finite()) {
             break;
         }
         i += CHUNK;
     }
     y[i..]
         .iter()
-        .position(|v| v.is_nan())
+        .position(|v| !v.is_finite())
         .map_or(y.len(), |p| i + p)
 }
 
@@ -847,24 +876,70 @@ mod tests {
     }
 
     #[test]
-    fn first_nan_is_found_wherever_it_is() {
+    fn first_non_finite_is_found_wherever_it_is() {
         for n in [0, 1, 63, 64, 65, 200] {
             let clean = vec![1.0; n];
             for from in [0, 1, 64].into_iter().filter(|&f| f <= n) {
-                assert_eq!(first_nan(&clean, from), n);
+                assert_eq!(first_non_finite(&clean, from), n);
             }
-            for at in 0..n {
+            for (at, bad) in (0..n).zip([f64::NAN, f64::INFINITY, f64::NEG_INFINITY].iter().cycle())
+            {
                 let mut y = clean.clone();
-                y[at] = f64::NAN;
+                y[at] = *bad;
                 if at + 3 < n {
                     y[at + 3] = f64::NAN;
                 }
                 for from in [0, at, at + 1] {
-                    let want = (from..n).find(|&i| y[i].is_nan()).unwrap_or(n);
-                    assert_eq!(first_nan(&y, from), want, "n {n}, NaN at {at}, from {from}");
+                    let want = (from..n).find(|&i| !y[i].is_finite()).unwrap_or(n);
+                    assert_eq!(
+                        first_non_finite(&y, from),
+                        want,
+                        "n {n}, {bad} at {at}, from {from}"
+                    );
                 }
             }
         }
+    }
+
+    #[test]
+    fn infinite_samples_stop_the_stretch_filter_where_they_are() {
+        let zp =
+            ZeroPhase::new(butterworth(4, Band::BandPass(10.0, 100.0), 256.0).unwrap()).unwrap();
+        let mut scratch = Vec::new();
+        let signal: Vec<f64> = (0..2000).map(|i| (f64::from(i) * 0.3).sin()).collect();
+        for at in [0, 5, 999, 1999] {
+            let mut y = signal.clone();
+            y[at] = if at % 2 == 0 {
+                f64::INFINITY
+            } else {
+                f64::NEG_INFINITY
+            };
+            // Gaps before it do not hide it.
+            y[at.saturating_sub(3)..at].fill(f64::NAN);
+            assert_eq!(
+                zp.filter_stretches_scan(&mut y, 100, &mut scratch),
+                Err(Stop::Infinite(at))
+            );
+            let mut y = signal.clone();
+            y[at] = f64::INFINITY;
+            let e = zp
+                .filter_stretches(&mut y, 100, &mut scratch, "leg `x`", 256.0)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.ends_with(&format!("leg `x`: sample {at} is infinite")),
+                "{e}"
+            );
+        }
+        let mut y = signal.clone();
+        y[50] = f64::NAN;
+        y[1500] = f64::NAN;
+        assert_eq!(
+            zp.filter_stretches_scan(&mut y, 2000, &mut scratch),
+            Err(Stop::TooShort)
+        );
+        let mut y = signal;
+        assert_eq!(zp.filter_stretches_scan(&mut y, 100, &mut scratch), Ok(()));
     }
 
     #[test]

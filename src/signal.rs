@@ -138,6 +138,12 @@ impl Recording {
         self.check(true)
     }
 
+    /// [`Recording::validate`] without the scan for infinite samples (the detector finds
+    /// them in its scan for gaps).
+    pub(crate) fn check_layout(&self) -> Result<()> {
+        self.check(false)
+    }
+
     /// [`Recording::validate`], scanning the samples for infinite values only `with_scan`.
     fn check(&self, with_scan: bool) -> Result<()> {
         let sides: Vec<Side> = self.channels.iter().map(|c| c.side).collect();
@@ -286,7 +292,7 @@ pub(crate) fn validate_layout(
 /// Index of the first infinite value of `x`. Blocks are screened with a branch-free test
 /// the compiler vectorises (a night-long signal is scanned in a few milliseconds); only a
 /// block that holds one is searched.
-fn first_infinite(x: &[f64]) -> Option<usize> {
+pub(crate) fn first_infinite(x: &[f64]) -> Option<usize> {
     const BLOCK: usize = 256;
     // ±∞ are the values whose bits, sign cleared, are those of +∞ (integer lanes
     // vectorise where float comparisons folded into a bool do not).
