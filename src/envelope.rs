@@ -1085,7 +1085,7 @@ fn from_means(
     };
     // Spikes are judged against a provisional resting level (the first-pass median is
     // itself lifted by a cluster of spikes).
-    let clipped = {
+    let (clipped, clipped_old) = {
         let rest = Profile::with_gaps(nb, &amp_gaps, &amp_stats.level, Store::Level, seg, cfg);
         let level = Profile::with_gaps(
             nb,
@@ -1105,14 +1105,39 @@ fn from_means(
         let mut stale = vec![false; amp_stats.level.len()];
         let mut before: Vec<f64> = Vec::new();
         let mut done = 0usize; // first block not yet recomputed
-        for (a, b) in clipped {
+        let mut held = clipped_old.as_slice(); // the values the spans held, span by span
+        for (k, &(a, b)) in clipped.iter().enumerate() {
+            let (old_ab, rest) = held.split_at(b - a);
+            held = rest;
             let from = a.saturating_sub(h).max(done);
             let to = (b + h).min(nb);
-            if from < to {
+            // Where a window's clipped blocks all held values above its median and were
+            // clipped to no less than it, the median stays (an order statistic keeps its
+            // value when elements above it move down to it, no further): such windows at
+            // the ends of the span keep their median, and only those between are
+            // recomputed. A window must also be whole and finite (an even count of
+            // finite values averages two middle ones), and clear of the next span.
+            let next_a = clipped.get(k + 1).map_or(usize::MAX, |s| s.0);
+            let stays = |j: usize| {
+                let m = amplitude[j];
+                j >= h
+                    && j + h < nb.min(next_a)
+                    && means[j - h..=j + h].iter().all(|v| v.is_finite())
+                    && (a.max(j - h)..b.min(j + h + 1)).all(|i| old_ab[i - a] > m && means[i] >= m)
+            };
+            let mut p = from;
+            while p < to && stays(p) {
+                p += 1;
+            }
+            let mut q = to;
+            while q > p && stays(q - 1) {
+                q -= 1;
+            }
+            if p < q {
                 before.clear();
-                before.extend_from_slice(&amplitude[from..to]);
-                running_median_respan(means, median_w, amplitude, from..to);
-                for (i, (&old, &new)) in (from..to).zip(before.iter().zip(&amplitude[from..to])) {
+                before.extend_from_slice(&amplitude[p..q]);
+                running_median_respan(means, median_w, amplitude, p..q);
+                for (i, (&old, &new)) in (p..q).zip(before.iter().zip(&amplitude[p..q])) {
                     stale[i / seg] |= !amp_stats.keeps(i / seg, old, new);
                 }
             }
@@ -1546,7 +1571,8 @@ fn sorted_replace(win: &mut [f64], old: f64, new: f64) {
 /// `noise_factor` × the edge amplitude's resting fluctuation where larger; runs less than
 /// `guard` apart count as one), at most `max_w` blocks long, with `guard` blocks on each side below that level, is replaced by the median of those guard blocks
 /// (widened by one block each side for the filter's ringing). A sustained burst is longer than `max_w` and never
-/// isolated, so it is left alone. Returns the clipped spans of blocks, ascending.
+/// isolated, so it is left alone. Returns the clipped spans of blocks, ascending, and
+/// the values they held before, span after span.
 fn suppress_spikes(
     means: &mut [f64],
     rest: &Profile,
@@ -1554,7 +1580,7 @@ fn suppress_spikes(
     max_w: usize,
     guard: usize,
     level_uv: &Profile,
-) -> Vec<(usize, usize)> {
+) -> (Vec<(usize, usize)>, Vec<f64>) {
     const UNKNOWN: u8 = 0;
     const QUIET: u8 = 1;
     const HIGH: u8 = 2;
@@ -1573,6 +1599,7 @@ fn suppress_spikes(
     const { assert!(UNKNOWN == 0 && HIGH == QUIET + 1) };
     let side = |b: usize, high: bool| standing[b] == if high { HIGH } else { QUIET };
     let mut changed = Vec::new();
+    let mut before = Vec::new();
     let mut around: Vec<f64> = Vec::with_capacity(2 * guard);
     let mut k = 0;
     while k < n {
@@ -1625,13 +1652,14 @@ fn suppress_spikes(
             let mid = around.len() / 2;
             let level = *around.select_nth_unstable_by(mid, f64::total_cmp).1;
             let (a, b) = (start.saturating_sub(1), (end + 1).min(n));
+            before.extend_from_slice(&means[a..b]);
             for m in &mut means[a..b] {
                 *m = level;
             }
             changed.push((a, b));
         }
     }
-    changed
+    (changed, before)
 }
 
 /// The value [`running_median`] with window `2h + 1` gives at `i`: the median of the
@@ -2248,6 +2276,63 @@ mod tests {
     /// computing them again gives the same values, bit for bit: changes that stay on
     /// their side of the percentiles, that cross them, that land on them or leave them,
     /// ties, both zeros, and values that become or stop being `NaN`.
+    /// After spike clipping, the amplitude is the running median of the clipped block
+    /// means, bit for bit, however much of it was recomputed, kept because it provably
+    /// stays, or left alone: nights of heartbeats (clipped) on a noisy rest, some
+    /// movements (not clipped), gaps, and heartbeats close enough for their windows to
+    /// meet.
+    #[test]
+    fn amplitude_after_clipping_is_the_running_median_of_the_clipped_means() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let cfg = EnvelopeConfig::default();
+        let fs = 256.0;
+        let mut clipped_blocks = 0;
+        for case in 0..12 {
+            let n = 256 * rng.random_range(20..120);
+            let mut y: Vec<f64> = (0..n).map(|_| rng.random_range(-6.0..6.0)).collect();
+            // Heartbeats: ~0.06–0.1 s bursts, 0.35–1.2 s apart.
+            let mut t = rng.random_range(0..256);
+            while t + 40 < n {
+                let width = rng.random_range(15..26);
+                let height = rng.random_range(20.0..200.0);
+                for v in &mut y[t..t + width] {
+                    *v += height * if rng.random_bool(0.5) { 1.0 } else { -1.0 };
+                }
+                t += rng.random_range(90..300);
+            }
+            // A few movements, too long to be clipped.
+            for _ in 0..3 {
+                let at = rng.random_range(0..n - 600);
+                for v in &mut y[at..at + rng.random_range(200..600)] {
+                    *v *= 4.0;
+                }
+            }
+            if case % 3 == 1 {
+                let at = rng.random_range(0..n - 300);
+                y[at..at + rng.random_range(1..300)].fill(f64::NAN);
+            }
+            let raw = block_means(&y, block_len(fs, &cfg).unwrap());
+            let env = envelope_owned(y, fs, &cfg, 0.5, 2.0).unwrap();
+            clipped_blocks += raw
+                .iter()
+                .zip(env.block_mean())
+                .filter(|(a, b)| a.to_bits() != b.to_bits())
+                .count();
+            let w = ((cfg.envelope_median_s * env.rate_hz).round() as usize).max(1) | 1;
+            let mut want = vec![0.0; env.len()];
+            running_median(env.block_mean(), w, &mut want);
+            for (k, (a, b)) in env.amplitude().iter().zip(&want).enumerate() {
+                assert_eq!(
+                    a.to_bits(),
+                    b.to_bits(),
+                    "case {case}, block {k}: {a} vs {b}"
+                );
+            }
+        }
+        assert!(clipped_blocks > 1000, "{clipped_blocks}");
+    }
+
     #[test]
     fn kept_segment_statistics_equal_recomputed_ones() {
         use rand::{Rng, SeedableRng};
