@@ -330,15 +330,15 @@ impl Detector {
             self.detect_leg_in(buffer, fs, c.side, &c.name)
         });
         // The buffers of the legs that succeeded go back to the workspace either way.
-        let mut legs = Vec::with_capacity(n);
         for (slot, out) in workspace.legs.iter_mut().zip(&mut outs) {
             if let Ok((_, buffer, _)) = out {
                 *slot = std::mem::take(buffer);
             }
         }
-        for (leg, _, _) in first_error(outs)? {
-            legs.push(leg);
-        }
+        let legs = first_error(outs)?
+            .into_iter()
+            .map(|(leg, _, _)| leg)
+            .collect();
         self.score_legs(recording, legs, context)
     }
 
@@ -499,12 +499,7 @@ impl Detector {
         fs_hz: f64,
         name: &str,
     ) -> std::result::Result<Conditioned, LegError> {
-        let infinite = |i: usize| {
-            LegError::Infinite(Error::input(
-                Location::default(),
-                format!("`{name}`: sample {i} is infinite"),
-            ))
-        };
+        let infinite = |i: usize| LegError::Infinite(crate::signal::infinite_sample(name, i));
         // Until the filter's scan, an error gives way to an infinite sample, as when the
         // recording is validated first ([`Recording::validate`]).
         let (mains, zp, min_len, upper) = match self.design_leg(&samples_uv, fs_hz, name) {
@@ -525,13 +520,8 @@ impl Detector {
             Ok(()) => {}
             Err(filter::Stop::Infinite(i)) => return Err(infinite(i)),
             Err(filter::Stop::TooShort) => {
-                return Err(LegError::Other(Error::input(
-                    Location::default(),
-                    format!(
-                        "channel `{name}` is too short to filter: no gap-free stretch of {:.1} s ({min_len} samples at {fs_hz} Hz)",
-                        min_len as f64 / fs_hz
-                    ),
-                )));
+                let what = format!("channel `{name}`");
+                return Err(LegError::Other(filter::too_short(&what, min_len, fs_hz)));
             }
         }
         drop(scratch);

@@ -352,20 +352,14 @@ impl ZeroPhase {
         fs_hz: f64,
     ) -> Result<()> {
         let min_len = min_len.max(self.min_len());
-        match self.filter_stretches_scan(y, min_len, scratch) {
-            Ok(()) => Ok(()),
-            Err(Stop::Infinite(i)) => Err(Error::input(
-                crate::error::Location::default(),
-                format!("{name}: sample {i} is infinite"),
-            )),
-            Err(Stop::TooShort) => Err(Error::input(
-                crate::error::Location::default(),
-                format!(
-                    "{name} is too short to filter: no gap-free stretch of {:.1} s ({min_len} samples at {fs_hz} Hz)",
-                    min_len as f64 / fs_hz
+        self.filter_stretches_scan(y, min_len, scratch)
+            .map_err(|stop| match stop {
+                Stop::Infinite(i) => Error::input(
+                    crate::error::Location::default(),
+                    format!("{name}: sample {i} is infinite"),
                 ),
-            )),
-        }
+                Stop::TooShort => too_short(name, min_len, fs_hz),
+            })
     }
 
     /// [`ZeroPhase::filter_stretches`] with `min_len` already at least
@@ -470,6 +464,18 @@ impl ZeroPhase {
             }
         }
     }
+}
+
+/// The error for a signal (`name`, as it should read in the message) with no gap-free
+/// stretch of `min_len` samples at `fs_hz`.
+pub(crate) fn too_short(name: &str, min_len: usize, fs_hz: f64) -> Error {
+    Error::input(
+        crate::error::Location::default(),
+        format!(
+            "{name} is too short to filter: no gap-free stretch of {:.1} s ({min_len} samples at {fs_hz} Hz)",
+            min_len as f64 / fs_hz
+        ),
+    )
 }
 
 /// Why [`ZeroPhase::filter_stretches_scan`] stopped.

@@ -280,13 +280,18 @@ pub(crate) fn validate_layout(
             first_infinite(&samples[r.clone()]).map(|i| r.start + i)
         });
         if let Some(i) = first.into_iter().flatten().next() {
-            return Err(Error::input(
-                loc,
-                format!("`{name}`: sample {i} is infinite"),
-            ));
+            return Err(infinite_sample(name, i));
         }
     }
     Ok(())
+}
+
+/// The error for sample `i` of the series `name` being infinite.
+pub(crate) fn infinite_sample(name: &str, i: usize) -> Error {
+    Error::input(
+        Location::default(),
+        format!("`{name}`: sample {i} is infinite"),
+    )
 }
 
 /// Index of the first infinite value of `x`. Blocks are screened with a branch-free test
