@@ -22,10 +22,12 @@
 
 use std::num::NonZeroUsize;
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, FixedOffset};
 
 use crate::error::{Error, Location, Result};
+use crate::input::GridCheck;
 use crate::par;
 use crate::table::{self, Body, CsvSource};
 
@@ -33,6 +35,8 @@ use crate::table::{self, Body, CsvSource};
 const PARALLEL_MIN_BYTES: usize = 1 << 20;
 /// At most this many chunks (threads).
 const MAX_CHUNKS: usize = 8;
+/// Bytes read at each end of the body for its first and last stamps.
+const EDGE_BYTES: usize = 64 << 10;
 
 /// How time stamps are read.
 #[derive(Debug, Clone, Copy)]
@@ -41,6 +45,20 @@ pub(crate) enum TimeKind {
     Seconds(f64),
     /// ISO-8601 date-times, as seconds after this first stamp.
     DateTime(DateTime<FixedOffset>),
+}
+
+/// What becomes of numeric stamps read on the line path.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum StampUse {
+    /// Stored in [`Columns::times`].
+    Store,
+    /// Checked against the uniform grid expected at the rate given (or, without one, the
+    /// rate of stamps with no gap) as they are read ([`GridCheck`]); stored only when they
+    /// turn out not to be on it, by reading the body again.
+    Check {
+        /// The sample rate given, in Hz.
+        given_hz: Option<f64>,
+    },
 }
 
 /// What to read from each row.
@@ -60,12 +78,18 @@ pub(crate) struct Spec<'a> {
     pub scale: f64,
     /// Whether a `,` in a cell is a decimal comma ([`CsvSource::comma_decimals`]).
     pub comma: bool,
+    /// What becomes of numeric stamps.
+    pub stamps: StampUse,
 }
 
 /// The columns read.
 pub(crate) struct Columns {
-    /// Time stamps in seconds (empty without a time column).
+    /// Time stamps in seconds (empty without a time column, or when `rate_hz` is known).
     pub times: Vec<f64>,
+    /// The sample rate, when the stamps were checked instead of stored and every row is on
+    /// its own point of the grid at this rate, as the stored stamps would have placed it
+    /// ([`GridCheck::rate`]).
+    pub rate_hz: Option<f64>,
     /// One buffer per value column, scaled, `NaN` for a gap.
     pub values: Vec<Vec<f64>>,
     /// The first line (and its time column, 1-based) whose stamp equals the previous one.
@@ -226,12 +250,22 @@ pub(crate) fn read(
     spec: &mut Spec<'_>,
     time_col: Option<(usize, f64)>,
 ) -> Result<(Columns, Option<String>)> {
-    read_via(src, spec, time_col, Via::Auto)
+    #[cfg(test)]
+    let via = TEST_VIA.get();
+    #[cfg(not(test))]
+    let via = Via::Auto;
+    read_via(src, spec, time_col, via)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// The parser [`read`] uses in this test thread (tests of other modules choose it).
+    pub(crate) static TEST_VIA: std::cell::Cell<Via> = const { std::cell::Cell::new(Via::Auto) };
 }
 
 /// Which parser [`read_via`] uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Via {
+pub(crate) enum Via {
     /// Lines in parallel when possible, else records.
     Auto,
     /// The csv crate's records.
@@ -346,6 +380,7 @@ fn read_records(src: &mut CsvSource, spec: &Spec<'_>) -> Result<Columns> {
         times,
         values,
         first_repeat: order.first_repeat.map(|l| (l, spec.time_column())),
+        rate_hz: None,
     })
 }
 
@@ -359,6 +394,8 @@ struct ChunkOut {
     error: Option<Error>,
     /// The line after the last one read.
     next_line: u64,
+    /// The stamps checked, when they are ([`StampUse::Check`]).
+    check: Option<GridCheck>,
 }
 
 impl ChunkOut {
@@ -369,6 +406,7 @@ impl ChunkOut {
             order: Order::new(),
             error: None,
             next_line: line,
+            check: None,
         }
     }
 
@@ -388,6 +426,16 @@ impl ChunkOut {
         self.rows += next.rows;
         self.error = next.error;
         self.next_line = next.next_line;
+        match (&mut self.check, &next.check) {
+            (Some(check), Some(next)) => check.then(next),
+            (None, Some(next)) => self.check = Some(*next),
+            _ => {}
+        }
+    }
+
+    /// Whether its stamps, if checked, can still be on the expected grid.
+    fn on_course(&self) -> bool {
+        self.check.is_none_or(|c| c.holds())
     }
 }
 
@@ -445,107 +493,230 @@ fn read_lines(
         .map(|&(n, terminated)| n + usize::from(!terminated))
         .collect();
     let total: usize = caps.iter().sum();
-    let n_cols = spec.cols.len();
-    let with_time = spec.time.is_some();
-    let mut times = if with_time {
-        vec![0.0; total]
-    } else {
-        Vec::new()
-    };
-    let mut values: Vec<Vec<f64>> = (0..n_cols).map(|_| vec![0.0; total]).collect();
-    // Each chunk's stretch of every buffer.
-    let mut parts: Vec<Stretch<'_>> = caps.iter().map(|_| (None, Vec::new())).collect();
-    {
-        let mut rest_t: &mut [f64] = &mut times;
-        let mut rest_v: Vec<&mut [f64]> = values.iter_mut().map(Vec::as_mut_slice).collect();
-        for (part, &cap) in parts.iter_mut().zip(&caps) {
-            if with_time {
-                let (a, b) = std::mem::take(&mut rest_t).split_at_mut(cap);
-                part.0 = Some(a);
-                rest_t = b;
-            }
-            for r in &mut rest_v {
-                let (a, b) = std::mem::take(r).split_at_mut(cap);
-                part.1.push(a);
-                *r = b;
-            }
-        }
-    }
     let mut first_lines = Vec::with_capacity(chunks.len());
     let mut line = line0;
     for (n, _) in &counts {
         first_lines.push(line);
         line += *n as u64;
     }
-    let jobs: Vec<_> = chunks
-        .into_iter()
-        .zip(first_lines)
-        .zip(parts)
-        .map(|((chunk, line), part)| (chunk, line, part))
-        .collect();
-    let outs: Vec<Result<ChunkOut>> = par::map(jobs, |(chunk, line, (mut t, mut v))| {
-        let mut out = ChunkOut::start(line);
-        body.for_each_block(chunk, |block| {
-            let part = parse_chunk(
-                block,
-                out.next_line,
-                delimiter,
-                spec,
-                t.as_deref_mut().map(|t| &mut t[out.rows..]),
-                v.iter_mut().map(|v| &mut v[out.rows..]).collect(),
-            );
-            out.then(spec, part);
-            out.error.is_none()
-        })?;
-        Ok(out)
-    });
-    // Merge in file order: the first error wins; stamps must also be ordered across
-    // chunk boundaries.
-    let mut all = ChunkOut::start(line0);
-    let mut rows = Vec::with_capacity(outs.len());
-    for out in outs {
-        let out = out?;
-        rows.push(out.rows);
-        all.then(spec, out);
-        if let Some(e) = all.error {
-            return Err(e);
+    let lines = Lines {
+        body,
+        chunks,
+        caps,
+        line_numbers: first_lines,
+        delimiter,
+        spec,
+    };
+    let mut values: Vec<Vec<f64>> = (0..spec.cols.len()).map(|_| vec![0.0; total]).collect();
+    let check = match (spec.stamps, spec.time) {
+        (StampUse::Check { given_hz }, Some((_, TimeKind::Seconds(_)))) => {
+            edge_stamps(body, delimiter, spec)?
+                .and_then(|(t0, t_last)| GridCheck::expect(given_hz, total, t0, t_last))
         }
-    }
-    // Squeeze out the unused tail of each chunk's stretch (blank lines, last line).
-    let mut at = 0usize;
-    let mut offset = 0usize;
-    for (&n, cap) in rows.iter().zip(&caps) {
-        if offset != at {
-            if with_time {
-                times.copy_within(offset..offset + n, at);
-            }
-            for v in &mut values {
-                v.copy_within(offset..offset + n, at);
+        _ => None,
+    };
+    if let Some(check) = check {
+        if let Some((rows, all)) = lines.parse(&mut [], &mut values, Some(check))? {
+            if let Some(fs) = all.check.and_then(|c| c.rate(rows)) {
+                for v in &mut values {
+                    v.truncate(rows);
+                }
+                return Ok(Some(Columns {
+                    times: Vec::new(),
+                    values,
+                    first_repeat: None,
+                    rate_hz: Some(fs),
+                }));
             }
         }
-        at += n;
-        offset += cap;
+        // Not on the expected grid: read again, storing the stamps.
     }
-    times.truncate(if with_time { at } else { 0 });
+    let mut times = if spec.time.is_some() {
+        vec![0.0; total]
+    } else {
+        Vec::new()
+    };
+    let Some((rows, all)) = lines.parse(&mut times, &mut values, None)? else {
+        // Never: only a check gives up (the record reader would read the body alike).
+        return Ok(None);
+    };
+    times.truncate(rows.min(times.len()));
     for v in &mut values {
-        v.truncate(at);
+        v.truncate(rows);
     }
     Ok(Some(Columns {
         times,
         values,
         first_repeat: all.order.first_repeat.map(|l| (l, spec.time_column())),
+        rate_hz: None,
     }))
 }
 
-/// Parses the lines of `chunk` (first line number `line0`) into `times`/`values`.
+/// A body of plain lines cut into chunks, each with its first line number and the rows
+/// it can hold (its stretch of every column buffer).
+struct Lines<'a, 's> {
+    body: Body<'a>,
+    chunks: Vec<Range<usize>>,
+    caps: Vec<usize>,
+    /// Each chunk's first line number.
+    line_numbers: Vec<u64>,
+    delimiter: u8,
+    spec: &'a Spec<'s>,
+}
+
+impl Lines<'_, '_> {
+    /// Parses the chunks in parallel into `times` (empty when stamps are not stored) and
+    /// `values`, each chunk into its stretch, then squeezes out the stretches' unused
+    /// tails: the rows read (the first ones of each buffer) and the merged outcome.
+    /// `Ok(None)` when `check` was given and a chunk found the stamps off the expected grid
+    /// (every chunk then stops at its next block); otherwise the first error in file order.
+    fn parse(
+        &self,
+        times: &mut [f64],
+        values: &mut [Vec<f64>],
+        check: Option<GridCheck>,
+    ) -> Result<Option<(usize, ChunkOut)>> {
+        let spec = self.spec;
+        let with_time = !times.is_empty();
+        // Each chunk's stretch of every buffer.
+        let mut parts: Vec<Stretch<'_>> = self.caps.iter().map(|_| (None, Vec::new())).collect();
+        {
+            let mut rest_t: &mut [f64] = times;
+            let mut rest_v: Vec<&mut [f64]> = values.iter_mut().map(Vec::as_mut_slice).collect();
+            for (part, &cap) in parts.iter_mut().zip(&self.caps) {
+                if with_time {
+                    let (a, b) = std::mem::take(&mut rest_t).split_at_mut(cap);
+                    part.0 = Some(a);
+                    rest_t = b;
+                }
+                for r in &mut rest_v {
+                    let (a, b) = std::mem::take(r).split_at_mut(cap);
+                    part.1.push(a);
+                    *r = b;
+                }
+            }
+        }
+        // Each chunk's first row, when no line is blank.
+        let first_rows = self.caps.iter().scan(0, |row, &cap| {
+            let first = *row;
+            *row += cap;
+            Some(first)
+        });
+        let jobs: Vec<_> = self
+            .chunks
+            .iter()
+            .cloned()
+            .zip(self.line_numbers.iter().copied())
+            .zip(first_rows)
+            .zip(parts)
+            .map(|(((chunk, line), row), part)| (chunk, line, row, part))
+            .collect();
+        let off_grid = AtomicBool::new(false);
+        let outs: Vec<Result<ChunkOut>> = par::map(jobs, |(chunk, line, row, (mut t, mut v))| {
+            let mut out = ChunkOut::start(line);
+            self.body.for_each_block(chunk, |block| {
+                let part = parse_chunk(
+                    block,
+                    out.next_line,
+                    self.delimiter,
+                    spec,
+                    t.as_deref_mut().map(|t| &mut t[out.rows..]),
+                    check.map(|c| c.starting_at(row + out.rows)),
+                    v.iter_mut().map(|v| &mut v[out.rows..]).collect(),
+                );
+                out.then(spec, part);
+                if !out.on_course() {
+                    off_grid.store(true, Ordering::Relaxed);
+                }
+                out.error.is_none() && !off_grid.load(Ordering::Relaxed)
+            })?;
+            Ok(out)
+        });
+        if off_grid.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        // Merge in file order: the first error wins; stamps must also be ordered across
+        // chunk boundaries.
+        let mut all = ChunkOut::start(self.line_numbers.first().copied().unwrap_or(0));
+        let mut rows = Vec::with_capacity(outs.len());
+        for out in outs {
+            let out = out?;
+            rows.push(out.rows);
+            all.then(spec, out);
+            if let Some(e) = all.error.take() {
+                return Err(e);
+            }
+        }
+        // Squeeze out the unused tail of each chunk's stretch (blank lines, last line).
+        let mut at = 0usize;
+        let mut offset = 0usize;
+        for (&n, cap) in rows.iter().zip(&self.caps) {
+            if offset != at {
+                if with_time {
+                    times.copy_within(offset..offset + n, at);
+                }
+                for v in values.iter_mut() {
+                    v.copy_within(offset..offset + n, at);
+                }
+            }
+            at += n;
+            offset += cap;
+        }
+        Ok(Some((at, all)))
+    }
+}
+
+/// The stamps of the body's first and last lines, when both are rows of plain decimals
+/// (and the last line is within [`EDGE_BYTES`] of the end): what a [`GridCheck`] expects.
+fn edge_stamps(body: Body<'_>, delimiter: u8, spec: &Spec<'_>) -> Result<Option<(f64, f64)>> {
+    let mut plain = PlainRow::new(spec, delimiter);
+    let mut row = vec![0.0; spec.cols.len()];
+    let n = body.len();
+    let mut first = None;
+    body.for_each_block(0..n.min(EDGE_BYTES), |block| {
+        // A whole line: one that ends within the block.
+        first = plain
+            .read(spec, block, &mut row)
+            .filter(|&(_, used)| block[..used].ends_with(b"\n"))
+            .map(|(t, _)| t);
+        false
+    })?;
+    let Some(first) = first else {
+        return Ok(None);
+    };
+    let from = n.saturating_sub(EDGE_BYTES);
+    let mut tail = Vec::with_capacity(n - from);
+    body.for_each_block(from..n, |block| {
+        tail.extend_from_slice(block);
+        true
+    })?;
+    let body_of_line = tail.strip_suffix(b"\n").unwrap_or(&tail);
+    let start = match memchr::memrchr(b'\n', body_of_line) {
+        Some(p) => p + 1,
+        None if from == 0 => 0,
+        None => return Ok(None),
+    };
+    let last_line = &tail[start..];
+    Ok(plain
+        .read(spec, last_line, &mut row)
+        .filter(|&(_, used)| used == last_line.len())
+        .map(|(t, _)| (first, t)))
+}
+
+/// Parses the lines of `chunk` (first line number `line0`) into `times`/`values`, the
+/// stamps checked by `check` if given.
 fn parse_chunk(
     chunk: &[u8],
     line0: u64,
     delimiter: u8,
     spec: &Spec<'_>,
     mut times: Option<&mut [f64]>,
+    check: Option<GridCheck>,
     mut values: Vec<&mut [f64]>,
 ) -> ChunkOut {
+    // The check's state in locals of this loop (an `Option` kept it in memory).
+    let checking = check.is_some();
+    let mut grid = check.unwrap_or_else(GridCheck::idle);
     let needed = spec.needed();
     let mut cells: Vec<(usize, usize)> = Vec::with_capacity(needed + 1);
     let mut row = vec![0.0; spec.cols.len()];
@@ -564,6 +735,9 @@ fn parse_chunk(
             if order.push(spec, t, line).is_ok() {
                 if let Some(times) = times.as_deref_mut() {
                     times[rows] = t;
+                }
+                if checking {
+                    grid.push(t);
                 }
                 for (v, r) in values.iter_mut().zip(&row) {
                     v[rows] = *r;
@@ -611,6 +785,9 @@ fn parse_chunk(
                 if let Some(times) = times.as_deref_mut() {
                     times[rows] = t;
                 }
+                if checking {
+                    grid.push(t);
+                }
                 for (v, r) in values.iter_mut().zip(&row) {
                     v[rows] = *r;
                 }
@@ -628,6 +805,7 @@ fn parse_chunk(
         order,
         error,
         next_line: line,
+        check: checking.then_some(grid),
     }
 }
 
@@ -673,7 +851,11 @@ impl PlainRow {
     /// `None` for the general path. The line is read where it lies, with no search for
     /// its end first: the last cell read ends at the line end (`\n`, `\r\n`, or the end
     /// of `text`) or at a delimiter, and only then are the fields after it skipped.
-    #[inline]
+    #[allow(
+        clippy::inline_always,
+        reason = "left to itself the compiler stopped inlining it into the chunk parser's loop once the stamp check joined it: 8 ms more per 8-hour night (README, Performance)"
+    )]
+    #[inline(always)]
     fn read(&mut self, spec: &Spec<'_>, text: &[u8], row: &mut [f64]) -> Option<(f64, usize)> {
         let delimiter = self.delimiter?;
         let mut at = 0usize;
@@ -760,6 +942,7 @@ pub(crate) fn parse_datetime(cell: &[u8]) -> Option<DateTime<FixedOffset>> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::fmt::Write as _;
     use std::path::Path;
 
     /// Reads `text` (header `time_s,a,b`) with `via`; the outcome as comparable text.
@@ -801,6 +984,7 @@ mod tests {
             cols,
             scale: 2.0,
             comma: src.comma_decimals(),
+            stamps: StampUse::Store,
         };
         match read_via(&mut src, &mut spec, Some((0, 1.0)), via) {
             Ok((c, start)) => format!(
@@ -858,12 +1042,14 @@ mod tests {
             }
             let reference = outcome(text.as_bytes(), Via::Records);
             prop_assert_eq!(&outcome(text.as_bytes(), Via::Lines(chunks)), &reference);
-            // Read from the file in blocks that cut lines anywhere.
+            // Read from the file, or from memory, in blocks that cut lines anywhere.
             prop_assert_eq!(&file_outcome(text.as_bytes(), chunks, block), &reference);
+            prop_assert_eq!(&outcome(text.as_bytes(), Via::Blocks(chunks, block)), &reference);
             // Without the final line end, too.
             let trimmed = text.trim_end_matches(['\r', '\n']);
             let reference = outcome(trimmed.as_bytes(), Via::Records);
             prop_assert_eq!(&outcome(trimmed.as_bytes(), Via::Lines(chunks)), &reference);
+            prop_assert_eq!(&outcome(trimmed.as_bytes(), Via::Blocks(chunks, block)), &reference);
         }
 
         /// Fields that are not read — between the read ones and after the last — are
@@ -957,6 +1143,7 @@ mod tests {
             cols: &cols,
             scale: 2.0,
             comma: false,
+            stamps: StampUse::Store,
         };
         let mut plain = PlainRow::new(&spec, b',');
         let mut row = [0.0; 2];
@@ -1056,6 +1243,77 @@ mod tests {
             got.starts_with("error: ") && got.contains("cut.csv"),
             "{got}"
         );
+    }
+
+    #[test]
+    fn stamps_on_the_grid_are_checked_and_others_stored() {
+        // 256 Hz with 6-decimal stamps, 40 rows (lines 2–41); then the same with rows
+        // 20–22 missing.
+        let night = |skip: &[u32]| {
+            let mut text = String::from("time_s,a,b\n");
+            for i in (0..40u32).filter(|i| !skip.contains(i)) {
+                let _ = writeln!(text, "{:.6},{i}.5,-{i}", f64::from(i) / 256.0 + 3.0);
+            }
+            text
+        };
+        let regular = night(&[]);
+        let gapped = night(&[20, 21, 22]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("n.csv");
+        let read = |text: &str, via: Via| {
+            let src = match via {
+                Via::Blocks(..) => {
+                    std::fs::write(&path, text).unwrap();
+                    table::open_file_backed_from(&path, 0).unwrap()
+                }
+                _ => {
+                    table::open_csv(None, Box::new(std::io::Cursor::new(text.to_owned()))).unwrap()
+                }
+            };
+            let mut src = src;
+            let loc = src.loc.clone();
+            let cols = [(1, "a".to_owned()), (2, "b".to_owned())];
+            let mut spec = Spec {
+                loc: &loc,
+                header_len: 3,
+                time: None,
+                time_name: "time_s",
+                cols: &cols,
+                scale: 1.0,
+                comma: false,
+                stamps: StampUse::Check { given_hz: None },
+            };
+            read_via(&mut src, &mut spec, Some((0, 1.0)), via)
+                .unwrap()
+                .0
+        };
+        for via in [
+            Via::Lines(1),
+            Via::Lines(3),
+            Via::Blocks(2, 64),
+            Via::Blocks(1, 100),
+        ] {
+            let checked = read(&regular, via);
+            assert!(checked.times.is_empty(), "{via:?}");
+            let fs = checked
+                .rate_hz
+                .unwrap_or_else(|| panic!("{via:?}: not on the grid"));
+            // The rate `estimate_rate` gives on the stored stamps: 39 steps over the span.
+            let last: f64 = format!("{:.6}", 39.0 / 256.0 + 3.0).parse().unwrap();
+            assert_eq!(fs.to_bits(), (39.0 / (last - 3.0)).to_bits(), "{via:?}");
+            assert_eq!(checked.values[0].len(), 40);
+            assert_eq!(checked.values[1][39], -39.0);
+            let stored = read(&gapped, via);
+            assert_eq!(stored.rate_hz, None, "{via:?}");
+            assert_eq!(stored.times.len(), 37, "{via:?}");
+            assert_eq!(stored.values[0][20], 23.5, "{via:?}");
+        }
+        // The last row cut short of its line end, and blank lines, are read as stored.
+        let unterminated = regular.trim_end().to_owned();
+        assert!(read(&unterminated, Via::Lines(2)).rate_hz.is_some());
+        let blank = format!("{regular}\n");
+        assert_eq!(read(&blank, Via::Lines(2)).rate_hz, None);
+        assert_eq!(read(&blank, Via::Lines(2)).times.len(), 40);
     }
 
     #[test]

@@ -678,6 +678,22 @@ fn read_accel_src(mut src: table::CsvSource, options: &ReadOptions) -> Result<Ac
     Ok(rec)
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Whether [`read_columns`] checks numeric stamps against the grid as they are read
+    /// ([`GridCheck`]) rather than storing them, in this test thread (tests compare both).
+    static CHECK_STAMPS: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+}
+
+/// Whether [`read_columns`] checks numeric stamps against the grid as they are read
+/// ([`GridCheck`]) rather than storing them: always, except in tests that compare both.
+fn check_stamps() -> bool {
+    #[cfg(test)]
+    return CHECK_STAMPS.get();
+    #[cfg(not(test))]
+    true
+}
+
 /// Rows of the chosen value columns on a uniform grid.
 struct Grid {
     fs: f64,
@@ -688,6 +704,8 @@ struct Grid {
 
 /// Reads the time column (if any) and the value columns `cols` (index, header name) of
 /// `src`, scaling values by `scale`, and places them on a uniform grid (module docs).
+/// Numeric stamps are checked against the grid they are expected on as they are read, and
+/// stored (the body read again) only when they are not on it ([`GridCheck`]).
 fn read_columns(
     src: &mut table::CsvSource,
     options: &ReadOptions,
@@ -716,6 +734,13 @@ fn read_columns(
         cols,
         scale,
         comma: src.comma_decimals(),
+        stamps: if check_stamps() {
+            columns::StampUse::Check {
+                given_hz: options.sample_rate_hz,
+            }
+        } else {
+            columns::StampUse::Store
+        },
     };
     let (columns, start_time) = columns::read(src, &mut spec, time)?;
     // The text is no longer needed: free it before the grid is built.
@@ -724,10 +749,20 @@ fn read_columns(
         mut times,
         values,
         first_repeat,
+        rate_hz,
     } = columns;
     let n_rows = values[0].len();
     if n_rows == 0 {
         return Err(Error::input(loc, "the file has a header but no data rows"));
+    }
+    if let Some(fs) = rate_hz {
+        // Stamps checked on the grid as they were read: one row per grid point.
+        return Ok(Grid {
+            fs,
+            time_base: TimeBase::TimeColumn,
+            values,
+            start_time,
+        });
     }
     let (fs, time_base, values) = if times.is_empty() {
         (
@@ -864,6 +899,164 @@ fn near_integer(x: f64) -> bool {
         f < 0.45 || 1.0 - f < 0.45
     } else {
         (x - x.round()).abs() < 0.45
+    }
+}
+
+/// A night's stamps checked, as they are parsed, against the uniform grid they are
+/// expected on, instead of stored for [`estimate_rate`] and [`place_on_grid`] (README,
+/// Performance: a 59 MB column less per 8-hour night, and three passes over it).
+///
+/// The expectation is made from the first and last stamps and the number of lines before
+/// the rows are parsed: the rate given, or the one [`estimate_rate`] finds on stamps with
+/// no gap, `(rows − 1) / (t_last − t0)`. [`GridCheck::rate`] then gives that rate only when
+/// reading every stamp would have given it and placed each row on its own grid point:
+/// the same rows and last stamp, no step longer than 1.5 times the shortest (so none longer
+/// than 1.5 median steps: no gap), every row within 0.45 sample of its own grid point (so
+/// [`near_integer`] holds for every stamp) and as many grid points as rows. Otherwise it
+/// gives `None`, and the stamps must be read again and stored (irregular, gapped or coarse
+/// stamps, blank lines): a night is never placed differently, at worst read twice.
+///
+/// [`GridCheck::push`] is a few branch-free operations per row; a row's own grid point is
+/// its index, counted from where its run of rows starts ([`GridCheck::starting_at`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GridCheck {
+    /// The first row's stamp, from which the grid starts.
+    t0: f64,
+    /// The last row's stamp expected.
+    t_last: f64,
+    /// Rows expected.
+    rows: usize,
+    /// The rate checked against.
+    fs: f64,
+    /// Whether the rate was given (and so is not estimated from the stamps).
+    given: bool,
+    /// The index of the next row, as a float (exact below 2⁵³).
+    index: f64,
+    /// Every row seen so far is within 0.45 sample of its own grid point.
+    on_grid: bool,
+    /// The first and latest stamps seen, from `t0` (`NaN` before any).
+    first: f64,
+    last: f64,
+    /// The shortest and longest steps between consecutive stamps seen (±∞ before any).
+    min_step: f64,
+    max_step: f64,
+}
+
+impl GridCheck {
+    /// The expectation for `rows` rows stamped from `t0` to `t_last`, at the rate `given`
+    /// or the rate of stamps with no gap; `None` when there is none to check (fewer than
+    /// two rows, stamps not increasing).
+    pub(crate) fn expect(given: Option<f64>, rows: usize, t0: f64, t_last: f64) -> Option<Self> {
+        // What `estimate_rate` computes for one gap-free stretch of stamps shifted by `t0`:
+        // `0.0 + ((t_last − t0) − 0.0)` over `rows − 1` steps, the same bits for a positive
+        // span.
+        let span = t_last - t0;
+        let fs = given.unwrap_or(rows.saturating_sub(1) as f64 / span);
+        let check = Self {
+            t0,
+            t_last,
+            rows,
+            fs,
+            given: given.is_some(),
+            index: 0.0,
+            on_grid: true,
+            first: f64::NAN,
+            last: f64::NAN,
+            min_step: f64::INFINITY,
+            max_step: f64::NEG_INFINITY,
+        };
+        (rows >= 2 && span > 0.0 && fs.is_finite() && fs > 0.0).then_some(check)
+    }
+
+    /// A check of nothing (for code that may or may not check).
+    pub(crate) fn idle() -> Self {
+        Self {
+            t0: 0.0,
+            t_last: 0.0,
+            rows: 0,
+            fs: 0.0,
+            given: false,
+            index: 0.0,
+            on_grid: false,
+            first: f64::NAN,
+            last: f64::NAN,
+            min_step: f64::INFINITY,
+            max_step: f64::NEG_INFINITY,
+        }
+    }
+
+    /// The same expectation with nothing seen, for a run of rows whose first is row `row`.
+    pub(crate) fn starting_at(&self, row: usize) -> Self {
+        Self {
+            index: row as f64,
+            on_grid: true,
+            first: f64::NAN,
+            last: f64::NAN,
+            min_step: f64::INFINITY,
+            max_step: f64::NEG_INFINITY,
+            ..*self
+        }
+    }
+
+    /// Checks the next row's stamp `t` (seconds, as the column would store it).
+    #[inline]
+    pub(crate) fn push(&mut self, t: f64) {
+        // The shift `read_columns` applies to the stored column, and the grid position
+        // `place_on_grid` tests.
+        let dt = t - self.t0;
+        let x = dt * self.fs;
+        // Within 0.45 of the integer `index` (the difference is exact: the two are within
+        // a factor of two unless `index` is 0), so within 0.45 of the nearest integer.
+        self.on_grid &= (x - self.index).abs() < 0.45;
+        self.index += 1.0;
+        // The first step is `NaN` (no previous stamp) and changes neither extreme.
+        let step = dt - self.last;
+        self.min_step = if step < self.min_step {
+            step
+        } else {
+            self.min_step
+        };
+        self.max_step = if step > self.max_step {
+            step
+        } else {
+            self.max_step
+        };
+        self.first = if self.first.is_nan() { dt } else { self.first };
+        self.last = dt;
+    }
+
+    /// Extends this run of rows by `next`, the run that follows it.
+    pub(crate) fn then(&mut self, next: &Self) {
+        if next.first.is_nan() {
+            return;
+        }
+        let step = next.first - self.last;
+        self.min_step = self.min_step.min(step).min(next.min_step);
+        self.max_step = self.max_step.max(step).max(next.max_step);
+        if self.first.is_nan() {
+            self.first = next.first;
+        }
+        self.last = next.last;
+        self.index = next.index;
+        self.on_grid &= next.on_grid;
+    }
+
+    /// Whether the rows seen so far can still be on the expected grid (a reader gives up
+    /// early when not).
+    pub(crate) fn holds(&self) -> bool {
+        // Before two stamps the extremes are still ±∞.
+        self.on_grid && (self.given || self.max_step <= 1.5 * self.min_step)
+    }
+
+    /// The rate when the `rows` rows read are on the expected grid, one row per grid
+    /// point, exactly as the stored stamps would have put them (type docs); else `None`.
+    pub(crate) fn rate(&self, rows: usize) -> Option<f64> {
+        let span = self.last;
+        let as_expected = self.first == 0.0 && self.min_step > 0.0 && self.holds();
+        let same_rate = self.given || (rows == self.rows && span == self.t_last - self.t0);
+        // `place_on_grid`'s direct placement with as many grid points as rows.
+        let one_each = (span * self.fs).round() as usize + 1 == rows;
+        (as_expected && same_rate && one_each).then_some(self.fs)
     }
 }
 
@@ -1182,5 +1375,131 @@ mod tests {
         let r = read(&s, &ReadOptions::new()).unwrap();
         assert_eq!(r.time_base, TimeBase::Resampled);
         assert!((r.sample_rate_hz - 100.0).abs() < 0.1);
+    }
+
+    /// A night of `rows` rows at `fs` Hz from `start` s with stamps of `decimals` decimals,
+    /// spoilt by `defect` (0–2 none; 3 one stamp moved by up to 0.6 sample; 4 rows missing;
+    /// 5 a stamp repeated; 6 a blank line; 7 a gap in the values of the first or last row;
+    /// 8 no line end after the last row; 9 two neighbouring stamps pulled apart by up to
+    /// 0.88 sample, each within 0.45 of its grid point, so that their step may be a gap
+    /// of more than 1.5 median steps) at a place drawn from `seed`.
+    fn stamped_night(
+        fs: f64,
+        rows: usize,
+        decimals: usize,
+        start: f64,
+        defect: u32,
+        seed: u64,
+        crlf: bool,
+    ) -> String {
+        let at = usize::try_from(seed % rows as u64).unwrap_or(0);
+        let mut lines: Vec<String> = (0..rows)
+            .map(|i| {
+                let mut t = start + i as f64 / fs;
+                if defect == 3 && i == at {
+                    t += (seed % 61) as f64 / 100.0 / fs;
+                }
+                if defect == 5 && i == at && i > 0 {
+                    t = start + (i - 1) as f64 / fs;
+                }
+                if defect == 9 && (i == at || i + 1 == at) {
+                    let pull = (seed % 45) as f64 / 100.0 / fs;
+                    t += if i == at { pull } else { -pull };
+                }
+                let gap = defect == 7 && (i == 0) == (seed % 2 == 0) && (i == 0 || i == rows - 1);
+                let right = if gap {
+                    String::new()
+                } else {
+                    format!("{}", -(i as f64))
+                };
+                format!("{t:.decimals$},{}.25,{right}", i % 97)
+            })
+            .collect();
+        if defect == 4 {
+            let k = 1 + usize::try_from(seed % 5).unwrap_or(0);
+            lines.drain(at..(at + k).min(rows - 1).max(at));
+        }
+        if defect == 6 {
+            lines.insert(at, String::new());
+        }
+        let end = if crlf { "\r\n" } else { "\n" };
+        let mut text = format!("time_s,left_uv,right_uv{end}");
+        for line in &lines {
+            text.push_str(line);
+            text.push_str(end);
+        }
+        if defect == 8 {
+            text.truncate(text.len() - end.len());
+        }
+        text
+    }
+
+    /// What reading `text` gives (as comparable text) with stamps checked or stored, in
+    /// `chunks` chunks read in `block`-byte blocks (or each at once), from memory or from
+    /// a file.
+    fn stamped_outcome(
+        text: &str,
+        opts: &ReadOptions,
+        check: bool,
+        (chunks, block, from_file): (usize, Option<usize>, bool),
+    ) -> String {
+        CHECK_STAMPS.set(check);
+        columns::TEST_VIA.set(block.map_or(columns::Via::Lines(chunks), |size| {
+            columns::Via::Blocks(chunks, size)
+        }));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("n.csv");
+        let src = if from_file {
+            std::fs::write(&path, text).unwrap();
+            table::open_file_backed_from(&path, 0)
+        } else {
+            table::open_csv(
+                Some(Path::new("n.csv")),
+                Box::new(std::io::Cursor::new(text.as_bytes().to_vec())),
+            )
+        };
+        let outcome = match src.and_then(|src| read_emg(src, opts)) {
+            Ok(r) => format!(
+                "{:x} {:?} {:?} {:?}",
+                r.sample_rate_hz.to_bits(),
+                r.time_base,
+                r.start_time,
+                r.channels
+                    .iter()
+                    .map(|c| c.samples_uv.iter().map(|v| v.to_bits()).collect::<Vec<_>>())
+                    .collect::<Vec<_>>()
+            ),
+            Err(e) => format!("error: {e}"),
+        };
+        CHECK_STAMPS.set(true);
+        columns::TEST_VIA.set(columns::Via::Auto);
+        outcome.replace(&path.display().to_string(), "n.csv")
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn stamps_checked_on_the_grid_read_as_stored_ones(
+            fs in proptest::sample::select(vec![100.0, 128.0, 200.0, 250.0, 256.0, 500.0, 512.0, 1000.0]),
+            rows in 2usize..300,
+            decimals in 3usize..7,
+            start in proptest::sample::select(vec![0.0, 12.5, 86_399.75]),
+            defect in 0u32..10,
+            seed: u64,
+            crlf: bool,
+            given in 0u32..4,
+        ) {
+            let text = stamped_night(fs, rows, decimals, start, defect, seed, crlf);
+            let mut opts = ReadOptions::new();
+            if given == 1 {
+                opts = opts.sample_rate_hz(fs);
+            } else if given == 2 {
+                opts = opts.sample_rate_hz(fs * 1.001);
+            }
+            for how in [(1, None, false), (3, None, false), (2, Some(64), false), (2, Some(64), true)] {
+                let stored = stamped_outcome(&text, &opts, false, how);
+                let checked = stamped_outcome(&text, &opts, true, how);
+                proptest::prop_assert_eq!(checked, stored, "chunks, block, file: {:?}", how);
+            }
+        }
     }
 }

@@ -90,7 +90,10 @@ impl CsvSource {
         let start =
             usize::try_from(pos.byte()).map_or(data.len(), |b| (self.origin + b).min(data.len()));
         match &self.file {
-            None => Body::Memory(&data[start..]),
+            None => Body::Memory {
+                data: &data[start..],
+                block: BODY_BLOCK,
+            },
             Some(f) => Body::File {
                 file: &f.file,
                 path: &f.path,
@@ -137,8 +140,8 @@ const HEAD_BYTES: u64 = 1 << 20;
 /// The body of a CSV input, split into byte ranges that threads read independently.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Body<'a> {
-    /// In memory.
-    Memory(&'a [u8]),
+    /// In memory, handed out `block` bytes at a time.
+    Memory { data: &'a [u8], block: usize },
     /// `len` bytes of `file` from byte `start`, read `block` bytes at a time.
     File {
         file: &'a File,
@@ -150,8 +153,8 @@ pub(crate) enum Body<'a> {
 }
 
 impl Body<'_> {
-    /// The same body, read from its file in blocks of `size` bytes (tests cut lines at
-    /// every place this way).
+    /// The same body, handed out in blocks of `size` bytes (tests cut lines at every
+    /// place this way).
     #[cfg(test)]
     pub fn with_block(self, size: usize) -> Self {
         match self {
@@ -168,14 +171,14 @@ impl Body<'_> {
                 len,
                 block: size,
             },
-            memory @ Body::Memory(_) => memory,
+            Body::Memory { data, .. } => Body::Memory { data, block: size },
         }
     }
 
     /// Its length in bytes.
     pub fn len(&self) -> usize {
         match self {
-            Body::Memory(data) => data.len(),
+            Body::Memory { data, .. } => data.len(),
             Body::File { len, .. } => *len,
         }
     }
@@ -201,7 +204,7 @@ impl Body<'_> {
     /// Calls `f` on consecutive blocks covering `range` (relative to the body) in order,
     /// until it returns `false`. Every block but the last ends just after a newline (a line
     /// longer than the block size grows the buffer), so no line is split between two. In
-    /// memory the range is one block.
+    /// memory the blocks are as long, and slices of the text.
     ///
     /// # Errors
     /// [`Error::Io`] when the file cannot be read (or shrank since it was opened).
@@ -211,8 +214,27 @@ impl Body<'_> {
         mut f: impl FnMut(&[u8]) -> bool,
     ) -> Result<()> {
         let (file, path, start, block) = match *self {
-            Body::Memory(data) => {
-                f(&data[range]);
+            Body::Memory { data, block } => {
+                let text = &data[range];
+                let block = block.max(1);
+                let mut at = 0;
+                while at < text.len() {
+                    // Up to `block` bytes ending after their last newline (further when a
+                    // line is longer), as from a file.
+                    let cut = if text.len() - at <= block {
+                        text.len()
+                    } else {
+                        memchr::memrchr(b'\n', &text[at..at + block])
+                            .or_else(|| {
+                                memchr::memchr(b'\n', &text[at + block..]).map(|p| block + p)
+                            })
+                            .map_or(text.len(), |p| at + p + 1)
+                    };
+                    if !f(&text[at..cut]) {
+                        break;
+                    }
+                    at = cut;
+                }
                 return Ok(());
             }
             Body::File {
