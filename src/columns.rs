@@ -19,6 +19,12 @@
 //! every row of a recorded night) is read in one pass over its bytes with an exact
 //! decimal conversion ([`table::plain_decimal`]); any other row takes the general per-row
 //! code, so which path read a row never shows in the values or the errors.
+//!
+//! Numeric stamps on the line path can be checked, as they are read, against the uniform
+//! grid the first and last stamps and the line count let the reader expect
+//! ([`StampUse::Check`], [`GridCheck`]), instead of stored: [`Columns::rate_hz`] is then
+//! the rate, and there is no time column. When they are not on it, every chunk stops at
+//! its next block and the body is read again with the stamps stored.
 
 use std::num::NonZeroUsize;
 use std::ops::Range;

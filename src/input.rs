@@ -36,8 +36,10 @@
 //! small files are read into memory first.
 //!
 //! Memory: a few MiB of text per core for a large plain file (the whole text otherwise,
-//! freed before the grid is built), then one `f64` per row for time and one per leg
-//! sample; no `String` per cell.
+//! freed before the grid is built), then one `f64` per leg sample; no `String` per cell.
+//! Numeric stamps are checked against the grid they are expected on as they are read and
+//! not kept when every row is on its own grid point (`GridCheck`); otherwise the body is
+//! read again and they take one `f64` per row too.
 
 use std::io::Read;
 use std::path::Path;
