@@ -859,7 +859,7 @@ impl PlainRow {
     /// of `text`) or at a delimiter, and only then are the fields after it skipped.
     #[allow(
         clippy::inline_always,
-        reason = "left to itself the compiler stopped inlining it into the chunk parser's loop once the stamp check joined it: 8 ms more per 8-hour night (README, Performance)"
+        reason = "left to itself the compiler stopped inlining it into the chunk parser's loop once the stamp check joined it: 8 ms more per 8-hour night"
     )]
     #[inline(always)]
     fn read(&mut self, spec: &Spec<'_>, text: &[u8], row: &mut [f64]) -> Option<(f64, usize)> {
