@@ -1384,7 +1384,8 @@ mod tests {
     /// 5 a stamp repeated; 6 a blank line; 7 a gap in the values of the first or last row;
     /// 8 no line end after the last row; 9 two neighbouring stamps pulled apart by up to
     /// 0.88 sample, each within 0.45 of its grid point, so that their step may be a gap
-    /// of more than 1.5 median steps) at a place drawn from `seed`.
+    /// of more than 1.5 median steps; 10 a cell that is not a number; 11 a quoted cell) at
+    /// a place drawn from `seed`.
     fn stamped_night(
         fs: f64,
         rows: usize,
@@ -1411,6 +1412,10 @@ mod tests {
                 let gap = defect == 7 && (i == 0) == (seed % 2 == 0) && (i == 0 || i == rows - 1);
                 let right = if gap {
                     String::new()
+                } else if defect == 10 && i == at {
+                    "x".to_owned()
+                } else if defect == 11 && i == at {
+                    format!("\"{}\"", -(i as f64))
                 } else {
                     format!("{}", -(i as f64))
                 };
@@ -1485,7 +1490,7 @@ mod tests {
             rows in 2usize..300,
             decimals in 3usize..7,
             start in proptest::sample::select(vec![0.0, 12.5, 86_399.75]),
-            defect in 0u32..10,
+            defect in 0u32..12,
             seed: u64,
             crlf: bool,
             given in 0u32..4,
