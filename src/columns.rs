@@ -447,7 +447,9 @@ impl ChunkOut {
 
 /// One record per line: `n_chunks` newline-aligned chunks parsed in parallel (a
 /// file-backed body block by block); `None` when the body is not plain lines (quotes, lone
-/// carriage returns): the csv crate reads it.
+/// carriage returns): the csv crate reads it. With [`StampUse::Check`], numeric stamps are
+/// checked against the grid the edge stamps and the line count give, and the body is
+/// parsed again, storing them, only when they are not on it.
 fn read_lines(
     body: Body<'_>,
     line0: u64,

@@ -960,17 +960,13 @@ impl GridCheck {
             rows,
             fs,
             given: given.is_some(),
-            index: 0.0,
-            on_grid: true,
-            first: f64::NAN,
-            last: f64::NAN,
-            min_step: f64::INFINITY,
-            max_step: f64::NEG_INFINITY,
+            ..Self::idle()
         };
         (rows >= 2 && span > 0.0 && fs.is_finite() && fs > 0.0).then_some(check)
     }
 
-    /// A check of nothing (for code that may or may not check).
+    /// Nothing expected and nothing seen: the state every check starts from, and a
+    /// stand-in where nothing is checked.
     pub(crate) fn idle() -> Self {
         Self {
             t0: 0.0,
@@ -979,7 +975,7 @@ impl GridCheck {
             fs: 0.0,
             given: false,
             index: 0.0,
-            on_grid: false,
+            on_grid: true,
             first: f64::NAN,
             last: f64::NAN,
             min_step: f64::INFINITY,
@@ -990,13 +986,13 @@ impl GridCheck {
     /// The same expectation with nothing seen, for a run of rows whose first is row `row`.
     pub(crate) fn starting_at(&self, row: usize) -> Self {
         Self {
+            t0: self.t0,
+            t_last: self.t_last,
+            rows: self.rows,
+            fs: self.fs,
+            given: self.given,
             index: row as f64,
-            on_grid: true,
-            first: f64::NAN,
-            last: f64::NAN,
-            min_step: f64::INFINITY,
-            max_step: f64::NEG_INFINITY,
-            ..*self
+            ..Self::idle()
         }
     }
 
