@@ -90,6 +90,8 @@ impl Agreement {
     }
 }
 
+/// `num / den`, and 1 when there is nothing to find or nothing was found (`den` = 0): no
+/// miss and no false alarm.
 fn ratio(num: usize, den: usize) -> f64 {
     if den == 0 {
         1.0

@@ -554,8 +554,10 @@ fn split_axis(h: &str) -> Option<(&str, usize)> {
     Some((prefix, axis))
 }
 
-/// The x, y, z column indices of the left, right and unlabelled accelerometers.
+/// The x, y, z column indices of one accelerometer, if its three columns were found.
 pub(crate) type Triplet = Option<[usize; 3]>;
+
+/// The x, y, z column indices of the left, right and unlabelled accelerometers.
 fn find_axes(headers: &[String]) -> (Triplet, Triplet, Triplet) {
     let mut found = [[None::<usize>; 3]; 3]; // left, right, generic
     for (i, h) in headers.iter().enumerate() {

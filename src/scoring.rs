@@ -499,11 +499,18 @@ fn combine_legs(lms: &[LegMovement], rules: &Rules) -> Vec<CandidateMovement> {
 
 /// IMIs and series over the candidates for which `include` holds (step 5).
 struct SeriesResult {
+    /// Per candidate: its IMI in s, `None` for the first CLM after a break or a non-CLM.
     imi: Vec<Option<f64>>,
+    /// Per candidate: its series number (from 1), `None` outside a series.
     series_of: Vec<Option<usize>>,
+    /// Series found.
     n_series: usize,
 }
 
+/// Step 5 over the candidates for which `include` holds: each CLM's IMI from the previous
+/// CLM kept (`None` after a break), and the series of at least `min_series_len` CLMs with
+/// IMIs within the rules' bounds, numbered from 1. Series break at nonCLMs (when the rules
+/// say so), at excluded time between two CLMs, and at short IMIs as `short_imi` says.
 fn periodic_series(
     cands: &[CandidateMovement],
     include: impl Fn(&CandidateMovement) -> bool,

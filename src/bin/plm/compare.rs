@@ -278,8 +278,6 @@ fn write_json_value(path: &Path, value: &impl serde::Serialize) -> Result<(), Er
     })
 }
 
-/// Writes the requested outputs; files are written to a temporary name and renamed, so a
-/// failure never leaves a partial report behind.
 /// The `plm detect`/`plm score` JSON report in `path`, or `None` when the file is not JSON
 /// (an LM list).
 fn read_report(path: &Path) -> Result<Option<Report>, Error> {

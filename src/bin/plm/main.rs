@@ -213,6 +213,8 @@ struct CompareArgs {
     quiet: bool,
 }
 
+/// Runs one command; exit status 0, 2 for bad input (a file, a cell, an option), 1 for
+/// anything else (I/O).
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -230,6 +232,7 @@ fn main() -> ExitCode {
     }
 }
 
+/// The whole of a small text file (a config).
 fn read_text(path: &Path) -> Result<String, Error> {
     std::fs::read_to_string(path).map_err(|e| Error::Io {
         path: Some(path.to_path_buf()),
@@ -237,6 +240,8 @@ fn read_text(path: &Path) -> Result<String, Error> {
     })
 }
 
+/// The rules: the preset named (WASM 2016 by default), with the `--config` file's fields
+/// over it.
 fn rules(a: &ContextArgs) -> Result<Rules, Error> {
     let base = Rules::preset(a.rules.as_deref().unwrap_or("wasm2016"))?;
     match &a.config {
@@ -256,6 +261,8 @@ fn with_file(e: Error, path: &Path) -> Error {
     }
 }
 
+/// The context files given (`--hypnogram`, `--respiratory`, `--arousals`, each falling
+/// back on `--annotations`); a hypnogram's epochs are `rules.epoch_s` long.
 fn context(a: &ContextArgs, rules: &Rules) -> Result<Context, Error> {
     fn or_xml<'a>(own: Option<&'a PathBuf>, xml: Option<&'a PathBuf>) -> Option<&'a Path> {
         own.or(xml).map(PathBuf::as_path)
@@ -283,6 +290,7 @@ struct Setup {
     opts: ReadOptions,
 }
 
+/// The rules, detector and reader options of `plm detect`, checked once for all nights.
 fn setup(a: &DetectArgs) -> Result<Setup, Error> {
     let rules = rules(&a.context)?;
     let mut config = match &a.detector_config {
@@ -346,6 +354,7 @@ fn analyse(s: &Setup, night: &Path, ctx: &Context) -> Result<Report, Error> {
     .map_err(|e| e.in_file(night))
 }
 
+/// `plm detect`: one night, or several ([`batch::batch`]).
 fn detect(a: &DetectArgs) -> Result<(), Error> {
     let single = a.night.len() == 1 && !a.night[0].is_dir() && a.out_dir.is_none();
     if !single {
@@ -425,6 +434,7 @@ fn axes(field: &'static str, s: &str) -> Result<[String; 3], Error> {
     })
 }
 
+/// `plm score`: a list of scored leg movements through the same scoring.
 fn score(a: &ScoreArgs) -> Result<(), Error> {
     let rules = rules(&a.context)?;
     let ctx = context(&a.context, &rules)?;
@@ -439,6 +449,7 @@ fn score(a: &ScoreArgs) -> Result<(), Error> {
     )
 }
 
+/// `plm simulate`: a night with its truth, hypnogram and respiratory events.
 fn simulate(a: &SimulateArgs) -> Result<(), Error> {
     fn load<T: serde::de::DeserializeOwned + Default>(path: Option<&Path>) -> Result<T, Error> {
         match path {
@@ -479,6 +490,7 @@ fn simulate(a: &SimulateArgs) -> Result<(), Error> {
     Ok(())
 }
 
+/// Writes the outputs asked for (JSON, event table, figure) and the human summary.
 fn emit(
     report: &Report,
     a: &OutputArgs,
@@ -527,6 +539,8 @@ fn say(text: &str, stdout_taken: bool) {
     }
 }
 
+/// Writes one output through `write`: to stdout for `-`, else to `PATH.partial`, synced
+/// and renamed to `path`, so a failure (or a crash) never leaves a partial file behind.
 fn write_output(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> Result<(), Error>,
