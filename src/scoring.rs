@@ -499,7 +499,8 @@ fn combine_legs(lms: &[LegMovement], rules: &Rules) -> Vec<CandidateMovement> {
 
 /// IMIs and series over the candidates for which `include` holds (step 5).
 struct SeriesResult {
-    /// Per candidate: its IMI in s, `None` for the first CLM after a break or a non-CLM.
+    /// Per candidate: its IMI in s; `None` for the first CLM after a break and for the
+    /// candidates not looked at (not included, or not CLMs).
     imi: Vec<Option<f64>>,
     /// Per candidate: its series number (from 1), `None` outside a series.
     series_of: Vec<Option<usize>>,
