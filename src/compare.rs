@@ -16,7 +16,7 @@
 //! * **Uncertain reference movements** (a simulator's barely visible ones, `certain = 0`)
 //!   count neither way: a detection that matches one is left out of both counts.
 //! * **Reference PLMs**: the reference movements, uncertain ones included, scored by
-//!   [`crate::score_movements`] with the given rules and context over the whole
+//!   [`crate::score`] with the given rules and context over the whole
 //!   recording — no excluded time, since the reference scorer saw all of it — so that the
 //!   PLM figures measure detection, not scoring.
 //! * **Edge errors**: over the matched LM pairs, the median and 90th percentile of
@@ -29,20 +29,12 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::events::{LegMovement, Side};
+use crate::events::{LegMovement, ReferenceMovement, Side};
+use crate::io::Context;
+use crate::pipeline::score;
 use crate::report::Report;
-use crate::rules::Rules;
-
-/// A reference leg movement and whether it counts ([`compare`](mod@crate::compare)).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct ReferenceMovement {
-    /// The movement (s, monolateral).
-    pub lm: LegMovement,
-    /// `false` for a barely visible movement that counts neither way.
-    pub certain: bool,
-}
+use crate::score::{Rules, Span};
 
 /// Counts of one matching, and the rates they give.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -102,7 +94,7 @@ fn ratio(num: usize, den: usize) -> f64 {
 
 /// The outcome of [`match_intervals`].
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Matching {
+pub(crate) struct Matching {
     /// The counts.
     pub agreement: Agreement,
     /// Matched pairs as (reference index, detection index) into the slices given.
@@ -114,7 +106,7 @@ pub struct Matching {
 /// `(onset_s, offset_s)`; neither list needs to be sorted. O((R + D) log(R + D)) plus the
 /// overlapping pairs.
 #[must_use]
-pub fn match_intervals(
+pub(crate) fn match_intervals(
     reference: &[(f64, f64)],
     unsure: &[(f64, f64)],
     detected: &[(f64, f64)],
@@ -248,7 +240,7 @@ pub struct Comparison {
 ///
 /// # Errors
 /// [`Error::Config`] for a tolerance that is negative or not finite; as
-/// [`crate::score_movements`] for invalid reference movements, rules or context.
+/// [`crate::score`] for invalid reference movements, rules or context.
 pub fn compare(
     detection: &Report,
     reference: &[ReferenceMovement],
@@ -263,8 +255,11 @@ pub fn compare(
         ));
     }
     let all: Vec<LegMovement> = reference.iter().map(|r| r.lm).collect();
-    let scored =
-        crate::score_movements(&all, context, rules, Some(detection.recording.duration_s))?;
+    let span = Span {
+        duration_s: Some(detection.recording.duration_s),
+        ..Span::default()
+    };
+    let scored = score(&all, context, rules, span)?;
     let (mut onset, mut offset) = (Vec::new(), Vec::new());
     let mut per_leg = |side: Side| {
         let pick = |certain: bool| -> Vec<(f64, f64)> {
@@ -455,7 +450,7 @@ fn pearson(pairs: &[(f64, f64)]) -> Option<f64> {
 /// (MSR − MSE) / (MSR + (k − 1) MSE + k (MSC − MSE) / n). `None` for fewer than 2
 /// subjects or a zero denominator.
 #[must_use]
-pub fn icc_2_1<const K: usize>(rows: &[[f64; K]]) -> Option<f64> {
+fn icc_2_1<const K: usize>(rows: &[[f64; K]]) -> Option<f64> {
     let (n, k) = (rows.len() as f64, K as f64);
     if rows.len() < 2 || K < 2 {
         return None;
@@ -516,26 +511,29 @@ impl Pooled {
 
 /// Reads reference leg movements: a CSV list `onset_s,offset_s,side[,certain]` (a
 /// simulated night's truth file, or hand-scored LMs), NSRR XML or EDF+/BDF+ annotations
-/// (their scored limb movements, all certain). `path` is only used in messages.
+/// (their scored limb movements, all certain), plain or gzip.
 ///
 /// # Errors
-/// As [`crate::context::read_leg_movements`], and for a `certain` cell other than 0 or 1.
-pub fn read_reference_from(
-    path: Option<&Path>,
-    input: Box<dyn Read + Send>,
-) -> Result<Vec<ReferenceMovement>> {
-    Ok(crate::context::read_flagged_movements_from(path, input)?
-        .into_iter()
-        .map(|(lm, certain)| ReferenceMovement { lm, certain })
-        .collect())
+/// As [`crate::io::read_leg_movements`], and for a `certain` cell other than 0 or 1.
+pub fn read_reference(path: impl AsRef<Path>) -> Result<Vec<ReferenceMovement>> {
+    let path = path.as_ref();
+    read_reference_from(crate::io::open_path(path)?, Some(path))
 }
 
-/// [`read_reference_from`] a file (plain or gzip).
+/// [`read_reference`] from any reader; `name` is only used in messages.
 ///
 /// # Errors
-/// As [`read_reference_from`], and for a file that cannot be read.
-pub fn read_reference(path: &Path) -> Result<Vec<ReferenceMovement>> {
-    read_reference_from(Some(path), crate::table::open_path(path)?)
+/// As [`read_reference`].
+pub fn read_reference_from(
+    input: impl Read + Send + 'static,
+    name: Option<&Path>,
+) -> Result<Vec<ReferenceMovement>> {
+    Ok(
+        crate::io::annotations::read_flagged_movements(Box::new(input), name)?
+            .into_iter()
+            .map(|(lm, certain)| ReferenceMovement { lm, certain })
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -651,7 +649,16 @@ mod tests {
             .collect();
         found.push(lm(300.2, Side::Right));
         let (ctx, rules) = (Context::default(), Rules::wasm2016());
-        let detection = crate::score_movements(&found, &ctx, &rules, Some(600.0)).unwrap();
+        let detection = score(
+            &found,
+            &ctx,
+            &rules,
+            Span {
+                duration_s: Some(600.0),
+                ..Span::default()
+            },
+        )
+        .unwrap();
         let c = compare(&detection, &reference, &ctx, &rules, 0.5).unwrap();
         assert_eq!(
             (

@@ -164,6 +164,15 @@ impl Error {
         }
     }
 
+    /// An input error found without a place (by a validation of data already read),
+    /// placed at `loc`; other errors unchanged.
+    pub(crate) fn located(self, loc: &Location) -> Self {
+        match self {
+            Error::Input { message, .. } => Error::input(loc.clone(), message),
+            other => other,
+        }
+    }
+
     /// `Ok` when `v` is a finite number > 0, else a config error naming `field`.
     pub(crate) fn require_positive(field: &'static str, v: f64) -> Result<()> {
         if v.is_finite() && v > 0.0 {
@@ -235,6 +244,17 @@ impl std::error::Error for Error {
 
 /// `Result` with the crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// At most 40 characters of `s`, for messages.
+pub(crate) fn shorten(s: &str) -> String {
+    if s.chars().count() <= 40 {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(40).collect();
+        t.push('…');
+        t
+    }
+}
 
 #[cfg(test)]
 mod tests {

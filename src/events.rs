@@ -1,5 +1,5 @@
-//! Event types shared by detection and scoring: monolateral leg movements and time
-//! intervals.
+//! Events on a night's time axis, shared by every stage: monolateral leg movements, the
+//! leg they are on, and time intervals.
 //!
 //! All times are seconds from the start of the recording (`_s`); amplitudes are µV of the
 //! band-passed, rectified EMG (`_uv`) or mg of dynamic acceleration (`_mg`).
@@ -45,7 +45,7 @@ impl Side {
 pub struct LegMovement {
     /// Onset, s from the start of the recording.
     pub onset_s: f64,
-    /// Offset, s (the start of the ≥ 0.5 s quiet period, SCORING.md §1).
+    /// Offset, s (the start of the ≥ 0.5 s quiet period that ends it).
     pub offset_s: f64,
     /// The leg.
     pub side: Side,
@@ -88,6 +88,17 @@ impl LegMovement {
     pub fn duration_s(&self) -> f64 {
         self.offset_s - self.onset_s
     }
+}
+
+/// A leg movement of a reference scoring (an expert's, or a simulator's truth), with
+/// whether it is certain: a barely visible movement (`certain` false, as simulated truth
+/// marks them) counts neither way when a detection is compared with the reference.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceMovement {
+    /// The movement.
+    pub lm: LegMovement,
+    /// `false` for a barely visible movement.
+    pub certain: bool,
 }
 
 /// A closed time interval `[onset_s, offset_s]` in seconds (an arousal, an excluded

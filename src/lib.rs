@@ -1,36 +1,68 @@
-#![doc = include_str!("../README.md")]
+//! Detect and score **periodic limb movements during sleep** (PLMS) in leg signals —
+//! tibialis-anterior EMG from a polysomnogram, or ankle accelerometers — by the WASM 2016
+//! standard (Ferri et al., Sleep Med 2016) or the AASM manual.
+//!
+//! A night goes through the stages the modules are named after:
+//!
+//! | stage | module | |
+//! |---|---|---|
+//! | read | [`io`] | CSV, EDF/EDF+, BDF/BDF+ nights; hypnograms, respiratory events, arousals from CSV, NSRR XML or EDF+ annotations |
+//! | detect | `detect` | per leg: band-pass, hum removal, envelope, resting level, leg movements |
+//! | score | [`score`] | legs combined, IMIs, PLM series, indices — the rules digest and its sources are in its docs |
+//! | report | [`report`] | the [`Report`]: JSON, a CSV of movements, a text summary, an SVG figure |
+//! | compare | [`compare`](mod@compare) | agreement with a reference scoring |
+//! | simulate | [`sim`] | nights with known truth |
+//!
+//! [`Detector`] wires detection and scoring; [`score`](fn@score) scores leg movements
+//! detected elsewhere.
+//!
+//! ```
+//! use plm_detect::{Context, Detector, DetectorConfig, Rules, SimConfig, simulate};
+//!
+//! // A night: here simulated; `io::Reader::from_path("night.edf").read()?` reads one.
+//! let night = simulate(&SimConfig { duration_s: 600.0, ..SimConfig::default() })?;
+//! let detector = Detector::new(Rules::wasm2016(), DetectorConfig::default())?;
+//! let context = Context { hypnogram: Some(night.hypnogram), ..Context::default() };
+//! let report = detector.run(&night.recording, &context)?;
+//! println!("{} LMs, PLMS index {:?}/h", report.leg_movements.len(), report.summary.plms_index);
+//! # Ok::<(), plm_detect::Error>(())
+//! ```
+//!
+//! The library never panics on bad input and never prints: every fault is an [`Error`]
+//! naming what is wrong and where. It is a research tool, not a medical device.
 
-pub mod accel;
-mod columns;
 pub mod compare;
-pub mod context;
-pub mod detect;
-pub mod detector;
-pub mod edf;
-pub mod envelope;
-pub mod error;
-pub mod events;
-pub mod figure;
-pub mod filter;
-pub mod hum;
-pub mod input;
-pub mod nsrr;
+mod detect;
+mod dsp;
+mod error;
+mod events;
+pub mod io;
 mod par;
+mod pipeline;
 pub mod report;
-pub mod rules;
-pub mod scoring;
-pub mod signal;
-pub mod simulate;
-mod table;
+pub mod score;
+pub mod sim;
 
-pub use accel::{AccelConfig, AccelRecording};
-pub use compare::{Comparison, ReferenceMovement, compare};
-pub use context::{Context, Hypnogram, RespiratoryEvent, Stage};
-pub use detector::{Detector, DetectorConfig, MainsRemoval, NotchMode, Workspace, score_movements};
+pub use compare::{Comparison, compare};
+pub use detect::{AccelConfig, DetectorConfig, EnvelopeConfig, MainsRemoval, NotchMode};
 pub use error::{Error, Location, Result};
-pub use events::{Interval, LegMovement, Side};
-pub use input::{Night, ReadOptions, SignalKind, Unit, read_any, read_night};
+pub use events::{Interval, LegMovement, ReferenceMovement, Side};
+pub use io::{
+    AccelRecording, Context, Hypnogram, Night, Reader, Recording, RespiratoryEvent, SignalKind,
+    Stage, TimeBase, Unit,
+};
+pub use pipeline::{Detector, Workspace, score};
 pub use report::Report;
-pub use rules::Rules;
-pub use scoring::{CandidateMovement, MovementSide, Scored, Series, Span, Summary, score};
-pub use signal::{Channel, Recording};
+pub use score::{Rules, Span};
+pub use sim::{SimConfig, simulate};
+
+/// The kernels and per-leg stages, for benches and golden tests (the non-default
+/// `internals` feature): not a stable interface.
+#[cfg(feature = "internals")]
+pub mod internals {
+    pub use crate::detect::envelope::{Envelope, EnvelopeParts, envelope};
+    pub use crate::detect::movements::{LmThresholds, detect, detect_with_cuts};
+    pub use crate::dsp::butterworth::{Band, Section, butterworth, notch, response};
+    pub use crate::dsp::running_median::{running_median, window_median};
+    pub use crate::dsp::zero_phase::ZeroPhase;
+}

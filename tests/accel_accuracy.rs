@@ -14,9 +14,8 @@
 //! (LM F1 0.991); on the same conditions at 8 h it is 1.0–1.1/h for each seed set, with
 //! the detector unchanged.
 
-use plm_detect::accel::AccelRecording;
-use plm_detect::simulate::{AccelSimConfig, AccelSimNight, TrueMovement, simulate_accel};
-use plm_detect::{Context, Detector, Rules};
+use plm_detect::sim::{AccelSimConfig, AccelSimNight, TrueMovement, simulate_accel};
+use plm_detect::{AccelRecording, Context, Detector, DetectorConfig, Night, Reader, Rules};
 
 fn score_night(night: &AccelSimNight, recording: &AccelRecording) -> (f64, f64) {
     let ctx = Context {
@@ -24,7 +23,8 @@ fn score_night(night: &AccelSimNight, recording: &AccelRecording) -> (f64, f64) 
         respiratory: night.respiratory.clone(),
         arousals: vec![],
     };
-    let report = Detector::default().run_accel(recording, &ctx).unwrap();
+    let detector = Detector::new(Rules::wasm2016(), DetectorConfig::default()).unwrap();
+    let report = detector.run_accel(recording, &ctx).unwrap();
     assert_eq!(report.modality, plm_detect::report::Modality::Accelerometer);
     let reference: Vec<_> = night.truth.iter().map(TrueMovement::reference).collect();
     let c = plm_detect::compare(&report, &reference, &ctx, &Rules::wasm2016(), 0.5).unwrap();
@@ -107,16 +107,16 @@ fn accelerometer_accuracy_on_unseen_simulated_nights() {
             let recording = if *via_csv {
                 let mut bytes = Vec::new();
                 night.write_signals(&mut bytes).unwrap();
-                let rec = plm_detect::input::read_accel_from(
-                    None,
-                    Box::new(std::io::Cursor::new(bytes)),
-                    &plm_detect::ReadOptions::new(),
-                )
-                .unwrap();
+                let Night::Accel(rec) = Reader::from_reader(std::io::Cursor::new(bytes))
+                    .read()
+                    .unwrap()
+                else {
+                    panic!("not read as accelerometers")
+                };
                 assert!(
-                    (rec.sample_rate_hz - cfg.sample_rate_hz / 1.0004).abs() < 0.01,
+                    (rec.sample_rate_hz() - cfg.sample_rate_hz / 1.0004).abs() < 0.01,
                     "{}",
-                    rec.sample_rate_hz
+                    rec.sample_rate_hz()
                 );
                 rec
             } else {

@@ -11,7 +11,6 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use plm_detect::simulate::evaluate;
 use serde_json::Value;
 
 fn plm() -> Command {
@@ -44,22 +43,6 @@ fn detect_json(night: &Path, context: &[(&str, &Path)]) -> Value {
         args.extend([*option, file.to_str().unwrap()]);
     }
     stdout_json(&run(&args))
-}
-
-/// (onset, offset, side, certain) rows of a truth file.
-fn truth(name: &str) -> Vec<(f64, f64, String, bool)> {
-    let mut r = csv::Reader::from_path(data(&format!("{name}.truth.csv"))).unwrap();
-    r.records()
-        .map(|row| {
-            let row = row.unwrap();
-            (
-                row[0].parse().unwrap(),
-                row[1].parse().unwrap(),
-                row[2].to_owned(),
-                &row[3] == "1",
-            )
-        })
-        .collect()
 }
 
 const NIGHTS: &[&str] = &[
@@ -144,41 +127,18 @@ fn detect_finds_the_true_movements_in_every_sample_night() {
             assert!(c0.get(key).is_some(), "{name}: missing candidate.{key}");
         }
 
-        // Detection against truth.
-        let t = truth(name);
-        let mut agreement = plm_detect::simulate::Agreement {
-            truth: 0,
-            detected: 0,
-            matched: 0,
+        // Detection against truth: the leg movements of the report, matched with the
+        // truth's (barely visible ones counting neither way).
+        let detection: plm_detect::Report = serde_json::from_value(report.clone()).unwrap();
+        let reference =
+            plm_detect::compare::read_reference(data(&format!("{name}.truth.csv"))).unwrap();
+        let context = plm_detect::Context {
+            hypnogram: Some(plm_detect::io::read_hypnogram(&hyp, 30.0).unwrap()),
+            ..plm_detect::Context::default()
         };
-        for side in ["left", "right"] {
-            let certain: Vec<(f64, f64)> = t
-                .iter()
-                .filter(|r| r.2 == side && r.3)
-                .map(|r| (r.0, r.1))
-                .collect();
-            let unsure: Vec<(f64, f64)> = t
-                .iter()
-                .filter(|r| r.2 == side && !r.3)
-                .map(|r| (r.0, r.1))
-                .collect();
-            let det: Vec<(f64, f64)> = report["leg_movements"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|m| m["side"] == side)
-                .map(|m| {
-                    (
-                        m["onset_s"].as_f64().unwrap(),
-                        m["offset_s"].as_f64().unwrap(),
-                    )
-                })
-                .collect();
-            let a = evaluate(&certain, &unsure, &det, 0.5);
-            agreement.truth += a.truth;
-            agreement.detected += a.detected;
-            agreement.matched += a.matched;
-        }
+        let comparison =
+            plm_detect::compare(&detection, &reference, &context, &detection.rules, 0.5).unwrap();
+        let agreement = comparison.lm;
         assert!(
             agreement.f1() >= 0.97,
             "{name}: LM F1 {:.3} ({agreement:?})",
@@ -275,14 +235,14 @@ fn score_matches_the_library_and_accepts_a_rules_config() {
         "--json",
         "-",
     ]));
-    let lib = plm_detect::score_movements(
-        &plm_detect::context::read_leg_movements(&lms).unwrap(),
+    let lib = plm_detect::score(
+        &plm_detect::io::read_leg_movements(&lms).unwrap(),
         &plm_detect::Context {
-            hypnogram: Some(plm_detect::context::read_hypnogram(&hyp, 30.0).unwrap()),
+            hypnogram: Some(plm_detect::io::read_hypnogram(&hyp, 30.0).unwrap()),
             ..Default::default()
         },
         &plm_detect::Rules::wasm2016(),
-        None,
+        plm_detect::Span::default(),
     )
     .unwrap();
     assert_eq!(

@@ -4,8 +4,15 @@
 
 use std::path::{Path, PathBuf};
 
-use plm_detect::signal::TimeBase;
-use plm_detect::{ReadOptions, Side, read_night};
+use plm_detect::{Night, Reader, Recording, Side, TimeBase};
+
+/// The EMG night in `path`.
+fn read_night(path: &Path) -> Recording {
+    match Reader::from_path(path).read().unwrap() {
+        Night::Emg(r) => r,
+        Night::Accel(_) => panic!("{}: read as accelerometers", path.display()),
+    }
+}
 
 fn golden(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -30,19 +37,19 @@ fn expected(name: &str) -> Vec<(usize, f64, f64)> {
 }
 
 fn check(file: &str, expected_file: &str, to_uv: f64, fs: f64, n: usize, names: [&str; 2]) {
-    let rec = read_night(&golden(file), &ReadOptions::new()).unwrap();
-    assert_eq!(rec.sample_rate_hz, fs, "{file}");
-    assert_eq!(rec.time_base, TimeBase::EdfRecords);
-    assert_eq!(rec.start_time.as_deref(), Some("2024-03-01T22:30:05"));
+    let rec = read_night(&golden(file));
+    assert_eq!(rec.sample_rate_hz(), fs, "{file}");
+    assert_eq!(rec.time_base(), TimeBase::EdfRecords);
+    assert_eq!(rec.start_time(), Some("2024-03-01T22:30:05"));
     let left = rec.channel(Side::Left).unwrap();
     let right = rec.channel(Side::Right).unwrap();
-    assert_eq!([left.name.as_str(), right.name.as_str()], names);
-    assert_eq!(left.samples_uv.len(), n);
-    assert_eq!(right.samples_uv.len(), n);
+    assert_eq!([left.name(), right.name()], names);
+    assert_eq!(left.samples_uv().len(), n);
+    assert_eq!(right.samples_uv().len(), n);
     let rows = expected(expected_file);
     assert_eq!(rows.len(), n.div_ceil(5));
     for (k, l, r) in rows {
-        for (got, want) in [(left.samples_uv[k], l), (right.samples_uv[k], r)] {
+        for (got, want) in [(left.samples_uv()[k], l), (right.samples_uv()[k], r)] {
             let want = want * to_uv;
             assert!(
                 (got - want).abs() <= 1e-9 * want.abs().max(1.0),
@@ -89,9 +96,9 @@ fn bdf_plus_24_bit_legs_and_annotations_equal_pyedflib() {
         ["EMG Leg L", "EMG Leg R"],
     );
     // Its `BDF Annotations` give a hypnogram.
-    let h = plm_detect::context::read_hypnogram(&golden("legs-bdfplus.bdf"), 10.0).unwrap();
+    let h = plm_detect::io::read_hypnogram(golden("legs-bdfplus.bdf"), 10.0).unwrap();
     assert_eq!(
-        h.epochs,
+        h.epochs(),
         vec![(0.0, plm_detect::Stage::W), (10.0, plm_detect::Stage::N2)]
     );
 }
@@ -108,7 +115,12 @@ fn gzipped_edf_reads_the_same() {
     enc.write_all(&std::fs::read(golden("psg-edfplus.edf")).unwrap())
         .unwrap();
     enc.finish().unwrap();
-    let a = read_night(&gz, &ReadOptions::new()).unwrap();
-    let b = read_night(&golden("psg-edfplus.edf"), &ReadOptions::new()).unwrap();
+    let a = read_night(&gz);
+    let b = read_night(&golden("psg-edfplus.edf"));
     assert_eq!(a, b);
+    // A stream is unzipped too.
+    let stream = Reader::from_reader(std::fs::File::open(&gz).unwrap())
+        .read()
+        .unwrap();
+    assert_eq!(stream, Night::Emg(b));
 }

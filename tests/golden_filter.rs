@@ -5,7 +5,7 @@
 //! pairing may differ from scipy's, so the cascade is compared through what it does: its
 //! complex frequency response, its poles, and its forward–backward output on a fixed signal.
 
-use plm_detect::filter::{Band, Section, ZeroPhase, butterworth, notch, response};
+use plm_detect::internals::{Band, Section, ZeroPhase, butterworth, notch, response};
 use serde_json::Value;
 
 fn load() -> Value {

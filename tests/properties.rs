@@ -2,12 +2,19 @@
 //! any leg-movement list; readers and the detector never panic; events are sorted, inside
 //! the recording, and series obey the rules.
 
-use plm_detect::{Context, Detector, LegMovement, Recording, Rules, Side, Span, score};
+use plm_detect::internals::{Envelope, EnvelopeParts, LmThresholds, detect, detect_with_cuts};
+use plm_detect::io::{
+    read_arousals_from, read_hypnogram_from, read_leg_movements_from, read_respiratory_from,
+};
+use plm_detect::{
+    Context, Detector, DetectorConfig, LegMovement, Night, Reader, Recording, Rules, Side, Span,
+    score,
+};
 use proptest::prelude::*;
 use std::fmt::Write as _;
 
-/// PLMScoRe's order of operations (SCORING.md §2–3), written independently of
-/// `plm_detect::scoring`: returns (CLM count, PLM count, periodic flag per candidate).
+/// PLMScoRe's order of operations (the rules digest in `plm_detect::score`), written
+/// independently of it: returns (CLM count, PLM count, periodic flag per candidate).
 fn plmscore(lms: &[(f64, f64, Side)]) -> (usize, usize, Vec<bool>) {
     struct G {
         on: f64,
@@ -104,6 +111,19 @@ fn plmscore(lms: &[(f64, f64, Side)]) -> (usize, usize, Vec<bool>) {
     (clms, plms, periodic)
 }
 
+/// The span the property tests score over: 2000 s, nothing excluded.
+fn span() -> Span<'static> {
+    Span {
+        duration_s: Some(2000.0),
+        ..Span::default()
+    }
+}
+
+/// The detector with the default rules and settings.
+fn detector() -> Detector {
+    Detector::new(Rules::wasm2016(), DetectorConfig::default()).unwrap()
+}
+
 /// Leg movements on a coarse time grid so that gaps of exactly 0.5 s, IMIs of exactly 10
 /// and 90 s and durations of exactly 0.5 and 10 s occur often.
 fn lm_list() -> impl Strategy<Value = Vec<(f64, f64, Side)>> {
@@ -129,7 +149,7 @@ proptest! {
     #[test]
     fn scoring_equals_plmscore_on_any_list(list in lm_list()) {
         let lms: Vec<LegMovement> = list.iter().map(|&(a, b, s)| LegMovement::new(a, b, s)).collect();
-        let s = score(&lms, &Context::default(), &Rules::wasm2016(), Span { duration_s: 2000.0, excluded: &[] }).unwrap();
+        let s = score(&lms, &Context::default(), &Rules::wasm2016(), span()).unwrap();
         let (clms, plms, periodic) = plmscore(&list);
         prop_assert_eq!(s.summary.clm_count, clms);
         prop_assert_eq!(s.summary.plm_count, plms);
@@ -141,7 +161,7 @@ proptest! {
     fn scored_events_are_sorted_and_series_obey_the_rules(list in lm_list(), aasm in any::<bool>()) {
         let rules = if aasm { Rules::aasm() } else { Rules::wasm2016() };
         let lms: Vec<LegMovement> = list.iter().map(|&(a, b, s)| LegMovement::new(a, b, s)).collect();
-        let s = score(&lms, &Context::default(), &rules, Span { duration_s: 2000.0, excluded: &[] }).unwrap();
+        let s = score(&lms, &Context::default(), &rules, span()).unwrap();
         let c = &s.candidate_movements;
         prop_assert!(c.windows(2).all(|w| w[0].onset_s <= w[1].onset_s));
         prop_assert!(s.leg_movements.iter().all(|m| m.duration_s() >= rules.min_lm_s));
@@ -161,9 +181,9 @@ proptest! {
 
     #[test]
     fn night_reader_never_panics_on_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
-        let _ = plm_detect::input::read_night_from(None, Box::new(std::io::Cursor::new(bytes.clone())), &plm_detect::ReadOptions::new());
-        let _ = plm_detect::context::read_hypnogram_from(None, Box::new(std::io::Cursor::new(bytes.clone())), 30.0);
-        let _ = plm_detect::context::read_leg_movements_from(None, Box::new(std::io::Cursor::new(bytes)));
+        let _ = Reader::from_reader(std::io::Cursor::new(bytes.clone())).read();
+        let _ = read_hypnogram_from(std::io::Cursor::new(bytes.clone()), None, 30.0);
+        let _ = read_leg_movements_from(std::io::Cursor::new(bytes), None);
     }
 
     #[test]
@@ -183,10 +203,12 @@ proptest! {
                 _ => writeln!(text, "{t},{a},{b}"),
             };
         }
-        let mut opts = plm_detect::ReadOptions::new();
-        opts.sample_rate_hz = fs;
-        if let Ok(rec) = plm_detect::input::read_night_from(None, Box::new(std::io::Cursor::new(text.into_bytes())), &opts) {
-            let _ = Detector::default().run(&rec, &Context::default());
+        let mut reader = Reader::from_reader(std::io::Cursor::new(text.into_bytes()));
+        if let Some(fs) = fs {
+            reader = reader.sample_rate_hz(fs);
+        }
+        if let Ok(Night::Emg(rec)) = reader.read() {
+            let _ = detector().run(&rec, &Context::default());
         }
     }
 
@@ -236,12 +258,11 @@ proptest! {
         if let Some(c) = cut {
             bytes.truncate(c.index(bytes.len()));
         }
-        let input = || Box::new(std::io::Cursor::new(bytes.clone()));
-        if as_any {
-            let _ = plm_detect::input::read_any_from(None, input(), &plm_detect::ReadOptions::new());
-        } else if let Ok(rec) = plm_detect::input::read_night_from(None, input(), &plm_detect::ReadOptions::new()) {
-            prop_assert!(rec.validate().is_ok());
-            prop_assert!(rec.sample_rate_hz > 0.0);
+        let reader = Reader::from_reader(std::io::Cursor::new(bytes));
+        let read = if as_any { reader.read() } else { reader.signal(plm_detect::SignalKind::Emg).read() };
+        if let Ok(Night::Emg(rec)) = read {
+            prop_assert!(rec.sample_rate_hz() > 0.0 && !rec.is_empty());
+            prop_assert!(rec.channels().iter().all(|c| c.samples_uv().iter().all(|v| !v.is_infinite())));
         }
     }
 }
@@ -281,7 +302,7 @@ proptest! {
             }
         }
         let rec = Recording::from_slices(fs, Some(&x), Some(&x.iter().map(|v| -v).collect::<Vec<_>>())).unwrap();
-        let Ok(report) = Detector::default().run(&rec, &Context::default()) else { return Ok(()) };
+        let Ok(report) = detector().run(&rec, &Context::default()) else { return Ok(()) };
         let dur = rec.duration_s();
         let lms = &report.leg_movements;
         prop_assert!(lms.windows(2).all(|w| w[0].onset_s <= w[1].onset_s));
@@ -317,7 +338,7 @@ proptest! {
             let a = (at * n as f64) as usize;
             cut[a..(a + len).min(n)].fill(true);
         }
-        let parts = plm_detect::envelope::EnvelopeParts {
+        let parts = EnvelopeParts {
             amplitude: levels.clone(),
             rest: vec![1.0; n],
             block_mean: levels.clone(),
@@ -325,19 +346,24 @@ proptest! {
             fine: levels,
             fine_margin: vec![2.0; n],
         };
-        let env = plm_detect::envelope::Envelope::from_parts(1, 100.0, n as f64 / 100.0, 25, parts)
-            .expect("consistent parts");
-        let rules = plm_detect::detect::LmThresholds {
+        let env = Envelope::from_parts(100.0, 1, n, 25, parts).expect("consistent parts");
+        let rules = LmThresholds {
+            onset_above_rest: 8.0,
+            offset_above_rest: 2.0,
+            offset_quiet_s: 0.5,
+            min_lm_s: 0.5,
+            morphology_check: true,
+            morphology_window_s: 0.5,
             flank_extrapolation_s: extrapolation,
-            ..plm_detect::detect::LmThresholds::emg(&Rules::wasm2016())
+            onset_noise_factor: None,
         };
-        let lms = plm_detect::detect::detect_with_cuts(&env, Side::Left, &rules, &[], &cut);
+        let lms = detect_with_cuts(&env, Side::Left, &rules, &[], &cut);
         if cuts.is_empty() {
-            prop_assert_eq!(&lms, &plm_detect::detect::detect(&env, Side::Left, &rules, &[]));
+            prop_assert_eq!(&lms, &detect(&env, Side::Left, &rules, &[]));
         }
         prop_assert!(lms.windows(2).all(|w| w[0].onset_s <= w[1].onset_s));
         for m in &lms {
-            prop_assert!(m.onset_s >= 0.0 && m.offset_s <= env.duration_s && m.duration_s() >= 0.5, "{:?}", m);
+            prop_assert!(m.onset_s >= 0.0 && m.offset_s <= env.duration_s() && m.duration_s() >= 0.5, "{:?}", m);
             let (a, b) = ((m.onset_s * 100.0).ceil() as usize, ((m.offset_s * 100.0).floor() as usize).min(n));
             prop_assert!(!cut[a..b].iter().any(|&c| c), "LM {:?} spans a cut", m);
         }
@@ -364,10 +390,10 @@ proptest! {
         w in 1usize..60,
     ) {
         let mut out = vec![0.0; x.len()];
-        plm_detect::envelope::running_median(&x, w, &mut out);
+        plm_detect::internals::running_median(&x, w, &mut out);
         let mut buf = Vec::new();
         for (i, o) in out.iter().enumerate() {
-            let m = plm_detect::envelope::window_median(&x, i, w / 2, &mut buf);
+            let m = plm_detect::internals::window_median(&x, i, w / 2, &mut buf);
             prop_assert!(o.to_bits() == m.to_bits() || (o.is_nan() && m.is_nan()), "i {} w {}: {} vs {}", i, w, o, m);
         }
     }
@@ -393,22 +419,24 @@ fn damaged(
 
 /// Every context reader on `bytes`: an error or a well-formed list, never a panic.
 fn context_readers_hold(bytes: &[u8]) -> Result<(), TestCaseError> {
-    let input = || Box::new(std::io::Cursor::new(bytes.to_vec()));
-    if let Ok(h) = plm_detect::context::read_hypnogram_from(None, input(), 30.0) {
-        prop_assert!(h.validate().is_ok());
+    let input = || std::io::Cursor::new(bytes.to_vec());
+    if let Ok(h) = read_hypnogram_from(input(), None, 30.0) {
+        let e = h.epochs();
+        prop_assert!(e.iter().all(|(t, _)| t.is_finite() && *t >= 0.0));
+        prop_assert!(e.windows(2).all(|w| w[1].0 >= w[0].0 + h.epoch_s() - 1e-6));
     }
-    if let Ok(r) = plm_detect::context::read_respiratory_from(None, input()) {
+    if let Ok(r) = read_respiratory_from(input(), None) {
         prop_assert!(
             r.iter()
                 .all(|e| e.onset_s >= 0.0 && e.offset_s >= e.onset_s)
         );
     }
-    if let Ok(a) = plm_detect::context::read_arousals_from(None, input()) {
+    if let Ok(a) = read_arousals_from(input(), None) {
         prop_assert!(
             a.iter()
                 .all(|e| e.onset_s >= 0.0 && e.offset_s >= e.onset_s)
         );
     }
-    let _ = plm_detect::context::read_leg_movements_from(None, input());
+    let _ = read_leg_movements_from(input(), None);
     Ok(())
 }

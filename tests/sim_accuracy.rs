@@ -8,8 +8,8 @@
 //! PLMs are the true LMs scored with the same WASM 2016 rules (scoring is tested
 //! separately), so the PLM figures measure detection only.
 
-use plm_detect::simulate::{SimConfig, SimNight, TrueMovement, simulate};
-use plm_detect::{Context, Detector, Report, Rules};
+use plm_detect::sim::{SimConfig, SimNight, TrueMovement, simulate};
+use plm_detect::{Context, Detector, DetectorConfig, Report, Rules};
 
 struct Outcome {
     lm_f1: f64,
@@ -23,7 +23,8 @@ fn run(night: &SimNight) -> (Report, Outcome) {
         respiratory: night.respiratory.clone(),
         arousals: vec![],
     };
-    let report = Detector::default().run(&night.recording, &ctx).unwrap();
+    let detector = Detector::new(Rules::wasm2016(), DetectorConfig::default()).unwrap();
+    let report = detector.run(&night.recording, &ctx).unwrap();
     // Reference: all true LMs (certain or not) scored by the same rules; the uncertain
     // ones count neither way in the LM figures.
     let reference: Vec<_> = night.truth.iter().map(TrueMovement::reference).collect();

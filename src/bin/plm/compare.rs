@@ -4,8 +4,8 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use plm_detect::context::read_leg_movements;
-use plm_detect::{Context, Error, Report, Rules};
+use plm_detect::io::read_leg_movements;
+use plm_detect::{Context, Error, Report, Rules, Span};
 
 use super::{CompareArgs, context, context_beside, night_name, rules, say, write_output};
 
@@ -73,8 +73,11 @@ fn compare_pair(
         report
     } else {
         let lms = read_leg_movements(detection)?;
-        plm_detect::score_movements(&lms, &ctx, &rules, a.duration)
-            .map_err(|e| e.in_file(detection))?
+        let span = Span {
+            duration_s: a.duration,
+            ..Span::default()
+        };
+        plm_detect::score(&lms, &ctx, &rules, span).map_err(|e| e.in_file(detection))?
     };
     let movements = plm_detect::compare::read_reference(reference)?;
     plm_detect::compare(&detection_report, &movements, &ctx, &rules, a.tolerance)

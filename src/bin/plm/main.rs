@@ -12,13 +12,11 @@ use clap::{Args, Parser, Subcommand};
 
 mod batch;
 mod compare;
-use plm_detect::context::{
-    Hypnogram, read_arousals, read_hypnogram, read_leg_movements, read_respiratory,
-};
-use plm_detect::simulate::{AccelSimConfig, SimConfig};
+use plm_detect::io::{read_arousals, read_hypnogram, read_leg_movements, read_respiratory};
+use plm_detect::sim::{AccelSimConfig, SimConfig};
 use plm_detect::{
-    Context, Detector, DetectorConfig, Error, Night, NotchMode, ReadOptions, Report, Rules,
-    SignalKind, Unit,
+    Context, Detector, DetectorConfig, Error, Hypnogram, Night, NotchMode, Reader, Report, Rules,
+    SignalKind, Span, Unit,
 };
 
 #[derive(Parser)]
@@ -287,7 +285,48 @@ fn context(a: &ContextArgs, rules: &Rules) -> Result<Context, Error> {
 struct Setup {
     rules: Rules,
     detector: Detector,
-    opts: ReadOptions,
+    read: ReadSettings,
+}
+
+/// How `plm detect` reads each night: the reader options of the command line.
+#[derive(Default)]
+struct ReadSettings {
+    sample_rate_hz: Option<f64>,
+    left: Option<String>,
+    right: Option<String>,
+    unit: Option<Unit>,
+    left_axes: Option<[String; 3]>,
+    right_axes: Option<[String; 3]>,
+    signal: Option<SignalKind>,
+}
+
+impl ReadSettings {
+    /// A reader of the night at `path` with these settings.
+    fn reader(&self, path: &Path) -> Reader {
+        let mut r = Reader::from_path(path);
+        if let Some(fs) = self.sample_rate_hz {
+            r = r.sample_rate_hz(fs);
+        }
+        if let Some(n) = &self.left {
+            r = r.left(n.clone());
+        }
+        if let Some(n) = &self.right {
+            r = r.right(n.clone());
+        }
+        if let Some(u) = self.unit {
+            r = r.unit(u);
+        }
+        if let Some(a) = &self.left_axes {
+            r = r.left_axes(a.clone());
+        }
+        if let Some(a) = &self.right_axes {
+            r = r.right_axes(a.clone());
+        }
+        if let Some(k) = self.signal {
+            r = r.signal(k);
+        }
+        r
+    }
 }
 
 /// The rules, detector and reader options of `plm detect`, checked once for all nights.
@@ -308,7 +347,7 @@ fn setup(a: &DetectArgs) -> Result<Setup, Error> {
         })?),
     };
     let detector = Detector::new(rules.clone(), config)?;
-    let mut opts = ReadOptions::new();
+    let mut opts = ReadSettings::default();
     if let Some(u) = &a.unit {
         opts.unit = Some(Unit::parse(u).ok_or_else(|| Error::Config {
             field: "unit",
@@ -341,13 +380,13 @@ fn setup(a: &DetectArgs) -> Result<Setup, Error> {
     Ok(Setup {
         rules,
         detector,
-        opts,
+        read: opts,
     })
 }
 
 /// Reads and analyses one night.
 fn analyse(s: &Setup, night: &Path, ctx: &Context) -> Result<Report, Error> {
-    match plm_detect::read_any(night, &s.opts)? {
+    match s.read.reader(night).read()? {
         Night::Emg(recording) => s.detector.run_owned(recording, ctx),
         Night::Accel(recording) => s.detector.run_accel(&recording, ctx),
     }
@@ -414,7 +453,7 @@ fn context_beside(dir: &Path, name: &str, rules: &Rules) -> Result<Context, Erro
 /// Writes the report's figure (SVG) to `path` (`-`: stdout).
 fn write_figure(path: &Path, report: &Report, hypnogram: Option<&Hypnogram>) -> Result<(), Error> {
     write_output(path, |w| {
-        w.write_all(plm_detect::figure::svg(report, hypnogram).as_bytes())
+        w.write_all(report.svg(hypnogram).as_bytes())
             .map_err(|e| Error::Io {
                 path: Some(path.to_path_buf()),
                 source: e,
@@ -439,8 +478,12 @@ fn score(a: &ScoreArgs) -> Result<(), Error> {
     let rules = rules(&a.context)?;
     let ctx = context(&a.context, &rules)?;
     let lms = read_leg_movements(&a.movements)?;
-    let report = plm_detect::score_movements(&lms, &ctx, &rules, a.duration)
-        .map_err(|e| e.in_file(&a.movements))?;
+    let span = Span {
+        duration_s: a.duration,
+        ..Span::default()
+    };
+    let report =
+        plm_detect::score(&lms, &ctx, &rules, span).map_err(|e| e.in_file(&a.movements))?;
     emit(
         &report,
         &a.output,
@@ -470,13 +513,13 @@ fn simulate(a: &SimulateArgs) -> Result<(), Error> {
     let (truth, respiratory, (duration, fs)) = if a.accel {
         let mut cfg: AccelSimConfig = load(a.config.as_deref())?;
         let length_rate = set(&mut cfg.seed, &mut cfg.duration_s, &mut cfg.sample_rate_hz);
-        let night = plm_detect::simulate::simulate_accel(&cfg)?;
+        let night = plm_detect::sim::simulate_accel(&cfg)?;
         night.write(&a.prefix)?;
         (night.truth, night.respiratory.len(), length_rate)
     } else {
         let mut cfg: SimConfig = load(a.config.as_deref())?;
         let length_rate = set(&mut cfg.seed, &mut cfg.duration_s, &mut cfg.sample_rate_hz);
-        let night = plm_detect::simulate::simulate(&cfg)?;
+        let night = plm_detect::sim::simulate(&cfg)?;
         night.write(&a.prefix)?;
         (night.truth, night.respiratory.len(), length_rate)
     };

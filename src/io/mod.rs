@@ -1,0 +1,251 @@
+//! Reading nights and their context.
+//!
+//! A night is read with a [`Reader`] into a [`Night`]: a [`Recording`] of leg EMG (µV) or
+//! an [`AccelRecording`] of leg accelerometers (g), on a uniform time grid. The format is
+//! recognised by content, whatever the file's name, and gzip is undone first:
+//!
+//! * **CSV** ([`csv`]): a header row, a time column (or a rate given), leg or axis columns
+//!   found by name ([`names`]); stamps to a grid by [`grid`].
+//! * **EDF / EDF+ / BDF / BDF+** ([`edf`]): leg signals found by label, scaled by each
+//!   signal's ranges and physical dimension; EDF+D records placed at their onsets.
+//!
+//! The context — hypnogram, respiratory events, arousals — and lists of scored leg
+//! movements come from CSV, NSRR XML or EDF+ annotations ([`annotations`]), into the
+//! types of [`context`].
+//!
+//! Every fault of a file is an [`Error`](crate::Error) naming the file and the place
+//! (line and column, or byte) and the field.
+//!
+//! ```no_run
+//! use plm_detect::io::{Night, Reader, Unit};
+//!
+//! let night = Reader::from_path("night.edf").unit(Unit::Millivolt).read()?;
+//! match night {
+//!     Night::Emg(recording) => println!("{} legs of EMG", recording.channels().len()),
+//!     Night::Accel(recording) => println!("{} accelerometers", recording.legs().len()),
+//! }
+//! # Ok::<(), plm_detect::Error>(())
+//! ```
+
+mod accel_recording;
+pub mod annotations;
+pub mod context;
+mod csv;
+mod edf;
+mod grid;
+mod names;
+mod recording;
+mod unit;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+pub use accel_recording::{AccelLeg, AccelRecording};
+pub use annotations::{
+    read_arousals, read_arousals_from, read_hypnogram, read_hypnogram_from, read_leg_movements,
+    read_leg_movements_from, read_respiratory, read_respiratory_from,
+};
+pub use context::{Context, Hypnogram, RespiratoryEvent, Stage};
+pub use recording::{Channel, Recording, TimeBase};
+pub use unit::{SignalKind, Unit};
+
+pub(crate) use csv::source::open_path;
+
+use crate::error::{Error, Location, Result};
+
+/// A night of either kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Night {
+    /// Leg EMG.
+    Emg(Recording),
+    /// Leg accelerometers.
+    Accel(AccelRecording),
+}
+
+/// Reads a night (module docs): where from, and how to read it.
+///
+/// Every setting is optional: by default the legs (or axes) are found by name, the kind of
+/// night (EMG or accelerometer) from the names, the rate from the time stamps and the
+/// unit is µV for EMG and g for accelerometers (EDF: each signal's physical dimension).
+pub struct Reader {
+    source: Source,
+    options: Options,
+}
+
+/// Where a [`Reader`] reads from.
+enum Source {
+    Path(PathBuf),
+    Stream {
+        input: Box<dyn Read + Send>,
+        name: Option<PathBuf>,
+    },
+}
+
+/// What a [`Reader`] was told.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Options {
+    /// Sample rate, Hz: required without a time column; with one, it overrides the
+    /// estimate. Refused for EDF files, which state their rates.
+    pub sample_rate_hz: Option<f64>,
+    /// Header of the left-leg column, or label of the EDF signal (instead of the aliases).
+    pub left: Option<String>,
+    /// Header of the right-leg column, or label of the EDF signal.
+    pub right: Option<String>,
+    /// Unit of the signal columns; `None` = µV for EMG, g for accelerometers (EDF: each
+    /// signal's physical dimension).
+    pub unit: Option<Unit>,
+    /// The x, y, z axis columns of the left-leg accelerometer (instead of the aliases).
+    pub left_axes: Option<[String; 3]>,
+    /// The x, y, z axis columns of the right-leg accelerometer.
+    pub right_axes: Option<[String; 3]>,
+    /// The kind of night, instead of telling it from the names.
+    pub signal: Option<SignalKind>,
+}
+
+impl Reader {
+    /// A reader of the file at `path` (plain or gzip).
+    #[must_use]
+    pub fn from_path(path: impl AsRef<Path>) -> Self {
+        Self {
+            source: Source::Path(path.as_ref().to_path_buf()),
+            options: Options::default(),
+        }
+    }
+
+    /// A reader of the bytes `input` gives (plain or gzip); [`Reader::name`] names it in
+    /// messages.
+    #[must_use]
+    pub fn from_reader(input: impl Read + Send + 'static) -> Self {
+        Self {
+            source: Source::Stream {
+                input: Box::new(input),
+                name: None,
+            },
+            options: Options::default(),
+        }
+    }
+
+    /// The name a stream's errors give it (a path reader names its file itself).
+    #[must_use]
+    pub fn name(mut self, name: impl AsRef<Path>) -> Self {
+        if let Source::Stream { name: n, .. } = &mut self.source {
+            *n = Some(name.as_ref().to_path_buf());
+        }
+        self
+    }
+
+    /// The sample rate, Hz (positive): needed for a CSV file without a time column; with
+    /// one, it replaces the rate the stamps give. Refused for EDF files, which state their
+    /// rates.
+    #[must_use]
+    pub fn sample_rate_hz(mut self, hz: f64) -> Self {
+        self.options.sample_rate_hz = Some(hz);
+        self
+    }
+
+    /// The left leg's EMG column (CSV header) or signal (EDF label), instead of the one
+    /// found by name; with only [`Reader::right`] or only this one, one leg is read.
+    #[must_use]
+    pub fn left(mut self, name: impl Into<String>) -> Self {
+        self.options.left = Some(name.into());
+        self
+    }
+
+    /// The right leg's EMG column or signal (as [`Reader::left`]).
+    #[must_use]
+    pub fn right(mut self, name: impl Into<String>) -> Self {
+        self.options.right = Some(name.into());
+        self
+    }
+
+    /// The left leg's accelerometer axes (x, y, z columns or signals), instead of those
+    /// found by name.
+    #[must_use]
+    pub fn left_axes(mut self, names: [String; 3]) -> Self {
+        self.options.left_axes = Some(names);
+        self
+    }
+
+    /// The right leg's accelerometer axes (as [`Reader::left_axes`]).
+    #[must_use]
+    pub fn right_axes(mut self, names: [String; 3]) -> Self {
+        self.options.right_axes = Some(names);
+        self
+    }
+
+    /// The unit of the signal columns (EDF: instead of each signal's physical dimension).
+    #[must_use]
+    pub fn unit(mut self, unit: Unit) -> Self {
+        self.options.unit = Some(unit);
+        self
+    }
+
+    /// The kind of night, instead of telling it from the names.
+    #[must_use]
+    pub fn signal(mut self, kind: SignalKind) -> Self {
+        self.options.signal = Some(kind);
+        self
+    }
+
+    /// Reads the night.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be read; [`Error::Config`] for a setting out of
+    /// its range; [`Error::Parse`]/[`Error::Input`] naming the file, the place and the
+    /// field for every fault of the file (see [`csv`] and [`edf`]).
+    pub fn read(self) -> Result<Night> {
+        let options = &self.options;
+        if let Some(fs) = options.sample_rate_hz {
+            Error::require_positive("sample_rate_hz", fs)?;
+        }
+        match self.source {
+            Source::Path(path) => read_path(&path, options),
+            Source::Stream { input, name } => read_stream(input, name.as_deref(), options),
+        }
+    }
+}
+
+/// Reads the night at `path` (EDF by its first bytes after gzip, else CSV).
+fn read_path(path: &Path, options: &Options) -> Result<Night> {
+    let mut head = [0u8; 8];
+    let n = csv::source::open_path(path)?
+        .read(&mut head)
+        .map_err(|e| Error::io(Some(path), e))?;
+    if edf::looks_like_edf(&head[..n]) {
+        edf::read_night(
+            csv::source::open_path(path)?,
+            &Location::file(Some(path)),
+            options,
+        )
+    } else {
+        read_csv(csv::source::open_file(path)?, options)
+    }
+}
+
+/// Reads the night of a stream (EDF by its first bytes after gzip, else CSV).
+fn read_stream(
+    input: Box<dyn Read + Send>,
+    name: Option<&Path>,
+    options: &Options,
+) -> Result<Night> {
+    let mut input = csv::source::ungzip(input).map_err(|e| Error::io(name, e))?;
+    let mut head = Vec::with_capacity(8);
+    (&mut input)
+        .take(8)
+        .read_to_end(&mut head)
+        .map_err(|e| Error::io(name, e))?;
+    let whole: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(head.clone()).chain(input));
+    if edf::looks_like_edf(&head) {
+        edf::read_night(whole, &Location::file(name), options)
+    } else {
+        read_csv(csv::source::open_csv(name, whole)?, options)
+    }
+}
+
+/// Reads an opened CSV night, EMG or accelerometer as its names say.
+fn read_csv(src: csv::source::CsvSource, options: &Options) -> Result<Night> {
+    match names::kind_from_names(&src.headers, options) {
+        SignalKind::Emg => csv::read_emg(src, options).map(Night::Emg),
+        SignalKind::Accel => csv::read_accel(src, options).map(Night::Accel),
+    }
+}

@@ -1,0 +1,252 @@
+//! Column and signal names: the aliases by which the time, the legs and the accelerometer
+//! axes are recognised in CSV headers and EDF signal labels, and how a night's kind (EMG
+//! or accelerometer) is told from its names.
+//!
+//! Names are compared normalised: lower case, without spaces, `_`, `-` and `.`
+//! ([`normalise`]: `Leg L` → `legl`, `time_s` → `times`).
+
+use super::Options;
+use super::unit::SignalKind;
+use crate::error::Result;
+
+/// Header names (normalised: lower case, no spaces/`_`/`-`/`.`) recognised as the time.
+pub const TIME_ALIASES: &[&str] = &[
+    "times",
+    "time",
+    "t",
+    "seconds",
+    "sec",
+    "secs",
+    "timestamp",
+    "timesec",
+    "elapsed",
+];
+/// Recognised as time in milliseconds.
+pub const TIME_MS_ALIASES: &[&str] = &["timems", "ms", "milliseconds"];
+/// Recognised as the left leg.
+pub const LEFT_ALIASES: &[&str] = &[
+    "left",
+    "leftuv",
+    "l",
+    "lat",
+    "latuv",
+    "legl",
+    "lleg",
+    "leftleg",
+    "legleft",
+    "tibl",
+    "tibleft",
+    "tibsx",
+    "tibsin",
+    "lefttib",
+    "ltib",
+    "emgl",
+    "lemg",
+    "leftemg",
+    "tibialisl",
+    "lta",
+    "lefttibialis",
+    "legsx",
+    "plml",
+    "lm1",
+];
+/// Recognised as the right leg.
+pub const RIGHT_ALIASES: &[&str] = &[
+    "right",
+    "rightuv",
+    "r",
+    "rat",
+    "ratuv",
+    "legr",
+    "rleg",
+    "rightleg",
+    "legright",
+    "tibr",
+    "tibright",
+    "tibdx",
+    "tibdex",
+    "righttib",
+    "rtib",
+    "emgr",
+    "remg",
+    "rightemg",
+    "tibialisr",
+    "rta",
+    "righttibialis",
+    "legdx",
+    "plmr",
+    "lm2",
+];
+
+/// The index of the first header (case-insensitive, ignoring spaces, `_`, `-` and `.`)
+/// equal to one of `aliases` (given in that normalised form).
+pub(crate) fn find_column(headers: &[String], aliases: &[&str]) -> Option<usize> {
+    let norm: Vec<String> = headers.iter().map(|h| normalise(h)).collect();
+    aliases
+        .iter()
+        .find_map(|a| norm.iter().position(|h| h == a))
+}
+
+/// Lower-case with spaces, `_`, `-` and `.` removed: `Leg L` → `legl`, `time_s` → `times`.
+pub(crate) fn normalise(h: &str) -> String {
+    h.chars()
+        .filter(|c| !matches!(c, ' ' | '_' | '-' | '.'))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The kind of night whose columns (or EDF signals) are named `names`: as
+/// [`Options::signal`] says; else accelerometer when axes are named or found and no
+/// leg EMG is; else EMG.
+pub(crate) fn kind_from_names(names: &[String], options: &Options) -> SignalKind {
+    options.signal.unwrap_or_else(|| {
+        if options.left_axes.is_some() || options.right_axes.is_some() {
+            SignalKind::Accel
+        } else if options.left.is_some() || options.right.is_some() {
+            SignalKind::Emg
+        } else {
+            let emg = find_column(names, LEFT_ALIASES).is_some()
+                || find_column(names, RIGHT_ALIASES).is_some();
+            let (l, r, g) = find_axes(names);
+            if !emg && (l.is_some() || r.is_some() || g.is_some()) {
+                SignalKind::Accel
+            } else {
+                SignalKind::Emg
+            }
+        }
+    })
+}
+
+/// Sided prefixes of accelerometer axis columns (normalised).
+const LEFT_PREFIXES: &[&str] = &[
+    "left",
+    "l",
+    "lt",
+    "leftankle",
+    "lankle",
+    "ankleleft",
+    "leftleg",
+    "lleg",
+    "legleft",
+    "leftfoot",
+    "lfoot",
+    "leftshin",
+    "lshin",
+];
+const RIGHT_PREFIXES: &[&str] = &[
+    "right",
+    "r",
+    "rt",
+    "rightankle",
+    "rankle",
+    "ankleright",
+    "rightleg",
+    "rleg",
+    "legright",
+    "rightfoot",
+    "rfoot",
+    "rightshin",
+    "rshin",
+];
+/// Prefixes of a single unlabelled sensor.
+const GENERIC_PREFIXES: &[&str] = &["", "ankle", "leg", "foot", "shin", "sensor", "imu"];
+
+/// Splits a normalised header into (prefix, axis): `leftx` → (`left`, 0), `lax` → (`l`, 0),
+/// `leftaccy` → (`left`, 1), `accz` → (empty, 2).
+fn split_axis(h: &str) -> Option<(&str, usize)> {
+    let axis = match h.as_bytes().last()? {
+        b'x' => 0,
+        b'y' => 1,
+        b'z' => 2,
+        _ => return None,
+    };
+    let mut prefix = &h[..h.len() - 1];
+    for suffix in ["accelerometer", "acceleration", "accel", "acc", "a"] {
+        if let Some(p) = prefix.strip_suffix(suffix) {
+            prefix = p;
+            break;
+        }
+    }
+    for lead in ["accelerometer", "acceleration", "accel", "acc"] {
+        if let Some(p) = prefix.strip_prefix(lead) {
+            prefix = p;
+            break;
+        }
+    }
+    Some((prefix, axis))
+}
+
+/// The x, y, z column indices of one accelerometer, if its three columns were found.
+pub(crate) type Triplet = Option<[usize; 3]>;
+
+/// The x, y, z column indices of the left, right and unlabelled accelerometers.
+fn find_axes(headers: &[String]) -> (Triplet, Triplet, Triplet) {
+    let mut found = [[None::<usize>; 3]; 3]; // left, right, generic
+    for (i, h) in headers.iter().enumerate() {
+        let norm = normalise(h);
+        let Some((prefix, axis)) = split_axis(&norm) else {
+            continue;
+        };
+        let which = if LEFT_PREFIXES.contains(&prefix) {
+            0
+        } else if RIGHT_PREFIXES.contains(&prefix) {
+            1
+        } else if GENERIC_PREFIXES.contains(&prefix) {
+            2
+        } else {
+            continue;
+        };
+        found[which][axis].get_or_insert(i);
+    }
+    let complete = |t: [Option<usize>; 3]| match t {
+        [Some(x), Some(y), Some(z)] => Some([x, y, z]),
+        _ => None,
+    };
+    (complete(found[0]), complete(found[1]), complete(found[2]))
+}
+
+/// The left and right x, y, z axes among `names` (CSV headers or EDF labels): those
+/// given in `options` (found with `by_name`), else found by name; a single unlabelled
+/// sensor is the left leg.
+pub(crate) fn choose_axes(
+    names: &[String],
+    options: &Options,
+    by_name: impl Fn(&str) -> Result<usize>,
+) -> Result<(Triplet, Triplet)> {
+    let by_names = |axes: &[String; 3]| -> Result<[usize; 3]> {
+        let mut out = [0; 3];
+        for (o, name) in out.iter_mut().zip(axes) {
+            *o = by_name(name)?;
+        }
+        Ok(out)
+    };
+    let (found_l, found_r, generic) = find_axes(names);
+    let explicit = options.left_axes.is_some() || options.right_axes.is_some();
+    let left = match &options.left_axes {
+        Some(n) => Some(by_names(n)?),
+        None if explicit => None,
+        None => found_l.or(if found_r.is_none() { generic } else { None }),
+    };
+    let right = match &options.right_axes {
+        Some(n) => Some(by_names(n)?),
+        None if explicit => None,
+        None => found_r,
+    };
+    Ok((left, right))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_aliases_ignore_case_and_separators() {
+        let h: Vec<String> = ["Time", "Leg L", "TIB_R"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        assert_eq!(find_column(&h, &["legl"]), Some(1));
+        assert_eq!(find_column(&h, &["tibr"]), Some(2));
+        assert_eq!(find_column(&h, &["nothing"]), None);
+    }
+}

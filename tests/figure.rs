@@ -1,0 +1,76 @@
+//! The report's SVG figure of a simulated night: one mark per event, well-formed, no
+//! `NaN`, text escaped.
+
+use plm_detect::{
+    Context, Detector, DetectorConfig, Hypnogram, Report, Rules, Side, SimConfig, simulate,
+};
+
+fn night() -> (Report, Hypnogram) {
+    let n = simulate(&SimConfig {
+        duration_s: 3600.0,
+        seed: 7,
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let ctx = Context {
+        hypnogram: Some(n.hypnogram.clone()),
+        respiratory: vec![],
+        arousals: vec![],
+    };
+    (
+        Detector::new(Rules::wasm2016(), DetectorConfig::default())
+            .unwrap()
+            .run(&n.recording, &ctx)
+            .unwrap(),
+        n.hypnogram,
+    )
+}
+
+#[test]
+fn one_mark_per_event_and_no_nan() {
+    let (report, hyp) = night();
+    let svg = report.svg(Some(&hyp));
+    assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    assert!(svg.trim_end().ends_with("</svg>"));
+    let count = |class: &str| svg.matches(&format!("class=\"{class}\"")).count();
+    let side = |s: Side| report.leg_movements.iter().filter(|m| m.side == s).count();
+    assert_eq!(count("lm left"), side(Side::Left));
+    assert_eq!(count("lm right"), side(Side::Right));
+    let plms = report
+        .candidate_movements
+        .iter()
+        .filter(|c| c.periodic)
+        .count();
+    assert!(plms > 0);
+    assert_eq!(count("plm"), plms);
+    assert_eq!(count("series"), report.series.len());
+    assert_eq!(count("imi"), report.summary.imi_histogram.counts.len());
+    assert_eq!(count("hypnogram"), 1);
+    assert!(!svg.contains("NaN") && !svg.contains("inf"));
+    // Every opened element is closed.
+    for tag in ["rect", "title", "text"] {
+        let open =
+            svg.matches(&format!("<{tag} ")).count() + svg.matches(&format!("<{tag}>")).count();
+        let closed = svg.matches(&format!("</{tag}>")).count();
+        let selfclosed = if tag == "rect" {
+            svg.matches("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>")
+                .count()
+        } else {
+            0
+        };
+        assert_eq!(open, closed + selfclosed, "{tag}");
+    }
+}
+
+#[test]
+fn empty_and_hypnogram_free_reports_draw() {
+    let (mut report, _) = night();
+    report.leg_movements.clear();
+    report.candidate_movements.clear();
+    report.series.clear();
+    report.recording.start_time = Some("<a&b>".into());
+    let svg = report.svg(None);
+    assert!(!svg.contains("class=\"hypnogram\""));
+    assert!(svg.contains("&lt;a&amp;b&gt;"));
+    assert!(!svg.contains("NaN"));
+}
