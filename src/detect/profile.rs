@@ -669,8 +669,9 @@ mod tests {
     #[test]
     fn nan_runs_are_the_gaps() {
         let n = f64::NAN;
-        assert_eq!(nan_runs(&[]), vec![]);
-        assert_eq!(nan_runs(&[1.0, 2.0]), vec![]);
+        let none: Vec<std::ops::Range<usize>> = Vec::new();
+        assert_eq!(nan_runs(&[]), none);
+        assert_eq!(nan_runs(&[1.0, 2.0]), none);
         assert_eq!(nan_runs(&[n, 1.0, n, n, 2.0, n]), vec![0..1, 2..4, 5..6]);
         assert_eq!(nan_runs(&[n, n]), vec![0..2]);
     }

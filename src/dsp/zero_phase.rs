@@ -45,17 +45,7 @@ impl ZeroPhase {
                 "sections must be finite with a0 = 1",
             ));
         }
-        let mut zi = Vec::with_capacity(sos.len());
-        let mut scale = 1.0;
-        for s in &sos {
-            let (b, a) = (&s[0..3], &s[3..6]);
-            let h = (b[0] + b[1] + b[2]) / (a[0] + a[1] + a[2]);
-            // Transposed DF-II steady state for a unit step with DC gain h.
-            let z2 = b[2] - a[2] * h;
-            let z1 = b[1] - a[1] * h + z2;
-            zi.push([scale * z1, scale * z2]);
-            scale *= h;
-        }
+        let zi = cascade::steady_state(&sos);
         let trailing_zero = |i: usize| sos.iter().filter(|s| s[i] == 0.0).count();
         let ntaps = 2 * sos.len() + 1 - trailing_zero(2).min(trailing_zero(5));
         Ok(Self {
@@ -70,12 +60,6 @@ impl ZeroPhase {
     #[cfg(any(test, feature = "internals"))]
     pub fn sections(&self) -> &[Section] {
         &self.sos
-    }
-
-    /// The steady-state conditions of each section for a unit step.
-    #[cfg(test)]
-    pub(crate) fn zi(&self) -> &[[f64; 2]] {
-        &self.zi
     }
 
     /// Fewest samples [`ZeroPhase::apply`] accepts (`padlen + 1`, as scipy).

@@ -15,7 +15,7 @@ use crate::io::edf::header::ANNOTATIONS;
 use crate::io::edf::tal::annotations;
 
 /// The scoring context in an EDF+ file's annotations, as the events of an NSRR XML file
-/// ([`crate::nsrr`] then takes stages, respiratory events, arousals and leg movements
+/// ([`super::events`] then takes stages, respiratory events, arousals and leg movements
 /// from them). Texts are matched case-insensitively:
 ///
 /// * `Sleep stage X` or `Stage X` (the EDF+ standard texts; Sleep-EDF, MASS): `X` is
@@ -108,9 +108,9 @@ mod tests {
         assert_eq!(
             h.epochs(),
             vec![
-                (0.0, crate::Stage::W),
-                (30.0, crate::Stage::N2),
-                (60.0, crate::Stage::N2)
+                (0.0, crate::io::Stage::W),
+                (30.0, crate::io::Stage::N2),
+                (60.0, crate::io::Stage::N2)
             ]
         );
         let r = crate::io::read_respiratory_from(input(), path).unwrap();

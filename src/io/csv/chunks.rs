@@ -6,7 +6,7 @@
 //! between chunks; blank lines are squeezed out afterwards). A file-backed body is read
 //! block by block into one reused buffer per thread. Rows of plain decimals take the fast
 //! path of [`super::plain_row`]; any other row the general per-row code of
-//! [`super::columns::Spec`], so which path read a row never shows in the values or the
+//! [`super::row::Spec`], so which path read a row never shows in the values or the
 //! errors.
 //!
 //! Numeric stamps can be checked, as they are read, against the uniform grid the first
@@ -18,8 +18,8 @@
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::columns::{Columns, Order, Spec, StampUse, TimeKind};
 use super::plain_row::PlainRow;
+use super::row::{Columns, Order, Spec, StampUse, TimeKind};
 use super::source::Body;
 use crate::error::{Error, Result};
 use crate::io::grid::check::GridCheck;

@@ -26,9 +26,11 @@ pub(crate) mod chunks;
 pub(crate) mod columns;
 pub(crate) mod number;
 pub(crate) mod plain_row;
+pub(crate) mod row;
 pub(crate) mod source;
 
-use self::columns::{Columns, Spec, StampUse, Via};
+use self::columns::Via;
+use self::row::{Columns, Spec, StampUse};
 use self::source::{CsvSource, column_named};
 use super::Options;
 use super::accel_recording::AccelRecording;

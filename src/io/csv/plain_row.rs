@@ -10,12 +10,12 @@
 //! lies, cell after cell, with no search for its end first and no cell list; the branches
 //! left follow the file's regular layout, so they are predicted.
 //!
-//! **Tested against** the general per-row code ([`super::columns::Spec`]) and the csv
+//! **Tested against** the general per-row code ([`super::row::Spec`]) and the csv
 //! crate's record loop: values bit for bit and every error with its position, on arbitrary
 //! bodies (`super::columns`' property tests) and on the edge cases below.
 
-use super::columns::{Spec, TimeKind};
 use super::number::plain_decimal_prefix;
+use super::row::{Spec, TimeKind};
 
 /// The fast path of the row parser: a row whose cells (the ones read) are all plain
 /// decimals ([`table::plain_decimal`]) is read in one pass over its bytes, with no cell
@@ -127,7 +127,7 @@ impl PlainRow {
 mod tests {
     use super::*;
     use crate::error::Location;
-    use crate::io::csv::columns::StampUse;
+    use crate::io::csv::row::StampUse;
     use chrono::DateTime;
 
     #[test]

@@ -9,7 +9,6 @@
 
 use std::io::Read;
 
-use super::records::read_full;
 use crate::error::{Error, Location, Result};
 
 /// The first 8 bytes of an EDF or EDF+ file.
@@ -322,6 +321,20 @@ pub(crate) fn start_time(date: &str, time: &str, recording: &str) -> Option<Stri
     });
     let ok = (1..=12).contains(&month) && (1..=31).contains(&day) && h < 24 && m < 60 && s < 60;
     ok.then(|| format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}"))
+}
+
+/// Fills `buf` from `input` as far as it goes; the count read.
+pub(crate) fn read_full(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match input.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(m) => n += m,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }
 
 #[cfg(test)]

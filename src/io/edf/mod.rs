@@ -64,9 +64,9 @@ use super::recording::{Recording, TimeBase};
 use super::unit::SignalKind;
 use crate::error::{Error, Location, Result, shorten};
 use crate::events::Side;
+pub(crate) use header::read_full;
 use header::{ANNOTATIONS, Header, Signal, read_header};
 pub(crate) use header::{MAGIC, looks_like_edf};
-pub(crate) use records::read_full;
 use records::read_signals;
 
 /// Reads an EDF/EDF+ night from `input` (see the module docs), EMG or accelerometer as

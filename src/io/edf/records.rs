@@ -11,7 +11,7 @@
 use std::io::Read;
 
 use super::Options;
-use super::header::{Header, MAX_SPAN_S, Variant};
+use super::header::{Header, MAX_SPAN_S, Variant, read_full};
 use crate::error::{Error, Location, Result};
 use crate::io::unit::{SignalKind, Unit};
 
@@ -213,20 +213,6 @@ pub(crate) fn for_each_record(
     }
 }
 
-/// Fills `buf` from `input` as far as it goes; the count read.
-pub(crate) fn read_full(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match input.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(m) => n += m,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
-}
-
 /// The onset (s) of a data record: the first time-stamped annotation list of its
 /// annotation signal, `+onset\x14\x14\0` (EDF+ §2.2.4).
 fn record_onset(bytes: &[u8]) -> Option<f64> {
@@ -241,7 +227,6 @@ fn record_onset(bytes: &[u8]) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tal::annotations;
     use super::*;
     use crate::io::edf::test_files::*;
 
@@ -280,42 +265,8 @@ mod tests {
     }
 
     #[test]
-    fn bdf_samples_are_24_bit_and_bdf_plus_annotations_are_read() {
-        // BDF+D: 1-s records of 4 samples, record onsets 0, 1 and 3 s, a stage annotation;
-        // samples across the 24-bit range, 1 digital unit = 1 µV.
-        let mut tal = Vec::new();
-        for t in [
-            "+0\x14\x14\0+0\x1530\x14Sleep stage 2\x14\0",
-            "+1\x14\x14\0",
-            "+3\x14\x14\0",
-        ] {
-            let mut b = t.as_bytes().to_vec();
-            b.resize(30, 0);
-            tal.extend(
-                b.chunks_exact(3)
-                    .map(|c| i32::from_le_bytes([c[0], c[1], c[2], 0])),
-            );
-        }
-        let digital = [
-            -8_388_608, 8_388_607, -1, 0, 1, 65_536, -65_537, 1_234_567, -7_654_321, 255, -256, 42,
-        ];
-        let bytes = file_bytes(
-            3,
-            "BDF+D",
-            1.0,
-            &[
-                (
-                    "EMG Leg L",
-                    "uV",
-                    -8_388_608.0,
-                    8_388_607.0,
-                    4,
-                    digital.to_vec(),
-                ),
-                ("BDF Annotations", "", -1.0, 1.0, 10, tal),
-            ],
-            3,
-        );
+    fn bdf_samples_are_24_bit() {
+        let (bytes, digital) = bdf_plus_night();
         let r = emg(&bytes).unwrap();
         assert_eq!(r.sample_rate_hz(), 4.0);
         let x = &r.channels()[0].samples_uv();
@@ -325,13 +276,6 @@ mod tests {
             assert_eq!(x[at], f64::from(*d), "sample {k}");
         }
         assert!(x[8..12].iter().all(|v| v.is_nan()));
-        let loc = Location::file(Some(std::path::Path::new("n.bdf")));
-        let got = annotations(&bytes[..], &loc).unwrap();
-        assert_eq!(got.len(), 1);
-        assert_eq!(
-            (got[0].onset_s, got[0].duration_s, got[0].text.as_str()),
-            (0.0, Some(30.0), "Sleep stage 2")
-        );
         // A 16-bit digital range check does not apply, a 24-bit one does.
         let wide = file_bytes(3, "", 1.0, &[("Leg L", "uV", -1.0, 1.0, 4, vec![0; 4])], 1);
         assert!(emg(&wide).is_ok());

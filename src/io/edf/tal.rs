@@ -187,4 +187,16 @@ mod tests {
         let e = emg(&zero).unwrap_err().to_string();
         assert!(e.contains("no signal can be read"), "{e}");
     }
+
+    #[test]
+    fn bdf_plus_annotations_are_read() {
+        let (bytes, _) = bdf_plus_night();
+        let loc = Location::file(Some(std::path::Path::new("n.bdf")));
+        let got = annotations(&bytes[..], &loc).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(
+            (got[0].onset_s, got[0].duration_s, got[0].text.as_str()),
+            (0.0, Some(30.0), "Sleep stage 2")
+        );
+    }
 }

@@ -1,7 +1,6 @@
 //! EDF, BDF and EDF+ files written for tests: the full digital range, the given signals
 //! and annotation lists.
 
-use super::header::BDF_MAGIC;
 use crate::error::Result;
 use crate::io::{Night, Reader, Recording};
 
@@ -48,7 +47,7 @@ pub(crate) fn file_bytes(
     let ns = signals.len();
     let mut h = Vec::new();
     if width == 3 {
-        h.extend(BDF_MAGIC);
+        h.extend(b"\xffBIOSEMI");
     } else {
         h.extend(pad("0", 8));
     }
@@ -142,4 +141,48 @@ pub(crate) fn emg(bytes: &[u8]) -> Result<Recording> {
         Night::Emg(r) => Ok(r),
         Night::Accel(_) => panic!("read as accelerometer"),
     }
+}
+
+/// The 24-bit samples of [`bdf_plus_night`], across the whole range.
+pub(crate) const BDF_DIGITAL: [i32; 12] = [
+    -8_388_608, 8_388_607, -1, 0, 1, 65_536, -65_537, 1_234_567, -7_654_321, 255, -256, 42,
+];
+
+/// A BDF+D night: 1-s records of 4 samples of a leg (1 digital unit = 1 µV), record onsets
+/// 0, 1 and 3 s, and a stage annotation; with its digital samples.
+pub(crate) fn bdf_plus_night() -> (Vec<u8>, [i32; 12]) {
+    let mut tal = Vec::new();
+    for t in [
+        "+0\x14\x14\0+0\x1530\x14Sleep stage 2\x14\0",
+        "+1\x14\x14\0",
+        "+3\x14\x14\0",
+    ] {
+        let mut b = t.as_bytes().to_vec();
+        b.resize(30, 0);
+        tal.extend(
+            b.chunks_exact(3)
+                .map(|c| i32::from_le_bytes([c[0], c[1], c[2], 0])),
+        );
+    }
+    let digital = [
+        -8_388_608, 8_388_607, -1, 0, 1, 65_536, -65_537, 1_234_567, -7_654_321, 255, -256, 42,
+    ];
+    let bytes = file_bytes(
+        3,
+        "BDF+D",
+        1.0,
+        &[
+            (
+                "EMG Leg L",
+                "uV",
+                -8_388_608.0,
+                8_388_607.0,
+                4,
+                digital.to_vec(),
+            ),
+            ("BDF Annotations", "", -1.0, 1.0, 10, tal),
+        ],
+        3,
+    );
+    (bytes, digital)
 }
