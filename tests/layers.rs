@@ -322,6 +322,47 @@ fn modules_only_use_lower_layers() {
     );
 }
 
+/// The state of Tarjan's search for strongly connected components.
+struct State<'g> {
+    graph: &'g BTreeMap<Module, Vec<Module>>,
+    index: BTreeMap<&'g Module, usize>,
+    low: BTreeMap<&'g Module, usize>,
+    stack: Vec<&'g Module>,
+    cycles: Vec<Vec<String>>,
+}
+/// Tarjan's visit of `v`: its component, when it closes one, joins `cycles` if it holds
+/// two files or more.
+fn visit<'g>(s: &mut State<'g>, v: &'g Module) {
+    let i = s.index.len();
+    s.index.insert(v, i);
+    s.low.insert(v, i);
+    s.stack.push(v);
+    for w in s.graph.get(v).into_iter().flatten() {
+        if !s.index.contains_key(w) {
+            visit(s, w);
+            let lw = s.low[w];
+            let lv = s.low.get_mut(v).unwrap();
+            *lv = (*lv).min(lw);
+        } else if s.stack.contains(&w) {
+            let iw = s.index[w];
+            let lv = s.low.get_mut(v).unwrap();
+            *lv = (*lv).min(iw);
+        }
+    }
+    if s.low[v] == s.index[v] {
+        let mut component = Vec::new();
+        while let Some(w) = s.stack.pop() {
+            component.push(w.join("::"));
+            if w == v {
+                break;
+            }
+        }
+        if component.len() > 1 {
+            s.cycles.push(component);
+        }
+    }
+}
+
 #[test]
 fn no_file_uses_itself_through_others() {
     // A module's own file declaring (and re-exporting) its children is not a use.
@@ -335,43 +376,6 @@ fn no_file_uses_itself_through_others() {
         })
         .collect();
     // Tarjan's strongly connected components: any with two files or more is a cycle.
-    struct State<'g> {
-        graph: &'g BTreeMap<Module, Vec<Module>>,
-        index: BTreeMap<&'g Module, usize>,
-        low: BTreeMap<&'g Module, usize>,
-        stack: Vec<&'g Module>,
-        cycles: Vec<Vec<String>>,
-    }
-    fn visit<'g>(s: &mut State<'g>, v: &'g Module) {
-        let i = s.index.len();
-        s.index.insert(v, i);
-        s.low.insert(v, i);
-        s.stack.push(v);
-        for w in s.graph.get(v).into_iter().flatten() {
-            if !s.index.contains_key(w) {
-                visit(s, w);
-                let lw = s.low[w];
-                let lv = s.low.get_mut(v).unwrap();
-                *lv = (*lv).min(lw);
-            } else if s.stack.contains(&w) {
-                let iw = s.index[w];
-                let lv = s.low.get_mut(v).unwrap();
-                *lv = (*lv).min(iw);
-            }
-        }
-        if s.low[v] == s.index[v] {
-            let mut component = Vec::new();
-            while let Some(w) = s.stack.pop() {
-                component.push(w.join("::"));
-                if w == v {
-                    break;
-                }
-            }
-            if component.len() > 1 {
-                s.cycles.push(component);
-            }
-        }
-    }
     let mut state = State {
         graph: &graph,
         index: BTreeMap::new(),

@@ -227,7 +227,6 @@ fn record_onset(bytes: &[u8]) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::io::edf::test_files::*;
 
     #[test]

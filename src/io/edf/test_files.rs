@@ -164,9 +164,7 @@ pub(crate) fn bdf_plus_night() -> (Vec<u8>, [i32; 12]) {
                 .map(|c| i32::from_le_bytes([c[0], c[1], c[2], 0])),
         );
     }
-    let digital = [
-        -8_388_608, 8_388_607, -1, 0, 1, 65_536, -65_537, 1_234_567, -7_654_321, 255, -256, 42,
-    ];
+    let digital = BDF_DIGITAL;
     let bytes = file_bytes(
         3,
         "BDF+D",
