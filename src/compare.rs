@@ -16,7 +16,7 @@
 //! * **Uncertain reference movements** (a simulator's barely visible ones, `certain = 0`)
 //!   count neither way: a detection that matches one is left out of both counts.
 //! * **Reference PLMs**: the reference movements, uncertain ones included, scored by
-//!   [`crate::score`] with the given rules and context over the whole
+//!   [`score`](fn@crate::score) with the given rules and context over the whole
 //!   recording — no excluded time, since the reference scorer saw all of it — so that the
 //!   PLM figures measure detection, not scoring.
 //! * **Edge errors**: over the matched LM pairs, the median and 90th percentile of
@@ -240,7 +240,7 @@ pub struct Comparison {
 ///
 /// # Errors
 /// [`Error::Config`] for a tolerance that is negative or not finite; as
-/// [`crate::score`] for invalid reference movements, rules or context.
+/// [`score`](fn@crate::score) for invalid reference movements, rules or context.
 pub fn compare(
     detection: &Report,
     reference: &[ReferenceMovement],

@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | read | [`io`] | CSV, EDF/EDF+, BDF/BDF+ nights; hypnograms, respiratory events, arousals from CSV, NSRR XML or EDF+ annotations |
 //! | detect | `detect` | per leg: band-pass, hum removal, envelope, resting level, leg movements |
-//! | score | [`score`] | legs combined, IMIs, PLM series, indices — the rules digest and its sources are in its docs |
+//! | score | [`score`](mod@score) | legs combined, IMIs, PLM series, indices — the rules digest and its sources are in its docs |
 //! | report | [`report`] | the [`Report`]: JSON, a CSV of movements, a text summary, an SVG figure |
 //! | compare | [`compare`](mod@compare) | agreement with a reference scoring |
 //! | simulate | [`sim`] | nights with known truth |

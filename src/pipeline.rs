@@ -2,7 +2,7 @@
 //!
 //! [`Detector`] runs, for every leg in parallel (one leg per core),
 //! [`crate::detect`]'s per-leg detection, then combines the legs' leg movements and
-//! excluded stretches and scores them with [`crate::score`] into a [`Report`]. [`score`]
+//! excluded stretches and scores them with [`crate::score`](mod@crate::score) into a [`Report`]. [`score`]
 //! does the second half alone, for leg movements scored elsewhere.
 //!
 //! Excluded time (gaps, too-short stretches, stretches too noisy to score) is reported per
@@ -194,7 +194,7 @@ impl Detector {
     }
 
     /// Detects the leg movements of every leg of an accelerometer night
-    /// ([`crate::detect::accel`]), then scores them with `context` as EMG's are.
+    /// (the method: `detect/accel`), then scores them with `context` as EMG's are.
     ///
     /// # Errors
     /// [`Error::Input`] when a leg is sampled below 10 Hz or too short to filter, or no

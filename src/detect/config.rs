@@ -32,7 +32,7 @@ pub enum NotchMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MainsRemoval {
-    /// Subtract each line as a sinusoid tracked by running medians ([`crate::hum`]):
+    /// Subtract each line as a sinusoid tracked by running medians (`dsp/hum.rs`):
     /// transients such as ECG QRS complexes pass unchanged, with no ringing.
     Subtract,
     /// IIR notch per line (quality factor `notch_q`), zero-phase with the band-pass. It
@@ -40,7 +40,8 @@ pub enum MainsRemoval {
     Notch,
 }
 
-/// Signal-processing settings of the detector (the scoring numbers live in [`Rules`]).
+/// Signal-processing settings of the detector (the scoring numbers live in the
+/// [`Rules`](crate::Rules)).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DetectorConfig {
@@ -54,7 +55,7 @@ pub struct DetectorConfig {
     pub filter_order: usize,
     /// Mains notch. Default `auto`.
     pub notch: NotchMode,
-    /// How hum lines are removed. Default `subtract` (see [`crate::hum`] for why not a
+    /// How hum lines are removed. Default `subtract` (`dsp/hum.rs` says why not a
     /// notch).
     pub mains_removal: MainsRemoval,
     /// Running-median window tracking each hum line's amplitude and phase, s (with
@@ -69,7 +70,7 @@ pub struct DetectorConfig {
     pub min_stretch_s: f64,
     /// Envelope and resting-level settings.
     pub envelope: EnvelopeConfig,
-    /// Settings of the accelerometer path ([`crate::accel`]).
+    /// Settings of the accelerometer path (`detect/accel`).
     pub accel: AccelConfig,
 }
 
@@ -114,7 +115,7 @@ impl DetectorConfig {
         Ok(config)
     }
 
-    /// Checks ranges (rate-dependent checks happen in [`Detector::run`]).
+    /// Checks ranges (rate-dependent checks happen when a night is run).
     ///
     /// # Errors
     /// [`Error::Config`] naming the bad field.
@@ -165,7 +166,7 @@ fn deep_merge(base: &mut serde_json::Value, overlay: serde_json::Value) {
     }
 }
 
-/// Parameters of the envelope and resting level ([`super::envelope`]), in seconds and in
+/// Parameters of the envelope and resting level (`detect/envelope.rs`), in seconds and in
 /// the unit of the signal (µV for EMG; mg in [`AccelConfig::envelope`]).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -267,7 +268,7 @@ impl EnvelopeConfig {
     }
 }
 
-/// Settings of the accelerometer path ([`super::accel`] gives each default's reason).
+/// Settings of the accelerometer path (`detect/accel` gives each default's reason).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AccelConfig {

@@ -51,7 +51,7 @@ pub(crate) fn widen_edges(
 }
 
 /// Back-extrapolates both flanks of the movement spanning blocks `[onset, offset)` (see
-/// [`LmThresholds::flank_extrapolation_s`]); never moves an edge inwards, into a gap, or
+/// [`super::movements::LmThresholds::flank_extrapolation_s`]); never moves an edge inwards, into a gap, or
 /// by more than `max_s`.
 pub(crate) fn extrapolate_flanks(
     env: &Envelope,

@@ -5,7 +5,7 @@
 //! Hz, the [`DetectorConfig`] and the LM rule's numbers ([`LmThresholds`], from the
 //! scoring rules). Output: a [`LegOutcome`]: the leg's LMs (s, with their amplitude in µV
 //! or mg), its excluded stretches (s), and what the filter did. Combining the legs and
-//! everything after it is [`crate::score`]'s.
+//! everything after it is [`crate::score`](mod@crate::score)'s.
 //!
 //! # The method (EMG)
 //!

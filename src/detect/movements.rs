@@ -11,7 +11,7 @@
 //! * **Offset**: the *start* of the first run of at least `offset_quiet_s` (0.5 s) in which
 //!   the amplitude stays ≤ `offset_above_rest_uv` (2 µV) above the resting level (the
 //!   envelope's offset margin, which only exceeds +2 µV on a baseline too noisy for it,
-//!   see [`crate::envelope`]). Activity
+//!   see [`super::envelope`]). Activity
 //!   resuming sooner belongs to the same LM (same-leg joining follows from this rule).
 //! * **Edges**: the amplitude is a 0.25-s running median, which blurs a burst's edges
 //!   inwards by up to half its window, and a burst rises and falls over ~0.1 s. Both edges

@@ -16,7 +16,7 @@
 //! tests).
 
 /// A per-block series defined per segment — the resting level and the offset margins of
-/// an [`Envelope`] — evaluated on demand.
+/// an [`Envelope`](super::envelope::Envelope) — evaluated on demand.
 ///
 /// Each segment's value (see the module docs) is linearly interpolated between segment
 /// centres: segment `j` serves the blocks from its centre to the next centre (the first

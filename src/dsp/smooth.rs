@@ -76,7 +76,7 @@ impl<'a> RunningMean<'a> {
     }
 
     /// The next `out.len()` values (at most to the end of `x`; the rest of `out` is left
-    /// alone). Never inlined: inlined into [`from_means`], the loop kept its running sum
+    /// alone). Never inlined: inlined into the envelope's computation, the loop kept its running sum
     /// in memory and took 14 ms a night instead of 4 ms.
     #[inline(never)]
     pub(crate) fn fill(&mut self, out: &mut [f64]) {

@@ -62,7 +62,7 @@ impl ZeroPhase {
         &self.sos
     }
 
-    /// Fewest samples [`ZeroPhase::apply`] accepts (`padlen + 1`, as scipy).
+    /// Fewest samples a stretch needs to be filtered (`padlen + 1`, as scipy).
     #[must_use]
     pub fn min_len(&self) -> usize {
         self.padlen + 1
@@ -97,7 +97,7 @@ impl ZeroPhase {
         Ok(())
     }
 
-    /// [`ZeroPhase::apply`] in place on `y` (at least [`ZeroPhase::min_len`] samples).
+    /// Forward and backward in place on `y` (at least [`ZeroPhase::min_len`] samples).
     fn filter_in_place(&self, y: &mut [f64], scratch: &mut Vec<f64>) {
         let (n, p) = (y.len(), self.padlen);
         // Odd extension: 2·y[0] − y[p..1], y, 2·y[n−1] − y[n−2..n−p−1]. The pads live in

@@ -2,7 +2,7 @@
 //! (SCORING.md §4) — everything besides the leg signals that scoring uses.
 //!
 //! Times are seconds from the start of the recording. The readers of the files these come
-//! from are in [`super::annotations`]; how scoring uses them is [`crate::score`]'s.
+//! from are in [`super::annotations`]; how scoring uses them is [`crate::score`](mod@crate::score)'s.
 
 use serde::{Deserialize, Serialize};
 

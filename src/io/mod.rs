@@ -4,16 +4,29 @@
 //! an [`AccelRecording`] of leg accelerometers (g), on a uniform time grid. The format is
 //! recognised by content, whatever the file's name, and gzip is undone first:
 //!
-//! * **CSV** ([`csv`]): a header row, a time column (or a rate given), leg or axis columns
-//!   found by name ([`names`]); stamps to a grid by [`grid`].
-//! * **EDF / EDF+ / BDF / BDF+** ([`edf`]): leg signals found by label, scaled by each
+//! * **CSV** (`io/csv`): a header row, a time column (or a rate given), leg or axis
+//!   columns found by name (`io/names.rs`); stamps to a grid by `io/grid`.
+//! * **EDF / EDF+ / BDF / BDF+** (`io/edf`): leg signals found by label, scaled by each
 //!   signal's ranges and physical dimension; EDF+D records placed at their onsets.
 //!
-//! The context — hypnogram, respiratory events, arousals — and lists of scored leg
-//! movements come from CSV, NSRR XML or EDF+ annotations ([`annotations`]), into the
-//! types of [`context`].
+//! The scoring context — a [`Hypnogram`], [`RespiratoryEvent`]s and arousals, together a
+//! [`Context`] — and lists of scored leg movements are read by [`read_hypnogram`],
+//! [`read_respiratory`], [`read_arousals`] and [`read_leg_movements`] (and their `_from`
+//! forms for streams), each from whichever file holds them, recognised by content:
 //!
-//! Every fault of a file is an [`Error`](crate::Error) naming the file and the place
+//! * **CSV**: a hypnogram `epoch_start_s,stage` (or one `stage` column of consecutive
+//!   epochs; `W`/`Wake`/`0`, `N1`/`S1`/`1`, `N2`/`S2`/`2`, `N3`/`S3`/`S4`/`3`/`4`,
+//!   `R`/`REM`/`5`), `onset_s,offset_s[,kind]` respiratory events, `onset_s,offset_s`
+//!   arousals, `onset_s,offset_s,side` leg movements;
+//! * **NSRR XML** (`PSGAnnotation` files of MESA, CFS, CHAT, WSC, …): stage events cut into
+//!   epochs (unscored and movement epochs get no stage), apneas, hypopneas and RERAs (not
+//!   desaturations or artifacts), every arousal concept, sided limb movements (each
+//!   movement once);
+//! * **EDF+ / BDF+ annotations** (a Sleep-EDF `Hypnogram.edf`, or the night's own file, read
+//!   as a stream): `Sleep stage W/1/2/3/4/R` with their durations, apneas and hypopneas,
+//!   RERAs, arousals, sided limb movements; times count from the first data record.
+//!
+//! Every fault of a file is a [`crate::Error`] naming the file and the place
 //! (line and column, or byte) and the field.
 //!
 //! ```no_run
@@ -28,8 +41,8 @@
 //! ```
 
 mod accel_recording;
-pub mod annotations;
-pub mod context;
+pub(crate) mod annotations;
+pub(crate) mod context;
 mod csv;
 mod edf;
 mod grid;
@@ -192,7 +205,7 @@ impl Reader {
     /// # Errors
     /// [`Error::Io`] when the file cannot be read; [`Error::Config`] for a setting out of
     /// its range; [`Error::Parse`]/[`Error::Input`] naming the file, the place and the
-    /// field for every fault of the file (see [`csv`] and [`edf`]).
+    /// field for every fault of the file.
     pub fn read(self) -> Result<Night> {
         let options = &self.options;
         if let Some(fs) = options.sample_rate_hz {

@@ -4,8 +4,8 @@
 //! Input: the recording as analysed, the rules and settings used, the context and the
 //! scored night. Output: a [`Report`] — serialisable with serde, the JSON `plm detect
 //! --json` writes — and its other forms: a CSV table with one row per candidate movement
-//! and a text summary ([`write`], [`summary`]), and an SVG figure of the night
-//! ([`figure`]). Times are seconds from the start of the recording, amplitudes µV (EMG) or
+//! and a text summary ([`Report::write_events_csv`], [`Report::summary_text`]), and an
+//! SVG figure of the night ([`Report::svg`]). Times are seconds from the start of the recording, amplitudes µV (EMG) or
 //! mg (accelerometers), indices per hour (denominators in [`Summary`]).
 
 mod figure;

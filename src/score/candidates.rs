@@ -54,7 +54,7 @@ pub struct CandidateMovement {
     pub imi_s: Option<f64>,
     /// Part of a PLM series.
     pub periodic: bool,
-    /// 1-based id of its series in [`Scored::series`].
+    /// 1-based id of its series in the report's `series`.
     pub series: Option<usize>,
     /// Stage of the epoch containing the onset; `None` without a hypnogram or outside it.
     pub stage: Option<Stage>,

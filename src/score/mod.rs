@@ -32,7 +32,7 @@
 //! activity — the 0.5-s running median of the rectified signal above +2 µV somewhere
 //! inside it (Skeba et al., Sleep Breath 2016) — so that spiky "empty" detections are
 //! dropped. The resting level must be local and adaptive; the standards leave the
-//! estimator open (this crate's is in [`crate::detect`]), and a stretch too noisy to
+//! estimator open (this crate's is in `detect/`, its method in the README), and a stretch too noisy to
 //! score is reported as excluded, never scored silently.
 //!
 //! **Candidate movements.** The order of operations is PLMScoRe's, so that counts agree
@@ -99,7 +99,7 @@
 //! taken at the 8-µV crossing instead of the 2-µV/0.5-s rule; LMs over 10 s dropped
 //! instead of kept as series breakers; one global baseline for a whole night.
 //!
-//! No standard defines accelerometer leg movements; [`crate::detect`] documents the mg
+//! No standard defines accelerometer leg movements; `detect/accel` documents the mg
 //! analogue used, and reports from accelerometers say that the AASM advises against
 //! actigraphy as a substitute for EMG in diagnosing PLMD.
 
@@ -139,7 +139,7 @@ pub(crate) struct Scored {
     pub summary: Summary,
 }
 
-/// The stretch of recording leg movements are scored over ([`crate::score`]).
+/// The stretch of recording leg movements are scored over ([`score`](fn@crate::score)).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Span<'a> {
     /// Recording length, s; `None`: the hypnogram's end, else the last offset.

@@ -1,8 +1,8 @@
 //! Simulated nights with known truth, for tests, benchmarks and users' own validation:
-//! [`simulate`] (leg EMG, [`emg`]) and [`simulate_accel`] (ankle accelerometers,
-//! [`accel`]), and the files `plm detect` reads ([`write`]).
+//! [`simulate`] (leg EMG) and [`simulate_accel`] (ankle accelerometers), and the files
+//! `plm detect` reads ([`SimNight::write`], [`AccelSimNight::write`]).
 //!
-//! Output: a [`SimNight`]: a two-leg EMG [`Recording`] (µV), the true monolateral leg
+//! Output: a [`SimNight`]: a two-leg EMG [`Recording`](crate::Recording) (µV), the true monolateral leg
 //! movements (s, with a `certain` flag), a [`Hypnogram`] and respiratory events. Writers
 //! produce the files `plm detect` reads (`NAME.csv`, `NAME.truth.csv`, `NAME.hyp.csv`,
 //! `NAME.resp.csv`).
@@ -15,7 +15,7 @@
 //! * **Leg movements**: the same noise with a raised-cosine envelope (ramps 40–150 ms),
 //!   amplitude modulated inside; the *increase* of the mean rectified amplitude over rest
 //!   is the movement's amplitude (log-uniform 10–80 µV; "barely visible" ones 4–8 µV are
-//!   marked `certain = false` and count neither way in [`crate::compare`]).
+//!   marked `certain = false` and count neither way in [`compare`](fn@crate::compare)).
 //! * **Sequences**: PLM series (4–40 movements, IMI 12–60 s with 10 % jitter), unilateral
 //!   or bilateral (legs 0–0.4 s apart), short-IMI intruders (3–8 s after a series member),
 //!   isolated movements, too-long movements (11–30 s), and post-apnoea movements 0–3 s after
@@ -58,7 +58,7 @@ pub struct TrueMovement {
 }
 
 impl TrueMovement {
-    /// The movement as a reference for [`crate::compare`] (uncertain ones count neither
+    /// The movement as a reference for [`compare`](fn@crate::compare) (uncertain ones count neither
     /// way there).
     #[must_use]
     pub fn reference(&self) -> ReferenceMovement {

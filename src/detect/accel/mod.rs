@@ -3,7 +3,7 @@
 //!
 //! Input: the leg's axes, g at a uniform rate (10–200 Hz; `NaN` = gap), the
 //! [`AccelConfig`] and the EMG [`LmThresholds`] (whose durations apply unchanged). Output:
-//! a [`LegOutcome`]: monolateral [`LegMovement`]s (s) whose amplitudes are in mg
+//! a [`LegOutcome`]: monolateral [`LegMovement`](crate::LegMovement)s (s) whose amplitudes are in mg
 //! (`peak_mg`, `mean_mg`, `rest_mg`), the stretches excluded from scoring and the posture
 //! changes; the pipeline then scores them exactly as EMG leg movements (one scoring path,
 //! one report type).
@@ -104,7 +104,7 @@ pub fn thresholds(cfg: &AccelConfig, emg: &LmThresholds) -> LmThresholds {
 /// `emg` are the EMG thresholds whose durations apply ([`thresholds`]).
 ///
 /// # Errors
-/// As [`condition`].
+/// As [`condition()`].
 pub fn detect_accel_leg(
     axes_g: &[Vec<f64>; 3],
     fs_hz: f64,

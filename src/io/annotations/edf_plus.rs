@@ -1,7 +1,7 @@
 //! The scoring context in EDF+ and BDF+ annotations: a Sleep-EDF `Hypnogram.edf`, or the
 //! night's own EDF+ file read as a stream.
 //!
-//! Input: the [`Annotation`]s of the file ([`crate::io::edf::tal`]). Output: the same
+//! Input: the [`Annotation`](crate::io::edf::tal::Annotation)s of the file ([`crate::io::edf::tal`]). Output: the same
 //! [`ScoredEvent`]s an NSRR XML file gives, from which [`super::events`] takes stages,
 //! respiratory events, arousals and leg movements. Times count from the file's first data
 //! record, which must be the recording's start (it is for the night's own file and for

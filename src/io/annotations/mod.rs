@@ -1,11 +1,11 @@
 //! Reading the scoring context — a hypnogram, respiratory events, arousals — and lists of
 //! scored leg movements, from whichever file holds them.
 //!
-//! Each reader takes a CSV file ([`csv`]), an NSRR XML annotation file ([`nsrr`]:
+//! Each reader takes a CSV file (`csv.rs`), an NSRR XML annotation file (`nsrr.rs`:
 //! recognised by content, it starts with `<`) or an EDF+ / BDF+ file with annotations
-//! ([`edf_plus`]: it starts like EDF — a Sleep-EDF `Hypnogram.edf`, or the night's own
+//! (`edf_plus.rs`: it starts like EDF — a Sleep-EDF `Hypnogram.edf`, or the night's own
 //! EDF+), plain or gzip, and takes from it the stages, the respiratory events, the arousals
-//! or the scored limb movements ([`events`]). Times are seconds from the start of the
+//! or the scored limb movements (`events.rs`). Times are seconds from the start of the
 //! recording. Faults name the file and the line (CSV, XML) or byte (EDF+).
 
 pub(crate) mod csv;

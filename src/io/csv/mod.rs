@@ -201,7 +201,7 @@ struct Grid {
 /// Reads the time column (if any) and the value columns `cols` (index, header name) of
 /// `src`, scaling values by `scale`, and places them on a uniform grid (module docs).
 /// Numeric stamps are checked against the grid they are expected on as they are read, and
-/// stored (the body read again) only when they are not on it ([`GridCheck`]).
+/// stored (the body read again) only when they are not on it ([`super::grid::check::GridCheck`]).
 fn read_columns(
     src: &mut CsvSource,
     options: &Options,

@@ -18,7 +18,7 @@ use super::number::plain_decimal_prefix;
 use super::row::{Spec, TimeKind};
 
 /// The fast path of the row parser: a row whose cells (the ones read) are all plain
-/// decimals ([`table::plain_decimal`]) is read in one pass over its bytes, with no cell
+/// decimals ([`super::number::plain_decimal`]) is read in one pass over its bytes, with no cell
 /// list and no trimming. Any other row — a gap, spaces, an exponent, text, a missing field,
 /// a value out of range once scaled — goes the general way, so values and error messages
 /// do not depend on which path read a row.

@@ -22,7 +22,7 @@ pub(crate) enum StampUse {
     /// Stored in [`Columns::times`].
     Store,
     /// Checked against the uniform grid expected at the rate given (or, without one, the
-    /// rate of stamps with no gap) as they are read ([`GridCheck`]); stored only when they
+    /// rate of stamps with no gap) as they are read ([`crate::io::grid::check::GridCheck`]); stored only when they
     /// turn out not to be on it, by reading the body again.
     Check {
         /// The sample rate given, in Hz.
@@ -45,7 +45,7 @@ pub(crate) struct Spec<'a> {
     pub cols: &'a [(usize, String)],
     /// Factor applied to every value.
     pub scale: f64,
-    /// Whether a `,` in a cell is a decimal comma ([`CsvSource::comma_decimals`]).
+    /// Whether a `,` in a cell is a decimal comma ([`super::source::CsvSource::comma_decimals`]).
     pub comma: bool,
     /// What becomes of numeric stamps.
     pub stamps: StampUse,
@@ -57,7 +57,7 @@ pub(crate) struct Columns {
     pub times: Vec<f64>,
     /// The sample rate, when the stamps were checked instead of stored and every row is on
     /// its own point of the grid at this rate, as the stored stamps would have placed it
-    /// ([`GridCheck::rate`]).
+    /// ([`crate::io::grid::check::GridCheck::rate`]).
     pub rate_hz: Option<f64>,
     /// One buffer per value column, scaled, `NaN` for a gap.
     pub values: Vec<Vec<f64>>,

@@ -10,7 +10,7 @@
 //! [`AccelRecording`] (g) — the same types the CSV readers return, so everything after
 //! reading is shared.
 //!
-//! * **Which signals**: chosen by label with the CSV column rules of [`crate::input`]
+//! * **Which signals**: chosen by label with the CSV column rules of [`super::names`]
 //!   (case, spaces, `_`, `-` and `.` ignored; the same leg and axis aliases), also without
 //!   an EDF+ signal-type prefix (`EMG LAT` → `LAT`) and, for a bipolar derivation, by its
 //!   first electrode without its number (`LAT1-LAT2` → `LAT`, `Leg L1-Leg L2` → `Leg L`).
@@ -34,7 +34,7 @@
 //!   recording field gives the full year when present), as `YYYY-MM-DDThh:mm:ss` in the
 //!   recording's local time (EDF has no time zone).
 //! * **Annotations**: the signal readers use only the time-keeping ones; the scored
-//!   stages and events are read by [`crate::context`]'s readers (a hypnogram, respiratory
+//!   stages and events are read by [`super::annotations`]' readers (a hypnogram, respiratory
 //!   events, arousals or leg movements from an EDF+ or BDF+ file, via `scored_events`
 //!   here).
 //!
