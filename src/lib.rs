@@ -7,7 +7,7 @@
 //! | stage | module | |
 //! |---|---|---|
 //! | read | [`io`] | CSV, EDF/EDF+, BDF/BDF+ nights; hypnograms, respiratory events, arousals from CSV, NSRR XML or EDF+ annotations |
-//! | detect | `detect` | per leg: band-pass, hum removal, envelope, resting level, leg movements |
+//! | detect | [`detect`] | per leg: band-pass, hum removal, envelope, resting level, leg movements — the method is in its docs |
 //! | score | [`score`](mod@score) | legs combined, IMIs, PLM series, indices — the rules digest and its sources are in its docs |
 //! | report | [`report`] | the [`Report`]: JSON, a CSV of movements, a text summary, an SVG figure |
 //! | compare | [`compare`](mod@compare) | agreement with a reference scoring |
@@ -32,7 +32,7 @@
 //! naming what is wrong and where. It is a research tool, not a medical device.
 
 pub mod compare;
-mod detect;
+pub mod detect;
 mod dsp;
 mod error;
 mod events;
@@ -55,6 +55,11 @@ pub use pipeline::{Detector, Workspace, score};
 pub use report::Report;
 pub use score::{Rules, Span};
 pub use sim::{SimConfig, simulate};
+
+/// The README's examples, run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
 
 /// The kernels and per-leg stages, for benches and golden tests (the non-default
 /// `internals` feature): not a stable interface.

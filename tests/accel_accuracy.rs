@@ -36,6 +36,7 @@ fn score_night(night: &AccelSimNight, recording: &AccelRecording) -> (f64, f64) 
 type Setup = fn(AccelSimConfig) -> AccelSimConfig;
 
 #[test]
+#[ignore = "night-long: run with `cargo test --release -- --ignored`"]
 fn accelerometer_accuracy_on_unseen_simulated_nights() {
     let base = AccelSimConfig {
         duration_s: 8.0 * 3600.0,

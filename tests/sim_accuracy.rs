@@ -152,6 +152,7 @@ fn conditions() -> Vec<(&'static str, SimConfig)> {
 }
 
 #[test]
+#[ignore = "night-long: run with `cargo test --release -- --ignored`"]
 fn detection_accuracy_on_unseen_simulated_nights() {
     let mut sum = (0.0, 0.0, 0.0);
     let conds = conditions();

@@ -45,7 +45,7 @@ pub enum MainsRemoval {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DetectorConfig {
-    /// High-pass edge, Hz. Default 10 (AASM routine leg EMG filter, SCORING.md §1).
+    /// High-pass edge, Hz. Default 10 (AASM routine leg EMG filter, rules digest §1).
     pub highpass_hz: f64,
     /// Low-pass edge, Hz. Default 100 (AASM), capped at `max_upper_fraction` × rate.
     pub lowpass_hz: f64,
@@ -188,7 +188,7 @@ pub struct EnvelopeConfig {
     /// Moving-average window of the edge-locating amplitude, s. Default 0.04.
     pub edge_smooth_s: f64,
     /// Longest transient clipped as a spike (QRS, pop), s. Default 0.3: pops are < 0.2 s
-    /// (SCORING.md §1) and a QRS ≈ 0.1 s, but a pop next to a QRS, widened by the
+    /// (rules digest §1) and a QRS ≈ 0.1 s, but a pop next to a QRS, widened by the
     /// filter's ringing, lasts up to ~0.3 s; anything this short is not an LM (≥ 0.5 s).
     pub spike_max_s: f64,
     /// Quiet needed on each side of a spike, s. Default 0.15.

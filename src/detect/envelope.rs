@@ -15,7 +15,7 @@
 //!    `envelope_median_s` (0.25 s). The median ignores anything occupying less than half
 //!    its window, so QRS complexes (≈ 0.1 s) and pops (< 0.2 s) do not lift it, while the
 //!    edges of a sustained burst stay where they are. Its scale is that of the mean
-//!    rectified EMG, the amplitude SCORING.md §1's +8/+2 µV refer to.
+//!    rectified EMG, the amplitude the +8/+2 µV of the rules digest (§1) refer to.
 //! 4. **Edge amplitude**: a 40-ms centred moving average of the block means, used only to
 //!    place a movement's edges ([`super::edges`]), with its own margin.
 //! 5. **Resting level and margins** per 5-s segment ([`super::rest`]), held as
@@ -227,7 +227,7 @@ impl Envelope {
 
 /// Computes the envelope of the band-passed samples `y` at `fs_hz` (module docs), in the
 /// buffer `y` itself; `morphology_s` is the morphology-median window and
-/// `offset_level` the offset level (SCORING.md §1: 0.5 s and +2 µV).
+/// `offset_level` the offset level (rules digest §1: 0.5 s and +2 µV).
 ///
 /// # Errors
 /// [`Error::Config`] for invalid settings, [`Error::Input`] for a non-positive rate.

@@ -2,34 +2,36 @@
 //! (LMs) and the stretches that cannot be scored.
 //!
 //! Input: one leg's samples — EMG in µV, or three accelerometer axes in g — at a rate in
-//! Hz, the [`DetectorConfig`] and the LM rule's numbers ([`LmThresholds`], from the
-//! scoring rules). Output: a [`LegOutcome`]: the leg's LMs (s, with their amplitude in µV
-//! or mg), its excluded stretches (s), and what the filter did. Combining the legs and
-//! everything after it is [`crate::score`](mod@crate::score)'s.
+//! Hz, the [`DetectorConfig`] and the leg-movement rule's numbers (from the scoring
+//! [`Rules`](crate::Rules)). Output: the leg's LMs (s, with their amplitude in µV or mg),
+//! its excluded stretches (s), and what the filter did. Combining the legs and everything
+//! after it is [`crate::score`](mod@crate::score)'s; [`crate::Detector`] wires the two.
+//!
+//! This module's only public items are the settings; the stages below are internal.
 //!
 //! # The method (EMG)
 //!
-//! 1. **Filtering** ([`emg`]): each gap-free stretch of at least 2 s is band-passed
+//! 1. **Filtering** (`detect/emg.rs`): each gap-free stretch of at least 2 s is band-passed
 //!    10–100 Hz (Butterworth order 4, zero-phase; the upper edge capped at 0.45 × rate, so
 //!    a 200-Hz recording is filtered 10–90 Hz). Mains hum found at 50/60 Hz and its
 //!    harmonics — also where they fold back below Nyquist — is subtracted as a sinusoid
 //!    tracked by running medians, which leaves QRS complexes as they are; an IIR notch
-//!    would ring after each one (see [`crate::dsp::hum`] for the night where that turned
+//!    would ring after each one (see `dsp/hum.rs` for the night where that turned
 //!    heartbeats into 168 LMs for 79 true ones).
-//! 2. **Amplitude** ([`envelope`]): the mean rectified signal per 10-ms block; isolated
+//! 2. **Amplitude** (`detect/envelope.rs`): the mean rectified signal per 10-ms block; isolated
 //!    transients shorter than 0.3 s rising above a provisional resting level (QRS
-//!    complexes, electrode pops) clipped ([`spikes`]); a centred 0.25-s running median.
-//! 3. **Resting level** ([`rest`]): the 30th percentile of the amplitude per 5-s segment,
+//!    complexes, electrode pops) clipped (`detect/spikes.rs`); a centred 0.25-s running median.
+//! 3. **Resting level** (`detect/rest.rs`): the 30th percentile of the amplitude per 5-s segment,
 //!    then the lower quartile of those over ±30 s, interpolated between segment centres
-//!    ([`profile`]): it follows drift and ignores movements up to ~45 s long and dense
+//!    (`detect/profile.rs`): it follows drift and ignores movements up to ~45 s long and dense
 //!    PLM. The offset margin is +2 µV, raised only where the resting amplitude itself
 //!    fluctuates more (3 × its 30th − 5th percentile spread).
-//! 4. **Scorability** ([`scorability`]): where that margin reaches +8 µV (the noise alone
+//! 4. **Scorability** (`detect/scorability.rs`): where that margin reaches +8 µV (the noise alone
 //!    would cross the onset level), or the resting level exceeds 20 µV, the stretch is
 //!    excluded from scoring and reported.
-//! 5. **Leg movements** ([`movements`]): onset at +8 µV above rest; offset at the start of
+//! 5. **Leg movements** (`detect/movements.rs`): onset at +8 µV above rest; offset at the start of
 //!    the first 0.5 s at or below the margin; edges placed where the burst leaves and
-//!    re-enters the resting band on a 40-ms amplitude ([`edges`]); at least 0.5 s long;
+//!    re-enters the resting band on a 40-ms amplitude (`detect/edges.rs`); at least 0.5 s long;
 //!    the WASM 2016 morphology check. An LM whose start or end falls in a gap or an
 //!    unscorable stretch is dropped: its duration is unknown.
 //!
@@ -39,32 +41,32 @@
 //!
 //! # Accelerometers
 //!
-//! [`accel`] turns three axes into the magnitude of dynamic acceleration in mg — gravity
+//! `detect/accel` turns three axes into the magnitude of dynamic acceleration in mg — gravity
 //! removed by a running median, low-passed at 8 Hz — and runs the same envelope, resting
 //! level and detector on it, with an mg analogue of the +8/+2 µV hysteresis whose levels
 //! grow with a noisy sensor's floor, edges extrapolated along each flank, and posture
 //! changes (turns of the sensor) cut out. Every number is justified there.
 
-pub mod accel;
-pub mod config;
-pub mod edges;
-pub mod emg;
-pub mod envelope;
-pub mod movements;
-pub mod profile;
-pub mod rest;
-pub mod scorability;
-pub mod spikes;
+pub(crate) mod accel;
+mod config;
+mod edges;
+pub(crate) mod emg;
+pub(crate) mod envelope;
+pub(crate) mod movements;
+mod profile;
+mod rest;
+mod scorability;
+mod spikes;
 
 pub use config::{AccelConfig, DetectorConfig, EnvelopeConfig, MainsRemoval, NotchMode};
-pub use movements::LmThresholds;
+pub(crate) use movements::LmThresholds;
 
 use crate::dsp::mains::MainsLine;
 use crate::events::{Interval, LegMovement};
 
 /// What detection found on one leg, before the legs are combined.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LegOutcome {
+pub(crate) struct LegOutcome {
     /// Monolateral leg movements, s, sorted by onset.
     pub movements: Vec<LegMovement>,
     /// Stretches excluded from scoring on this leg (gaps, unscorable noise), s.

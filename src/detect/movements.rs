@@ -1,33 +1,30 @@
-//! Leg-movement detection on one leg (SCORING.md §1).
+//! Leg movements on one leg: the +8 µV / +2 µV rule of both standards (rules digest §1),
+//! applied here and nowhere else.
 //!
 //! Input: an [`Envelope`] (amplitude, resting level, margins per block, in µV for EMG or
-//! mg for accelerometers) and the [`LmThresholds`] in the same unit (from the [`Rules`](crate::Rules) for
-//! EMG). Output: monolateral [`LegMovement`]s in seconds, sorted by onset, whose
-//! `peak_uv`/`mean_uv`/`rest_uv` hold the envelope's unit (the accelerometer path moves
-//! them to the `_mg` fields).
+//! mg for accelerometers) and the [`LmThresholds`] in the same unit (for EMG, the numbers
+//! of the [`Rules`](crate::Rules)). Output: monolateral [`LegMovement`]s in seconds, sorted
+//! by onset, whose `peak_uv`/`mean_uv`/`rest_uv` hold the envelope's unit (the
+//! accelerometer path moves them to the `_mg` fields).
 //!
-//! * **Onset**: detection starts at the first block whose amplitude is ≥
-//!   `onset_above_rest_uv` (8 µV) above the resting level.
+//! * **Onset**: the first block whose amplitude is at least `onset_above_rest` (8 µV)
+//!   above the resting level.
 //! * **Offset**: the *start* of the first run of at least `offset_quiet_s` (0.5 s) in which
-//!   the amplitude stays ≤ `offset_above_rest_uv` (2 µV) above the resting level (the
-//!   envelope's offset margin, which only exceeds +2 µV on a baseline too noisy for it,
-//!   see [`super::envelope`]). Activity
-//!   resuming sooner belongs to the same LM (same-leg joining follows from this rule).
-//! * **Edges**: the amplitude is a 0.25-s running median, which blurs a burst's edges
-//!   inwards by up to half its window, and a burst rises and falls over ~0.1 s. Both edges
-//!   are therefore placed on the 40-ms edge amplitude ([`Envelope::fine`]) where the
-//!   burst leaves / re-enters the resting band (+2 µV, the offset level): the onset moves
-//!   back, the offset forward, through contiguous blocks above that level, each by at most
-//!   `EDGE_REACH_S`. For the offset this is the rule itself (activity above +2 µV before the
-//!   quiet period belongs to the LM); measuring the onset the same way keeps durations from
-//!   being biased short by the rise time, which matters at the 0.5 s and 10 s limits.
-//! * **Duration** ≥ `min_lm_s` (0.5 s); shorter activity is not an LM at all.
+//!   the amplitude stays within `offset_above_rest` (2 µV) of the resting level — within
+//!   the envelope's offset margin, which exceeds +2 µV only on a baseline too noisy for it
+//!   ([`super::envelope`]). Activity resuming sooner belongs to the same LM (same-leg
+//!   joining follows from this rule).
+//! * **Edges** are placed on the edge amplitude where the burst leaves and re-enters the
+//!   resting band ([`super::edges`]).
+//! * **Duration** at least `min_lm_s` (0.5 s); shorter activity is not an LM at all.
 //! * **Morphology** (WASM 2016, computer scoring): the morphology median must exceed the
 //!   offset level somewhere inside the LM, else it is an "empty" spiky detection.
 //! * An LM whose offset cannot be established because a gap (`NaN`), an unscorable block
 //!   or the end of the recording comes first is dropped, and so is one whose activity
 //!   reaches back into a gap or an unscorable block (its onset is unknown): its duration,
 //!   hence whether it is a CLM, is unknown. Gaps are excluded time anyway.
+//! * **Noise**: a block whose offset margin reaches a fixed onset level cannot be scored
+//!   ([`LmThresholds::noise_reaches_onset`], which [`super::scorability`] asks).
 //!
 //! Electrode pops (< 0.2 s) never become LMs: the envelope median ignores them, and what
 //! remains is shorter than 0.5 s and fails the morphology check.

@@ -1,4 +1,4 @@
-//! The resting level and its fluctuation, per segment (SCORING.md §1: the resting level is
+//! The resting level and its fluctuation, per segment (rules digest §1: the resting level is
 //! local and adaptive; the standards leave the estimator open).
 //!
 //! Input: an amplitude per block (µV, or mg for accelerometers; `NaN` in gaps) and the

@@ -1,4 +1,4 @@
-//! Which blocks of a leg can be scored, and the stretches that cannot (SCORING.md §1: a
+//! Which blocks of a leg can be scored, and the stretches that cannot (rules digest §1: a
 //! stretch too noisy to score is reported as excluded time, not silently scored).
 //!
 //! Input: an [`Envelope`], the [`LmThresholds`] and the highest resting level that can be

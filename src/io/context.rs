@@ -1,5 +1,5 @@
 //! The scoring context of a night: its hypnogram, respiratory events and arousals
-//! (SCORING.md §4) — everything besides the leg signals that scoring uses.
+//! (rules digest §4) — everything besides the leg signals that scoring uses.
 //!
 //! Times are seconds from the start of the recording. The readers of the files these come
 //! from are in [`super::annotations`]; how scoring uses them is [`crate::score`](mod@crate::score)'s.

@@ -3,7 +3,7 @@
 //! Samples are microvolts (`_uv`) at `sample_rate_hz`; sample `i` is at
 //! `i / sample_rate_hz` seconds from the start. `NaN` marks a gap (a missing sample or an
 //! empty cell): no leg movement may cross a gap, and gaps are reported as excluded time.
-//! Index → seconds conversions use the true rate (SCORING.md §8).
+//! Index → seconds conversions use the true rate (rules digest §8).
 //!
 //! A recording is checked when it is built — a positive rate, one or two legs (at most
 //! one per side), every leg the same non-zero length, no infinite sample — so everything

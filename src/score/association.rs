@@ -1,4 +1,4 @@
-//! Context association (SCORING.md §4): respiratory-related CLMs and arousal-associated
+//! Context association (rules digest §4): respiratory-related CLMs and arousal-associated
 //! movements.
 //!
 //! * **Respiratory**: a CLM is respiratory-related (CLMr) when any part of it overlaps the

@@ -1,5 +1,5 @@
 //! Candidate movements: monolateral leg movements joined on each leg, filtered, and
-//! combined across legs (SCORING.md §2, steps 1–4 of [`super`]).
+//! combined across legs (rules digest §2, steps 1–4 of [`super`]).
 //!
 //! Input: monolateral [`LegMovement`]s (s) and the [`Rules`]. Output: the LMs kept (after
 //! same-leg joining and dropping those shorter than `min_lm_s`) and the

@@ -1,4 +1,4 @@
-//! Counts and indices of a scored night (SCORING.md §5), per hour of the matching
+//! Counts and indices of a scored night (rules digest §5), per hour of the matching
 //! denominator.
 //!
 //! Sleep indices are per hour of *scored* sleep (total sleep time minus sleep inside
@@ -64,7 +64,7 @@ pub enum SleepSource {
     WholeRecording,
 }
 
-/// Counts and indices of a scored night (SCORING.md §5).
+/// Counts and indices of a scored night (rules digest §5).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// Where sleep time came from.

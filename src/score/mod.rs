@@ -15,7 +15,10 @@
 //! | `association.rs` | respiratory-related CLMs, arousal association |
 //! | `indices.rs` | counts, indices, periodicity index, IMI histograms |
 //!
-//! # The rules, as implemented
+//! # The rules digest
+//!
+//! The rules as implemented, numbered as the rest of the crate cites them ("rules digest
+//! §1").
 //!
 //! Sources: WASM 2016 — Ferri R, Fulda S, Allen RP, et al., *World Association of Sleep
 //! Medicine (WASM) 2016 standards for recording and scoring leg movements in
@@ -24,7 +27,9 @@
 //! WASM 2006 — Zucconi M, et al., Sleep Med 2006;7:175–183. PLMScoRe — the reference
 //! implementation by a WASM 2016 author, whose counts `plm score` reproduces.
 //!
-//! **A leg movement** on one leg (both rule sets) starts where the rectified EMG rises
+//! ## §1 Leg movement, on one leg
+//!
+//! A leg movement (both rule sets) starts where the rectified EMG rises
 //! 8 µV or more above the resting level, and ends at the *start* of the first stretch of at
 //! least 0.5 s in which it stays within 2 µV of rest. Activity resuming sooner belongs to
 //! the same movement. Anything shorter than 0.5 s is not a leg movement at all. For
@@ -35,7 +40,9 @@
 //! estimator open (this crate's is in `detect/`, its method in the README), and a stretch too noisy to
 //! score is reported as excluded, never scored silently.
 //!
-//! **Candidate movements.** The order of operations is PLMScoRe's, so that counts agree
+//! ## §2 Candidate movements
+//!
+//! The order of operations is PLMScoRe's, so that counts agree
 //! with it on the same list:
 //!
 //! 1. on each leg, movements whose next onset comes less than 0.5 s after the current
@@ -52,7 +59,9 @@
 //!    when its onset is within 5 s of the building one's and that one has no part on its
 //!    leg yet). A CLM is a candidate movement that is not a nonCLM.
 //!
-//! **IMIs and series.** 5. The inter-movement interval is measured onset to onset between
+//! ## §3 IMIs and PLM series
+//!
+//! Step 5: the inter-movement interval is measured onset to onset between
 //! consecutive CLMs (Compumedics Profusion measures offset to onset: a known vendor
 //! difference), never across a nonCLM nor across excluded time. A PLM series is 4 or
 //! more consecutive CLMs whose IMIs all lie in [10, 90] s, both bounds inclusive (AASM:
@@ -62,7 +71,9 @@
 //! ([`ShortImi::Break`]); WASM 2006 skips it and measures the next IMI from the last CLM
 //! kept ([`ShortImi::Intervening`]).
 //!
-//! **Context.** A movement takes the stage of the 30-s epoch that holds its onset; PLMS
+//! ## §4 Context
+//!
+//! A movement takes the stage of the 30-s epoch that holds its onset; PLMS
 //! are PLMs whose onset is in N1, N2, N3 or REM, PLMW those in wake, and a series may
 //! cross a sleep/wake boundary. Without a hypnogram the whole recording counts as sleep
 //! and the report says so. A CLM is respiratory-related (CLMr) when any part of it
@@ -72,7 +83,9 @@
 //! rebuilds the series. A movement and an arousal are associated when they overlap or
 //! less than 0.5 s separates the end of one from the onset of the other, in either order.
 //!
-//! **Indices**, per hour of the matching denominator: PLMS index = PLMs in sleep per hour
+//! ## §5 Indices
+//!
+//! Per hour of the matching denominator: PLMS index = PLMs in sleep per hour
 //! of sleep (adult cut-off > 15/h, children > 5/h); PLMW = PLMs in wake per hour of wake;
 //! CLMS and CLMW likewise for CLMs; PLMS-arousal = PLMS with an arousal per hour of sleep;
 //! PLMSnr from the nr scoring; NREM and REM indices per hour of each. Sleep here is
@@ -84,14 +97,29 @@
 //! 0–90 s, and ln(IMI) in 0.1 bins over 0–4.5; the mean and SD of ln(IMI) over sleep IMIs
 //! in the periodic range.
 //!
-//! **Numbers that must be exact**, and are by default: +8 µV onset; within +2 µV for
+//! ## §6 Accelerometers
+//!
+//! No standard defines accelerometer leg movements. Devices and studies: PAM-RL (ankle,
+//! 40 Hz, 0.3–20 Hz band, onset about 200 mg, offset about 100 mg), Actiwatch at the ankle
+//! (under-counts), SOMNOwatch, Axivity AX6 (100 Hz, 0.1–10 Hz, about 15 mg). A sound
+//! pipeline removes gravity, takes the magnitude of the dynamic acceleration, builds a
+//! short envelope, estimates an adaptive noise floor, and applies onset/offset hysteresis
+//! in mg; the duration and series rules then apply unchanged. `detect/accel` documents the
+//! mg analogue used here. Reports from accelerometers say that the AASM advises against
+//! actigraphy as a substitute for EMG in diagnosing PLMD.
+//!
+//! ## §7 Numbers that must be exact
+//!
+//! And are, by default: +8 µV onset; within +2 µV for
 //! 0.5 s to end, the offset at the start of that quiet; LM ≥ 0.5 s; monolateral CLM
 //! ≤ 10 s; bilateral CLM ≤ 15 s and ≤ 4 parts; bilateral gap < 0.5 s (AASM onsets
 //! < 5 s); IMI onset to onset in [10, 90] s (AASM [5, 90] s); ≥ 4 CLMs; respiratory window
 //! [end − 2.0, end + 10.25] s (AASM ±0.5 s); arousal gap < 0.5 s; 30-s epochs, stage by
 //! onset.
 //!
-//! **Pitfalls seen in published code, avoided here**: window lengths rounded to whole
+//! ## §8 Pitfalls seen in published code, avoided here
+//!
+//! window lengths rounded to whole
 //! samples then treated as exact seconds (time drifts over a night: seconds are
 //! converted with the true rate, in one place); the sample rate taken from the first two
 //! time stamps of a rounded CSV (it is estimated from all of them); silent caps on the
@@ -99,9 +127,6 @@
 //! taken at the 8-µV crossing instead of the 2-µV/0.5-s rule; LMs over 10 s dropped
 //! instead of kept as series breakers; one global baseline for a whole night.
 //!
-//! No standard defines accelerometer leg movements; `detect/accel` documents the mg
-//! analogue used, and reports from accelerometers say that the AASM advises against
-//! actigraphy as a substitute for EMG in diagnosing PLMD.
 
 mod association;
 mod candidates;
@@ -149,7 +174,7 @@ pub struct Span<'a> {
     pub excluded: &'a [Interval],
 }
 
-/// Scores monolateral leg movements (SCORING.md §2–5).
+/// Scores monolateral leg movements (rules digest §2–5).
 ///
 /// # Errors
 /// [`Error::Input`] when an LM or context item has non-finite times, a negative onset or

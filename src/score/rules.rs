@@ -2,8 +2,8 @@
 //!
 //! [`Rules::default`] is the WASM 2016 standard (Ferri et al., Sleep Med 2016;26:86–95);
 //! [`Rules::aasm`] is the AASM Manual's limb-movement rules. Every field documents its unit
-//! and its source; the digest the sources are taken from is `SCORING.md` (§ numbers below
-//! refer to it). Where published implementations disagree, the choice is a field, so a
+//! and its source; the digest of the sources is in [`crate::score`](mod@crate::score), and the § numbers
+//! below refer to it. Where published implementations disagree, the choice is a field, so a
 //! user can reproduce the other reading.
 //!
 //! Units: seconds (`_s`), microvolts (`_uv`), counts (plain integers).
@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-/// How leg movements on the two legs combine into one candidate movement (SCORING.md §2).
+/// How leg movements on the two legs combine into one candidate movement (rules digest §2).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Bilateral {
@@ -36,7 +36,7 @@ pub enum Bilateral {
     },
 }
 
-/// What happens to a leg movement too long to be a candidate (SCORING.md §2).
+/// What happens to a leg movement too long to be a candidate (rules digest §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LongMovement {
@@ -47,7 +47,7 @@ pub enum LongMovement {
     Discard,
 }
 
-/// How a CLM preceded by an IMI shorter than the minimum is treated (SCORING.md §3).
+/// How a CLM preceded by an IMI shorter than the minimum is treated (rules digest §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ShortImi {
@@ -72,7 +72,7 @@ pub enum RespiratoryAnchor {
     WholeEvent,
 }
 
-/// The window in which a CLM counts as respiratory-related (CLMr), SCORING.md §4.
+/// The window in which a CLM counts as respiratory-related (CLMr), rules digest §4.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RespiratoryWindow {
     /// What the window is anchored to.

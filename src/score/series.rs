@@ -1,4 +1,4 @@
-//! Inter-movement intervals and PLM series (SCORING.md §3, step 5 of [`super`]).
+//! Inter-movement intervals and PLM series (rules digest §3, step 5 of [`super`]).
 //!
 //! Input: the candidate movements, which of them to look at (all, or all but the
 //! respiratory-related ones for the "nr" scoring), the [`Rules`] and the stretches

@@ -8,7 +8,7 @@
 //! changes; the pipeline then scores them exactly as EMG leg movements (one scoring path,
 //! one report type).
 //!
-//! No standard defines accelerometer leg movements (SCORING.md §6). The design, and where
+//! No standard defines accelerometer leg movements (rules digest §6). The design, and where
 //! each number comes from:
 //!
 //! 1. **Gravity**: per axis, the running median of 0.1-s block means over

@@ -11,8 +11,8 @@
 //!   movement-time (`6`) epochs, and any other label, are left without a stage: an LM
 //!   there is neither in sleep nor in wake, as outside a CSV hypnogram.
 //! * **Respiratory events** (type `Respiratory`): apneas (obstructive, central, mixed),
-//!   hypopneas and RERAs — the events the AASM and WASM association rules name (SCORING.md
-//!   §4). Desaturations, artifacts, periodic breathing and `Unsure` events are left out.
+//!   hypopneas and RERAs — the events the AASM and WASM association rules name (rules
+//!   digest §4). Desaturations, artifacts, periodic breathing and `Unsure` events are left out.
 //! * **Arousals** (type `Arousals`): every concept.
 //! * **Leg movements**: concepts naming a limb or leg movement with a side. Events that
 //!   repeat one already read (same side, start and duration) are read once, so a scorer's

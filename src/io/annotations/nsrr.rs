@@ -17,7 +17,7 @@
 //!   nor in wake, as outside a CSV hypnogram.
 //! * **Respiratory events** (`EventType` starting `Respiratory`): apneas (obstructive,
 //!   central, mixed), hypopneas and RERAs — the events the AASM and WASM association rules
-//!   name (SCORING.md §4). Desaturations, artifacts, periodic breathing and `Unsure` events
+//!   name (rules digest §4). Desaturations, artifacts, periodic breathing and `Unsure` events
 //!   are left out. The kind is the concept's name.
 //! * **Arousals** (`EventType` starting `Arousals`): every concept (ASDA, spontaneous,
 //!   respiratory, limb-movement arousals).

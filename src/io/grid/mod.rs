@@ -7,7 +7,7 @@
 //!
 //! * **Rate**: rows per second over the gap-free stretches of *all* stamps (a step over
 //!   1.5 median steps starts a new stretch), never from the first two rows: exported
-//!   stamps are rounded (SCORING.md §8), and rounding then errs only at stretch ends.
+//!   stamps are rounded (rules digest §8), and rounding then errs only at stretch ends.
 //! * **Placement**: a row goes to the grid point `round(t · rate)` when every stamp lies
 //!   within 0.45 sample of a distinct point; a jump between rows leaves `NaN`s (a gap).
 //! * **Resampling**: stamps too irregular for that (jitter of 0.45 sample or more) are
