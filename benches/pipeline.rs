@@ -98,7 +98,7 @@ fn stages(c: &mut Criterion) {
     g.bench_function("1h_256hz_two_legs", |b| {
         b.iter(|| {
             let input = std::io::Cursor::new(csv_bytes.clone());
-            black_box(Reader::from_reader(input).read().expect("parse"))
+            black_box(Reader::new().read_from(input, None).expect("parse"))
         });
     });
     g.finish();
@@ -111,7 +111,7 @@ fn stages(c: &mut Criterion) {
     g.bench_function("1h_256hz_two_legs", |b| {
         b.iter(|| {
             let input = std::io::Cursor::new(edf_bytes.clone());
-            black_box(Reader::from_reader(input).read().expect("parse"))
+            black_box(Reader::new().read_from(input, None).expect("parse"))
         });
     });
     g.finish();
@@ -271,7 +271,7 @@ fn end_to_end(c: &mut Criterion) {
     }
     g.bench_function("8h_256hz_two_legs_from_csv_to_json", |b| {
         b.iter(|| {
-            let Night::Emg(rec) = Reader::from_path(&path).read().expect("read") else {
+            let Night::Emg(rec) = Reader::new().read_path(&path).expect("read") else {
                 panic!("not read as EMG")
             };
             let report = detector.run_owned(rec, &ctx).expect("run");

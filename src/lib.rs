@@ -19,7 +19,7 @@
 //! ```
 //! use plm_detect::{Context, Detector, DetectorConfig, Rules, SimConfig, simulate};
 //!
-//! // A night: here simulated; `io::Reader::from_path("night.edf").read()?` reads one.
+//! // A night: here simulated; `io::Reader::new().read_path("night.edf")?` reads one.
 //! let night = simulate(&SimConfig { duration_s: 600.0, ..SimConfig::default() })?;
 //! let detector = Detector::new(Rules::wasm2016(), DetectorConfig::default())?;
 //! let context = Context { hypnogram: Some(night.hypnogram), ..Context::default() };

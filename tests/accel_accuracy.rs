@@ -108,8 +108,8 @@ fn accelerometer_accuracy_on_unseen_simulated_nights() {
             let recording = if *via_csv {
                 let mut bytes = Vec::new();
                 night.write_signals(&mut bytes).unwrap();
-                let Night::Accel(rec) = Reader::from_reader(std::io::Cursor::new(bytes))
-                    .read()
+                let Night::Accel(rec) = Reader::new()
+                    .read_from(std::io::Cursor::new(bytes), None)
                     .unwrap()
                 else {
                     panic!("not read as accelerometers")

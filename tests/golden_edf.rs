@@ -8,7 +8,7 @@ use plm_detect::{Night, Reader, Recording, Side, TimeBase};
 
 /// The EMG night in `path`.
 fn read_night(path: &Path) -> Recording {
-    match Reader::from_path(path).read().unwrap() {
+    match Reader::new().read_path(path).unwrap() {
         Night::Emg(r) => r,
         Night::Accel(_) => panic!("{}: read as accelerometers", path.display()),
     }
@@ -119,8 +119,8 @@ fn gzipped_edf_reads_the_same() {
     let b = read_night(&golden("psg-edfplus.edf"));
     assert_eq!(a, b);
     // A stream is unzipped too.
-    let stream = Reader::from_reader(std::fs::File::open(&gz).unwrap())
-        .read()
+    let stream = Reader::new()
+        .read_from(std::fs::File::open(&gz).unwrap(), None)
         .unwrap();
     assert_eq!(stream, Night::Emg(b));
 }

@@ -181,7 +181,7 @@ proptest! {
 
     #[test]
     fn night_reader_never_panics_on_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
-        let _ = Reader::from_reader(std::io::Cursor::new(bytes.clone())).read();
+        let _ = Reader::new().read_from(std::io::Cursor::new(bytes.clone()), None);
         let _ = read_hypnogram_from(std::io::Cursor::new(bytes.clone()), None, 30.0);
         let _ = read_leg_movements_from(std::io::Cursor::new(bytes), None);
     }
@@ -203,11 +203,11 @@ proptest! {
                 _ => writeln!(text, "{t},{a},{b}"),
             };
         }
-        let mut reader = Reader::from_reader(std::io::Cursor::new(text.into_bytes()));
+        let mut reader = Reader::new();
         if let Some(fs) = fs {
             reader = reader.sample_rate_hz(fs);
         }
-        if let Ok(Night::Emg(rec)) = reader.read() {
+        if let Ok(Night::Emg(rec)) = reader.read_from(std::io::Cursor::new(text.into_bytes()), None) {
             let _ = detector().run(&rec, &Context::default());
         }
     }
@@ -258,8 +258,8 @@ proptest! {
         if let Some(c) = cut {
             bytes.truncate(c.index(bytes.len()));
         }
-        let reader = Reader::from_reader(std::io::Cursor::new(bytes));
-        let read = if as_any { reader.read() } else { reader.signal(plm_detect::SignalKind::Emg).read() };
+        let reader = if as_any { Reader::new() } else { Reader::new().signal(plm_detect::SignalKind::Emg) };
+        let read = reader.read_from(std::io::Cursor::new(bytes), None);
         if let Ok(Night::Emg(rec)) = read {
             prop_assert!(rec.sample_rate_hz() > 0.0 && !rec.is_empty());
             prop_assert!(rec.channels().iter().all(|c| c.samples_uv().iter().all(|v| !v.is_infinite())));

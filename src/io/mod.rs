@@ -32,7 +32,7 @@
 //! ```no_run
 //! use plm_detect::io::{Night, Reader, Unit};
 //!
-//! let night = Reader::from_path("night.edf").unit(Unit::Millivolt).read()?;
+//! let night = Reader::new().unit(Unit::Millivolt).read_path("night.edf")?;
 //! match night {
 //!     Night::Emg(recording) => println!("{} legs of EMG", recording.channels().len()),
 //!     Night::Accel(recording) => println!("{} accelerometers", recording.legs().len()),
@@ -51,7 +51,7 @@ mod recording;
 mod unit;
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub use accel_recording::{AccelLeg, AccelRecording};
 pub use annotations::{
@@ -75,23 +75,15 @@ pub enum Night {
     Accel(AccelRecording),
 }
 
-/// Reads a night (module docs): where from, and how to read it.
+/// How to read a night (module docs), for one file or a cohort: a [`Reader`] is set once
+/// and reads any number of files.
 ///
 /// Every setting is optional: by default the legs (or axes) are found by name, the kind of
-/// night (EMG or accelerometer) from the names, the rate from the time stamps and the
+/// night (EMG or accelerometer) from the names, the rate from the time stamps, and the
 /// unit is µV for EMG and g for accelerometers (EDF: each signal's physical dimension).
+#[derive(Debug, Clone, Default)]
 pub struct Reader {
-    source: Source,
     options: Options,
-}
-
-/// Where a [`Reader`] reads from.
-enum Source {
-    Path(PathBuf),
-    Stream {
-        input: Box<dyn Read + Send>,
-        name: Option<PathBuf>,
-    },
 }
 
 /// What a [`Reader`] was told.
@@ -116,35 +108,10 @@ pub(crate) struct Options {
 }
 
 impl Reader {
-    /// A reader of the file at `path` (plain or gzip).
+    /// A reader with every setting at its default.
     #[must_use]
-    pub fn from_path(path: impl AsRef<Path>) -> Self {
-        Self {
-            source: Source::Path(path.as_ref().to_path_buf()),
-            options: Options::default(),
-        }
-    }
-
-    /// A reader of the bytes `input` gives (plain or gzip); [`Reader::name`] names it in
-    /// messages.
-    #[must_use]
-    pub fn from_reader(input: impl Read + Send + 'static) -> Self {
-        Self {
-            source: Source::Stream {
-                input: Box::new(input),
-                name: None,
-            },
-            options: Options::default(),
-        }
-    }
-
-    /// The name a stream's errors give it (a path reader names its file itself).
-    #[must_use]
-    pub fn name(mut self, name: impl AsRef<Path>) -> Self {
-        if let Source::Stream { name: n, .. } = &mut self.source {
-            *n = Some(name.as_ref().to_path_buf());
-        }
-        self
+    pub fn new() -> Self {
+        Self::default()
     }
 
     /// The sample rate, Hz (positive): needed for a CSV file without a time column; with
@@ -200,21 +167,37 @@ impl Reader {
         self
     }
 
-    /// Reads the night.
+    /// Reads the night in the file at `path` (plain or gzip).
     ///
     /// # Errors
     /// [`Error::Io`] when the file cannot be read; [`Error::Config`] for a setting out of
     /// its range; [`Error::Parse`]/[`Error::Input`] naming the file, the place and the
     /// field for every fault of the file.
-    pub fn read(self) -> Result<Night> {
-        let options = &self.options;
-        if let Some(fs) = options.sample_rate_hz {
+    pub fn read_path(&self, path: impl AsRef<Path>) -> Result<Night> {
+        self.check()?;
+        read_path(path.as_ref(), &self.options)
+    }
+
+    /// Reads the night of the bytes `input` gives (plain or gzip); `name` names it in
+    /// messages.
+    ///
+    /// # Errors
+    /// As [`Reader::read_path`].
+    pub fn read_from(
+        &self,
+        input: impl Read + Send + 'static,
+        name: Option<&Path>,
+    ) -> Result<Night> {
+        self.check()?;
+        read_stream(Box::new(input), name, &self.options)
+    }
+
+    /// The settings checked against their ranges.
+    fn check(&self) -> Result<()> {
+        if let Some(fs) = self.options.sample_rate_hz {
             Error::require_positive("sample_rate_hz", fs)?;
         }
-        match self.source {
-            Source::Path(path) => read_path(&path, options),
-            Source::Stream { input, name } => read_stream(input, name.as_deref(), options),
-        }
+        Ok(())
     }
 }
 

@@ -285,48 +285,8 @@ fn context(a: &ContextArgs, rules: &Rules) -> Result<Context, Error> {
 struct Setup {
     rules: Rules,
     detector: Detector,
-    read: ReadSettings,
-}
-
-/// How `plm detect` reads each night: the reader options of the command line.
-#[derive(Default)]
-struct ReadSettings {
-    sample_rate_hz: Option<f64>,
-    left: Option<String>,
-    right: Option<String>,
-    unit: Option<Unit>,
-    left_axes: Option<[String; 3]>,
-    right_axes: Option<[String; 3]>,
-    signal: Option<SignalKind>,
-}
-
-impl ReadSettings {
-    /// A reader of the night at `path` with these settings.
-    fn reader(&self, path: &Path) -> Reader {
-        let mut r = Reader::from_path(path);
-        if let Some(fs) = self.sample_rate_hz {
-            r = r.sample_rate_hz(fs);
-        }
-        if let Some(n) = &self.left {
-            r = r.left(n.clone());
-        }
-        if let Some(n) = &self.right {
-            r = r.right(n.clone());
-        }
-        if let Some(u) = self.unit {
-            r = r.unit(u);
-        }
-        if let Some(a) = &self.left_axes {
-            r = r.left_axes(a.clone());
-        }
-        if let Some(a) = &self.right_axes {
-            r = r.right_axes(a.clone());
-        }
-        if let Some(k) = self.signal {
-            r = r.signal(k);
-        }
-        r
-    }
+    /// How each night is read: the reader options of the command line.
+    reader: Reader,
 }
 
 /// The rules, detector and reader options of `plm detect`, checked once for all nights.
@@ -347,46 +307,44 @@ fn setup(a: &DetectArgs) -> Result<Setup, Error> {
         })?),
     };
     let detector = Detector::new(rules.clone(), config)?;
-    let mut opts = ReadSettings::default();
+    let mut reader = Reader::new();
     if let Some(u) = &a.unit {
-        opts.unit = Some(Unit::parse(u).ok_or_else(|| Error::Config {
+        reader = reader.unit(Unit::parse(u).ok_or_else(|| Error::Config {
             field: "unit",
             message: format!("`{u}` is not uV, mV, V, g, mg or m/s2"),
         })?);
     }
-    opts.sample_rate_hz = a.fs;
-    opts.left.clone_from(&a.left);
-    opts.right.clone_from(&a.right);
-    opts.left_axes = a
-        .left_axes
-        .as_deref()
-        .map(|s| axes("left-axes", s))
-        .transpose()?;
-    opts.right_axes = a
-        .right_axes
-        .as_deref()
-        .map(|s| axes("right-axes", s))
-        .transpose()?;
-    opts.signal = a
-        .signal
-        .as_deref()
-        .map(|s| {
-            SignalKind::parse(s).ok_or_else(|| Error::Config {
-                field: "signal",
-                message: format!("`{s}` is not emg or accel"),
-            })
-        })
-        .transpose()?;
+    if let Some(fs) = a.fs {
+        reader = reader.sample_rate_hz(fs);
+    }
+    if let Some(name) = &a.left {
+        reader = reader.left(name.clone());
+    }
+    if let Some(name) = &a.right {
+        reader = reader.right(name.clone());
+    }
+    if let Some(s) = &a.left_axes {
+        reader = reader.left_axes(axes("left-axes", s)?);
+    }
+    if let Some(s) = &a.right_axes {
+        reader = reader.right_axes(axes("right-axes", s)?);
+    }
+    if let Some(s) = &a.signal {
+        reader = reader.signal(SignalKind::parse(s).ok_or_else(|| Error::Config {
+            field: "signal",
+            message: format!("`{s}` is not emg or accel"),
+        })?);
+    }
     Ok(Setup {
         rules,
         detector,
-        read: opts,
+        reader,
     })
 }
 
 /// Reads and analyses one night.
 fn analyse(s: &Setup, night: &Path, ctx: &Context) -> Result<Report, Error> {
-    match s.read.reader(night).read()? {
+    match s.reader.read_path(night)? {
         Night::Emg(recording) => s.detector.run_owned(recording, ctx),
         Night::Accel(recording) => s.detector.run_accel(&recording, ctx),
     }

@@ -316,8 +316,11 @@ mod tests {
 
     /// Reads the EMG night `text` (named `n.csv`) with the settings `with` makes.
     fn read(text: &str, with: impl FnOnce(Reader) -> Reader) -> Result<Recording> {
-        let reader = Reader::from_reader(std::io::Cursor::new(text.as_bytes().to_vec()));
-        match with(reader.name("n.csv")).signal(SignalKind::Emg).read()? {
+        let input = std::io::Cursor::new(text.as_bytes().to_vec());
+        match with(Reader::new())
+            .signal(SignalKind::Emg)
+            .read_from(input, Some(Path::new("n.csv")))?
+        {
             Night::Emg(r) => Ok(r),
             Night::Accel(_) => panic!("read as accelerometers"),
         }
@@ -420,8 +423,10 @@ mod tests {
     #[test]
     fn finds_accelerometer_axes_by_name_and_unit() {
         let any = |t: &str, with: &dyn Fn(Reader) -> Reader| {
-            with(Reader::from_reader(std::io::Cursor::new(t.as_bytes().to_vec())).name("a.csv"))
-                .read()
+            with(Reader::new()).read_from(
+                std::io::Cursor::new(t.as_bytes().to_vec()),
+                Some(Path::new("a.csv")),
+            )
         };
         let t = "time_s,left_x,left_y,left_z,right_x,right_y,right_z\n0,0,0,1,0,1,0\n0.02,0,0,1,0,1,0\n";
         let Night::Accel(r) = any(t, &|r: Reader| r).unwrap() else {

@@ -132,7 +132,10 @@ pub(crate) fn tal_signal(records: &[&[&str]], n: usize) -> Vec<i16> {
 
 /// Reads a night from `bytes` (named `n.edf` in messages) with the settings `with` makes.
 pub(crate) fn read_bytes(bytes: &[u8], with: impl FnOnce(Reader) -> Reader) -> Result<Night> {
-    with(Reader::from_reader(std::io::Cursor::new(bytes.to_vec())).name("n.edf")).read()
+    with(Reader::new()).read_from(
+        std::io::Cursor::new(bytes.to_vec()),
+        Some(std::path::Path::new("n.edf")),
+    )
 }
 
 /// Reads the EMG night of `bytes`.
