@@ -9,7 +9,7 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_main};
-use plm_detect::internals::{Band, LmThresholds, ZeroPhase, butterworth, detect, envelope};
+use plm_detect::internals::{Band, ZeroPhase, butterworth, detect, envelope, lm_thresholds};
 use plm_detect::sim::{SimConfig, SimNight, simulate};
 use plm_detect::{
     Context, Detector, DetectorConfig, EnvelopeConfig, LegMovement, Night, Reader, Rules, Side,
@@ -178,16 +178,7 @@ fn stages(c: &mut Criterion) {
         rules.offset_above_rest_uv,
     )
     .expect("envelope");
-    let thresholds = LmThresholds {
-        onset_above_rest: rules.onset_above_rest_uv,
-        offset_above_rest: rules.offset_above_rest_uv,
-        offset_quiet_s: rules.offset_quiet_s,
-        min_lm_s: rules.min_lm_s,
-        morphology_check: rules.morphology_check,
-        morphology_window_s: rules.morphology_window_s,
-        flank_extrapolation_s: None,
-        onset_noise_factor: None,
-    };
+    let thresholds = lm_thresholds(&rules);
     let mut g = c.benchmark_group("lm_detection");
     g.throughput(Throughput::Elements(samples));
     g.bench_function("one_leg_1h", |b| {

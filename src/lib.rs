@@ -70,4 +70,5 @@ pub mod internals {
     pub use crate::dsp::butterworth::{Band, Section, butterworth, notch, response};
     pub use crate::dsp::running_median::{running_median, window_median};
     pub use crate::dsp::zero_phase::ZeroPhase;
+    pub use crate::pipeline::lm_thresholds;
 }

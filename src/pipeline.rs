@@ -72,6 +72,22 @@ impl Meta {
 /// filter in place.
 type EmgLeg = (Side, String, Vec<f64>);
 
+/// The EMG leg-movement thresholds of `rules` (µV and s, rules digest §1): the one place
+/// the rules reach per-leg detection.
+#[must_use]
+pub fn lm_thresholds(rules: &Rules) -> LmThresholds {
+    LmThresholds {
+        onset_above_rest: rules.onset_above_rest_uv,
+        offset_above_rest: rules.offset_above_rest_uv,
+        offset_quiet_s: rules.offset_quiet_s,
+        min_lm_s: rules.min_lm_s,
+        morphology_check: rules.morphology_check,
+        morphology_window_s: rules.morphology_window_s,
+        flank_extrapolation_s: None,
+        onset_noise_factor: None,
+    }
+}
+
 impl Detector {
     /// A detector scoring with `rules` and processing signals with `config`.
     ///
@@ -80,16 +96,7 @@ impl Detector {
     pub fn new(rules: Rules, config: DetectorConfig) -> Result<Self> {
         rules.validate()?;
         config.validate()?;
-        let thresholds = LmThresholds {
-            onset_above_rest: rules.onset_above_rest_uv,
-            offset_above_rest: rules.offset_above_rest_uv,
-            offset_quiet_s: rules.offset_quiet_s,
-            min_lm_s: rules.min_lm_s,
-            morphology_check: rules.morphology_check,
-            morphology_window_s: rules.morphology_window_s,
-            flank_extrapolation_s: None,
-            onset_noise_factor: None,
-        };
+        let thresholds = lm_thresholds(&rules);
         Ok(Self {
             rules,
             config,

@@ -2,7 +2,9 @@
 //! any leg-movement list; readers and the detector never panic; events are sorted, inside
 //! the recording, and series obey the rules.
 
-use plm_detect::internals::{Envelope, EnvelopeParts, LmThresholds, detect, detect_with_cuts};
+use plm_detect::internals::{
+    Envelope, EnvelopeParts, LmThresholds, detect, detect_with_cuts, lm_thresholds,
+};
 use plm_detect::io::{
     read_arousals_from, read_hypnogram_from, read_leg_movements_from, read_respiratory_from,
 };
@@ -348,14 +350,8 @@ proptest! {
         };
         let env = Envelope::from_parts(100.0, 1, n, 25, parts).expect("consistent parts");
         let rules = LmThresholds {
-            onset_above_rest: 8.0,
-            offset_above_rest: 2.0,
-            offset_quiet_s: 0.5,
-            min_lm_s: 0.5,
-            morphology_check: true,
-            morphology_window_s: 0.5,
             flank_extrapolation_s: extrapolation,
-            onset_noise_factor: None,
+            ..lm_thresholds(&Rules::wasm2016())
         };
         let lms = detect_with_cuts(&env, Side::Left, &rules, &[], &cut);
         if cuts.is_empty() {

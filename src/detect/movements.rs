@@ -256,23 +256,24 @@ pub fn detect_with_cuts(
     out
 }
 
+/// The WASM 2016 thresholds (µV), for this layer's tests (which cannot reach the rules).
+#[cfg(test)]
+pub(crate) fn wasm() -> LmThresholds {
+    LmThresholds {
+        onset_above_rest: 8.0,
+        offset_above_rest: 2.0,
+        offset_quiet_s: 0.5,
+        min_lm_s: 0.5,
+        morphology_check: true,
+        morphology_window_s: 0.5,
+        flank_extrapolation_s: None,
+        onset_noise_factor: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The WASM 2016 thresholds (µV).
-    fn wasm() -> LmThresholds {
-        LmThresholds {
-            onset_above_rest: 8.0,
-            offset_above_rest: 2.0,
-            offset_quiet_s: 0.5,
-            min_lm_s: 0.5,
-            morphology_check: true,
-            morphology_window_s: 0.5,
-            flank_extrapolation_s: None,
-            onset_noise_factor: None,
-        }
-    }
 
     /// The AASM's: no morphology check.
     fn aasm() -> LmThresholds {

@@ -1,4 +1,10 @@
 //! What a night's signal columns hold, and their units: [`SignalKind`], [`Unit`].
+//!
+//! Input: a unit as a file or a user states it (`uV`, `mV`, `V` for EMG; `g`, `mg`,
+//! `m/s2` for accelerometers). Output: the factor to the library's units, µV for EMG
+//! (the unit of the +8/+2 µV rules, rules digest §1) and g for accelerometers
+//! (1 g = 9.806 65 m/s²). A unit of the other kind of signal has no factor, so an
+//! accelerometer unit is never applied to EMG or the reverse.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,5 +1,9 @@
 //! The report's text summary: what `plm detect` prints — the recording, rules, context,
 //! counts, the main indices and the report's notes.
+//!
+//! Input: a [`Report`]. Output: a few lines of text: the recording's length in hours, and
+//! indices per hour of the matching denominator (rules digest §5), `n/a` where there is
+//! none.
 
 use std::fmt::Write as _;
 

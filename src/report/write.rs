@@ -1,5 +1,9 @@
 //! The report written out: pretty JSON (the library's [`Report`], field for field) and a
 //! CSV table with one row per candidate movement.
+//!
+//! Input: a [`Report`] and a writer. Output: JSON with every float in the shortest form
+//! that a correctly rounding parser reads back as the same number, and a CSV whose times
+//! are in seconds from the start of the recording, to the millisecond.
 
 use std::io::Write;
 

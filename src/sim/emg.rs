@@ -1,4 +1,12 @@
 //! Simulated leg EMG nights (the model: [`super`]).
+//!
+//! Input: a [`SimConfig`] (seed, length in s, rate in Hz, amplitudes in µV, hum in Hz,
+//! rates of the planned events). Output: a [`SimNight`]: a two-leg [`Recording`] in µV,
+//! its hypnogram and respiratory events, and the truth — every planned movement with its
+//! onset and offset in s and whether it is barely visible. The plan ([`super::plan`])
+//! places series whose intervals lie inside the rules' 10–90 s (rules digest §3) beside
+//! movements the rules must reject: short-interval intruders and movements over 10 s
+//! (§1).
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -2,8 +2,9 @@
 //! (`PREFIX.csv`), the truth (`PREFIX.truth.csv`), the hypnogram (`PREFIX.hyp.csv`) and the
 //! respiratory events (`PREFIX.resp.csv`).
 
-use std::io::Write;
-use std::path::Path;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -13,9 +14,21 @@ use super::{AccelSimNight, SimNight, TrueMovement};
 use crate::error::{Error, Result};
 use crate::io::{Hypnogram, RespiratoryEvent};
 
-/// An I/O error mapper for `p`.
-fn io(p: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |e| Error::io(Some(p), e)
+/// Writes the file `PREFIX` + `ext` with `body`; an error names the file.
+fn write_file(
+    prefix: &Path,
+    ext: &str,
+    body: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+) -> Result<()> {
+    let mut path = prefix.as_os_str().to_owned();
+    path.push(ext);
+    let path = PathBuf::from(path);
+    let written = File::create(&path).and_then(|f| {
+        let mut w = BufWriter::new(f);
+        body(&mut w)?;
+        w.flush()
+    });
+    written.map_err(|e| Error::io(Some(&path), e))
 }
 
 impl SimNight {
@@ -25,20 +38,7 @@ impl SimNight {
     /// # Errors
     /// [`Error::Io`] when a file cannot be written.
     pub fn write(&self, prefix: &Path) -> Result<()> {
-        let with = |ext: &str| {
-            let mut p = prefix.as_os_str().to_owned();
-            p.push(ext);
-            std::path::PathBuf::from(p)
-        };
-        let create = |p: &Path| -> Result<std::io::BufWriter<std::fs::File>> {
-            Ok(std::io::BufWriter::new(
-                std::fs::File::create(p).map_err(|e| Error::io(Some(p), e))?,
-            ))
-        };
-        let night = with(".csv");
-        let mut w = create(&night)?;
-        self.write_signals(&mut w).map_err(io(&night))?;
-        w.flush().map_err(io(&night))?;
+        write_file(prefix, ".csv", |w| self.write_signals(w))?;
         write_context(prefix, &self.truth, &self.hypnogram, &self.respiratory)
     }
 
@@ -71,17 +71,7 @@ impl AccelSimNight {
     /// # Errors
     /// [`Error::Io`] when a file cannot be written.
     pub fn write(&self, prefix: &Path) -> Result<()> {
-        let with = |ext: &str| {
-            let mut p = prefix.as_os_str().to_owned();
-            p.push(ext);
-            std::path::PathBuf::from(p)
-        };
-        let night = with(".csv");
-        let mut w = std::io::BufWriter::new(
-            std::fs::File::create(&night).map_err(|e| Error::io(Some(&night), e))?,
-        );
-        self.write_signals(&mut w).map_err(io(&night))?;
-        w.flush().map_err(io(&night))?;
+        write_file(prefix, ".csv", |w| self.write_signals(w))?;
         write_context(prefix, &self.truth, &self.hypnogram, &self.respiratory)
     }
 
@@ -133,50 +123,32 @@ fn write_context(
     hyp: &Hypnogram,
     resp: &[RespiratoryEvent],
 ) -> Result<()> {
-    let with = |ext: &str| {
-        let mut p = prefix.as_os_str().to_owned();
-        p.push(ext);
-        std::path::PathBuf::from(p)
-    };
-    let create = |p: &Path| -> Result<std::io::BufWriter<std::fs::File>> {
-        Ok(std::io::BufWriter::new(
-            std::fs::File::create(p).map_err(|e| Error::io(Some(p), e))?,
-        ))
-    };
-    let truth_path = with(".truth.csv");
-    let mut w = create(&truth_path)?;
-    writeln!(w, "onset_s,offset_s,side,certain").map_err(io(&truth_path))?;
-    for t in truth {
-        writeln!(
-            w,
-            "{:.3},{:.3},{},{}",
-            t.lm.onset_s,
-            t.lm.offset_s,
-            t.lm.side.as_str(),
-            u8::from(t.certain)
-        )
-        .map_err(io(&truth_path))?;
-    }
-    w.flush().map_err(io(&truth_path))?;
-    let hyp_path = with(".hyp.csv");
-    let mut w = create(&hyp_path)?;
-    writeln!(w, "epoch_start_s,stage").map_err(io(&hyp_path))?;
-    for (start, s) in hyp.epochs() {
-        writeln!(w, "{start},{s:?}").map_err(io(&hyp_path))?;
-    }
-    w.flush().map_err(io(&hyp_path))?;
-    let resp_path = with(".resp.csv");
-    let mut w = create(&resp_path)?;
-    writeln!(w, "onset_s,offset_s,kind").map_err(io(&resp_path))?;
-    for e in resp {
-        writeln!(
-            w,
-            "{:.3},{:.3},{}",
-            e.onset_s,
-            e.offset_s,
-            e.kind.as_deref().unwrap_or("")
-        )
-        .map_err(io(&resp_path))?;
-    }
-    w.flush().map_err(io(&resp_path))
+    write_file(prefix, ".truth.csv", |w| {
+        writeln!(w, "onset_s,offset_s,side,certain")?;
+        for t in truth {
+            let side = t.lm.side.as_str();
+            let certain = u8::from(t.certain);
+            writeln!(
+                w,
+                "{:.3},{:.3},{side},{certain}",
+                t.lm.onset_s, t.lm.offset_s
+            )?;
+        }
+        Ok(())
+    })?;
+    write_file(prefix, ".hyp.csv", |w| {
+        writeln!(w, "epoch_start_s,stage")?;
+        for (start, s) in hyp.epochs() {
+            writeln!(w, "{start},{s:?}")?;
+        }
+        Ok(())
+    })?;
+    write_file(prefix, ".resp.csv", |w| {
+        writeln!(w, "onset_s,offset_s,kind")?;
+        for e in resp {
+            let kind = e.kind.as_deref().unwrap_or("");
+            writeln!(w, "{:.3},{:.3},{kind}", e.onset_s, e.offset_s)?;
+        }
+        Ok(())
+    })
 }

@@ -153,6 +153,7 @@ pub fn detect_accel_leg(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::movements::wasm;
 
     /// A quiet leg lying still, turning over at 60 s, with a 2-s 3-Hz movement at 30 s.
     fn leg(fs: f64, seconds: f64) -> [Vec<f64>; 3] {
@@ -188,20 +189,6 @@ mod tests {
             axes[2][i] = z + noise();
         }
         axes
-    }
-
-    /// The WASM 2016 EMG thresholds, whose durations the accelerometer path takes.
-    fn wasm() -> LmThresholds {
-        LmThresholds {
-            onset_above_rest: 8.0,
-            offset_above_rest: 2.0,
-            offset_quiet_s: 0.5,
-            min_lm_s: 0.5,
-            morphology_check: true,
-            morphology_window_s: 0.5,
-            flank_extrapolation_s: None,
-            onset_noise_factor: None,
-        }
     }
 
     /// A left leg's detection with the default settings and WASM 2016.
