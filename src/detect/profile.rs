@@ -500,6 +500,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dsp::running_median::add_gaps;
 
     /// The per-block interpolation as it was once computed and stored (one pass writing
     /// every block), kept as the reference that [`Profile`] must reproduce bit for bit.
@@ -553,18 +554,6 @@ mod tests {
             factor: 3.0,
         },
     ];
-
-    /// Puts fewer than `runs` gaps (runs of `NaN`) of up to `max_len` blocks into `amp`.
-    fn add_gaps(rng: &mut impl rand::Rng, amp: &mut [f64], runs: usize, max_len: usize) {
-        let n = amp.len();
-        for _ in 0..rng.random_range(0..runs) {
-            if n > 0 {
-                let a = rng.random_range(0..n);
-                let b = (a + rng.random_range(1..max_len)).min(n);
-                amp[a..b].fill(f64::NAN);
-            }
-        }
-    }
 
     #[test]
     fn profiles_equal_the_stored_interpolation_bit_for_bit() {

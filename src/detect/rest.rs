@@ -129,6 +129,7 @@ pub(crate) fn smooth_segments(per_segment: &[f64], cfg: &EnvelopeConfig) -> Vec<
 mod tests {
     use super::*;
     use crate::detect::profile::{Profile, Store};
+    use crate::dsp::running_median::add_gaps;
 
     #[test]
     fn kept_segment_statistics_equal_recomputed_ones() {
@@ -218,18 +219,6 @@ mod tests {
                 "block {k}: {} vs {want}",
                 rest[k]
             );
-        }
-    }
-
-    /// Puts fewer than `runs` gaps (runs of `NaN`) of up to `max_len` blocks into `amp`.
-    fn add_gaps(rng: &mut impl rand::Rng, amp: &mut [f64], runs: usize, max_len: usize) {
-        let n = amp.len();
-        for _ in 0..rng.random_range(0..runs) {
-            if n > 0 {
-                let a = rng.random_range(0..n);
-                let b = (a + rng.random_range(1..max_len)).min(n);
-                amp[a..b].fill(f64::NAN);
-            }
         }
     }
 }

@@ -375,6 +375,20 @@ pub fn window_median(x: &[f64], i: usize, h: usize, buf: &mut Vec<f64>) -> f64 {
     }
 }
 
+/// Puts fewer than `runs` gaps (runs of `NaN`) of up to `max_len` values into `x`: the
+/// gapped series of the kernels' tests here and in [`crate::detect`].
+#[cfg(test)]
+pub(crate) fn add_gaps(rng: &mut impl rand::Rng, x: &mut [f64], runs: usize, max_len: usize) {
+    let n = x.len();
+    for _ in 0..rng.random_range(0..runs) {
+        if n > 0 {
+            let a = rng.random_range(0..n);
+            let b = (a + rng.random_range(1..max_len)).min(n);
+            x[a..b].fill(f64::NAN);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -540,18 +554,6 @@ mod tests {
                     let want = if (a..b).contains(&i) { *o } else { -1.0 };
                     assert!(same(*p, want), "w {w} span {a}..{b} i {i}: {p} vs {want}");
                 }
-            }
-        }
-    }
-
-    /// Puts fewer than `runs` gaps (runs of `NaN`) of up to `max_len` values into `x`.
-    fn add_gaps(rng: &mut impl rand::Rng, x: &mut [f64], runs: usize, max_len: usize) {
-        let n = x.len();
-        for _ in 0..rng.random_range(0..runs) {
-            if n > 0 {
-                let a = rng.random_range(0..n);
-                let b = (a + rng.random_range(1..max_len)).min(n);
-                x[a..b].fill(f64::NAN);
             }
         }
     }
