@@ -61,7 +61,8 @@ impl AccelRecording {
         Self::in_memory(sample_rate_hz, [left_g.map(axes), right_g.map(axes)])
     }
 
-    /// [`AccelRecording::from_slices`] of `f32` samples (half the memory of `f64`).
+    /// [`AccelRecording::from_slices`] of `f32` samples, which a caller can keep at half
+    /// the memory of `f64`; the recording holds them as `f64`.
     ///
     /// # Errors
     /// As [`AccelRecording::from_slices`].

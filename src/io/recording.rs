@@ -93,8 +93,9 @@ impl Recording {
         )
     }
 
-    /// [`Recording::from_slices`] of `f32` samples (recorders store 16-bit samples, which
-    /// `f32` holds exactly at half the memory of `f64`).
+    /// [`Recording::from_slices`] of `f32` samples: recorders store 16-bit samples, which
+    /// `f32` holds exactly, so a caller can keep its night at half the memory of `f64`.
+    /// The recording holds the samples as `f64`, which every stage computes in.
     ///
     /// # Errors
     /// As [`Recording::from_slices`].
