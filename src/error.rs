@@ -182,6 +182,38 @@ impl Error {
         }
     }
 
+    /// `Ok` when `0 < v ≤ max`, else a config error naming `field`, its value and the
+    /// range in `unit` (a plausible range: larger values would only make a stage ask for
+    /// memory or time out of proportion to any night).
+    pub(crate) fn require_up_to(field: &'static str, v: f64, max: f64, unit: &str) -> Result<()> {
+        if v.is_finite() && v > 0.0 && v <= max {
+            Ok(())
+        } else {
+            Err(Error::config(
+                field,
+                format!("must be in (0, {max}]{}, got {}", spaced(unit), num(v)),
+            ))
+        }
+    }
+
+    /// `Ok` when `min ≤ v ≤ max`, else a config error naming `field`, its value and the
+    /// range in `unit`.
+    pub(crate) fn require_in(
+        field: &'static str,
+        v: f64,
+        [min, max]: [f64; 2],
+        unit: &str,
+    ) -> Result<()> {
+        if (min..=max).contains(&v) {
+            Ok(())
+        } else {
+            Err(Error::config(
+                field,
+                format!("must be in [{min}, {max}]{}, got {}", spaced(unit), num(v)),
+            ))
+        }
+    }
+
     pub(crate) fn parse(location: Location, message: impl Into<String>) -> Self {
         Error::Parse {
             location,
@@ -203,7 +235,15 @@ impl Error {
         }
     }
 
+    /// An error reading `path`; a [`BadData`] carried by `source` (a damaged gzip
+    /// stream) is a parse error at its byte instead.
     pub(crate) fn io(path: Option<&Path>, source: std::io::Error) -> Self {
+        if let Some(bad) = source.get_ref().and_then(|e| e.downcast_ref::<BadData>()) {
+            return Error::parse(
+                Location::file(path).at_byte(bad.byte, bad.field),
+                bad.message.clone(),
+            );
+        }
         Error::Io {
             path: path.map(Path::to_path_buf),
             source,
@@ -213,23 +253,25 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
+        // Every message is one line, whatever a file's text put into it.
+        let text = match self {
             Error::Io {
                 path: Some(p),
                 source,
-            } => write!(f, "{}: {source}", p.display()),
-            Error::Io { path: None, source } => write!(f, "I/O error: {source}"),
+            } => format!("{}: {source}", p.display()),
+            Error::Io { path: None, source } => format!("I/O error: {source}"),
             Error::Parse { location, message } | Error::Input { location, message } => {
                 if *location == Location::default() {
-                    write!(f, "{message}")
+                    message.clone()
                 } else {
-                    write!(f, "{location}: {message}")
+                    format!("{location}: {message}")
                 }
             }
             Error::Config { field, message } => {
-                write!(f, "invalid configuration `{field}`: {message}")
+                format!("invalid configuration `{field}`: {message}")
             }
-        }
+        };
+        write_one_line(f, &text)
     }
 }
 
@@ -242,18 +284,90 @@ impl std::error::Error for Error {
     }
 }
 
+/// Bad input found while a stream was being read (a damaged gzip stream), carried
+/// inside a `std::io::Error` through `Read`, so that [`Error::io`] reports it as a parse
+/// error at `byte` rather than as a failure of the file system.
+#[derive(Debug)]
+pub(crate) struct BadData {
+    /// Byte of the file where the fault was found.
+    pub byte: u64,
+    /// The part of the file (`gzip stream`).
+    pub field: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl BadData {
+    /// As an I/O error, for a `Read` implementation to return.
+    pub(crate) fn into_io(self) -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, self)
+    }
+}
+
+impl fmt::Display for BadData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "byte {} ({}): {}", self.byte, self.field, self.message)
+    }
+}
+
+impl std::error::Error for BadData {}
+
 /// `Result` with the crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// At most 40 characters of `s`, for messages.
+/// At most 40 characters of `s`, for messages, with control characters escaped (`\n`,
+/// `\u{7}`), so that a quoted cell never breaks a message's line.
 pub(crate) fn shorten(s: &str) -> String {
-    if s.chars().count() <= 40 {
-        s.to_owned()
-    } else {
-        let mut t: String = s.chars().take(40).collect();
-        t.push('…');
-        t
+    let mut t = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i == 40 {
+            t.push('…');
+            break;
+        }
+        push_escaped(&mut t, c);
     }
+    t
+}
+
+/// `v` for a message: as Rust writes it when moderate, in scientific notation when huge
+/// or tiny (a damaged field of `1e308` is not echoed as 309 digits).
+pub(crate) fn num(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() || (1e-4..1e9).contains(&v.abs()) {
+        format!("{v}")
+    } else {
+        format!("{v:e}")
+    }
+}
+
+/// ` unit`, or nothing for a unitless range.
+fn spaced(unit: &str) -> String {
+    if unit.is_empty() {
+        String::new()
+    } else {
+        format!(" {unit}")
+    }
+}
+
+/// `c`, or its escape when it is a control character.
+fn push_escaped(out: &mut String, c: char) {
+    if c.is_control() {
+        out.extend(c.escape_default());
+    } else {
+        out.push(c);
+    }
+}
+
+/// Writes `s` on one line: control characters (a newline in a quoted cell, a tab, a
+/// bell) escaped.
+fn write_one_line(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
+    if !s.chars().any(char::is_control) {
+        return f.write_str(s);
+    }
+    let mut t = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        push_escaped(&mut t, c);
+    }
+    f.write_str(&t)
 }
 
 #[cfg(test)]
@@ -287,6 +401,30 @@ mod tests {
             Error::input(Location::default(), "bare").to_string(),
             "bare"
         );
+    }
+
+    #[test]
+    fn messages_are_one_line_and_quoted_cells_short() {
+        let cell = "a\nb\u{7}c".to_owned() + &"9".repeat(100);
+        let short = shorten(&cell);
+        assert_eq!(short.chars().filter(|&c| c == '9').count(), 35);
+        assert!(
+            short.starts_with("a\\nb\\u{7}c") && short.ends_with('…'),
+            "{short}"
+        );
+        let e = Error::parse(Location::default(), "line one\nline two\r\n");
+        assert_eq!(e.to_string(), "line one\\nline two\\r\\n");
+        let e = Error::require_in("notch_q", 0.5, [1.0, 1000.0], "").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid configuration `notch_q`: must be in [1, 1000], got 0.5"
+        );
+        assert!(Error::require_up_to("block_s", 2.0, 1.0, "s").is_err());
+        let e = Error::require_up_to("rest_half_window_s", 1e308, 3600.0, "s").unwrap_err();
+        assert!(e.to_string().ends_with("must be in (0, 3600] s, got 1e308"), "{e}");
+        assert_eq!((num(0.25), num(-3e-7), num(f64::NAN)), ("0.25".into(), "-3e-7".into(), "NaN".into()));
+        assert!(Error::require_up_to("block_s", f64::NAN, 1.0, "s").is_err());
+        assert!(Error::require_up_to("block_s", 1.0, 1.0, "s").is_ok());
     }
 
     #[test]

@@ -21,6 +21,7 @@ use crate::detect::emg::detect_emg_leg;
 use crate::detect::{DetectorConfig, LegOutcome, LmThresholds};
 use crate::error::{Error, Location, Result};
 use crate::events::{Interval, LegMovement, Side, total_s, validate_intervals};
+use crate::io::grid::skips::Skips;
 use crate::io::{AccelRecording, Context, Recording, TimeBase};
 use crate::report::{ChannelInfo, Modality, RecordingInfo, Report};
 use crate::score::{Rules, Span, score_night};
@@ -48,18 +49,22 @@ pub struct Detector {
 /// What the report says about a recording, whatever its modality.
 struct Meta {
     sample_rate_hz: f64,
+    /// Samples on the grid, long gaps included.
     samples: usize,
     start_time: Option<String>,
     time_base: TimeBase,
+    /// The long gaps not stored: every time a leg reports is mapped back to the grid.
+    skips: Skips,
 }
 
 impl Meta {
     fn of(recording: &Recording) -> Self {
         Self {
             sample_rate_hz: recording.sample_rate_hz(),
-            samples: recording.len(),
+            samples: recording.grid_len(),
             start_time: recording.start_time().map(str::to_owned),
             time_base: recording.time_base(),
+            skips: recording.skips().clone(),
         }
     }
 
@@ -224,9 +229,10 @@ impl Detector {
         .collect::<Result<Vec<_>>>()?;
         let meta = Meta {
             sample_rate_hz: fs,
-            samples: recording.len(),
+            samples: recording.grid_len(),
             start_time: recording.start_time().map(str::to_owned),
             time_base: recording.time_base(),
+            skips: recording.skips().clone(),
         };
         self.report(meta, Modality::Accelerometer, outcomes, context)
     }
@@ -279,7 +285,20 @@ impl Detector {
         let mut lms: Vec<LegMovement> = Vec::new();
         let mut excluded: Vec<Interval> = Vec::new();
         let mut channels = Vec::with_capacity(legs.len());
-        for (side, name, leg) in legs {
+        for (side, name, mut leg) in legs {
+            if !meta.skips.is_empty() {
+                let (skips, fs) = (&meta.skips, meta.sample_rate_hz);
+                // A movement lies between two gaps: both edges move with its onset.
+                for m in &mut leg.movements {
+                    let shift = skips.grid_s(m.onset_s, fs) - m.onset_s;
+                    m.onset_s += shift;
+                    m.offset_s += shift;
+                }
+                for x in &mut leg.excluded {
+                    x.onset_s = skips.grid_s(x.onset_s, fs);
+                    x.offset_s = skips.grid_s(x.offset_s, fs);
+                }
+            }
             let (rest_uv, rest_mg) = match modality {
                 Modality::Accelerometer => (None, leg.median_rest),
                 _ => (leg.median_rest, None),

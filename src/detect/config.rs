@@ -13,7 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, num};
 
 /// Which mains hum lines to remove (how: [`MainsRemoval`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -24,7 +24,8 @@ pub enum NotchMode {
     /// Detect 50/60 Hz hum (and harmonics) from each channel's spectrum; remove what is
     /// found.
     Auto,
-    /// This frequency (Hz) and its harmonics below the band edge.
+    /// This frequency (Hz, in [10, 50 000] and below Nyquist) and its harmonics up to the tenth, below
+    /// 1.5 × the upper band edge.
     Fixed(f64),
 }
 
@@ -46,14 +47,19 @@ pub enum MainsRemoval {
 #[serde(deny_unknown_fields, default)]
 pub struct DetectorConfig {
     /// High-pass edge, Hz. Default 10 (AASM routine leg EMG filter, rules digest §1).
+    /// Range: (0, 1000] Hz.
     pub highpass_hz: f64,
     /// Low-pass edge, Hz. Default 100 (AASM), capped at `max_upper_fraction` × rate.
+    /// Range: (0, 50 000] Hz.
     pub lowpass_hz: f64,
     /// Largest upper edge as a fraction of the sample rate. Default 0.45 (90 Hz at 200 Hz).
+    /// Range: (0, 0.5).
     pub max_upper_fraction: f64,
     /// Butterworth band-pass order (scipy's N: N sections, 2N poles). Default 4.
+    /// Range: 1–12.
     pub filter_order: usize,
     /// Mains notch. Default `auto`.
+    /// Range: a fixed line in [10, 50 000] Hz and below the Nyquist frequency.
     pub notch: NotchMode,
     /// How hum lines are removed. Default `subtract` (`dsp/hum.rs` says why not a
     /// notch).
@@ -61,12 +67,16 @@ pub struct DetectorConfig {
     /// Running-median window tracking each hum line's amplitude and phase, s (with
     /// `mains_removal: subtract`). Default 2: about 20 blocks of 0.1 s, of which a
     /// heartbeat's QRS complex disturbs at most two per beat.
+    /// Range: (0, 60] s.
     pub hum_window_s: f64,
     /// Notch quality factor (bandwidth = f0 / Q), with `mains_removal: notch`. Default 30.
+    /// Range: [1, 1000].
     pub notch_q: f64,
     /// Prominence a spectral line needs to count as hum, dB. Default 10.
+    /// Range: [0, 100] dB.
     pub notch_min_prominence_db: f64,
     /// Shortest gap-free stretch that is analysed, s. Default 2.
+    /// Range: (0, 3600] s.
     pub min_stretch_s: f64,
     /// Envelope and resting-level settings.
     pub envelope: EnvelopeConfig,
@@ -120,14 +130,17 @@ impl DetectorConfig {
     /// # Errors
     /// [`Error::Config`] naming the bad field.
     pub fn validate(&self) -> Result<()> {
-        let pos = Error::require_positive;
-        pos("highpass_hz", self.highpass_hz)?;
-        pos("lowpass_hz", self.lowpass_hz)?;
-        pos("notch_q", self.notch_q)?;
-        pos("hum_window_s", self.hum_window_s)?;
-        pos("min_stretch_s", self.min_stretch_s)?;
+        let up_to = Error::require_up_to;
+        up_to("highpass_hz", self.highpass_hz, 1_000.0, "Hz")?;
+        up_to("lowpass_hz", self.lowpass_hz, 50_000.0, "Hz")?;
+        Error::require_in("notch_q", self.notch_q, [1.0, 1_000.0], "")?;
+        up_to("hum_window_s", self.hum_window_s, 60.0, "s")?;
+        up_to("min_stretch_s", self.min_stretch_s, 3_600.0, "s")?;
         if !(self.max_upper_fraction > 0.0 && self.max_upper_fraction < 0.5) {
-            return Err(Error::config("max_upper_fraction", "must be in (0, 0.5)"));
+            return Err(Error::config(
+                "max_upper_fraction",
+                format!("must be in (0, 0.5), got {}", num(self.max_upper_fraction)),
+            ));
         }
         if self.highpass_hz >= self.lowpass_hz {
             return Err(Error::config("highpass_hz", "must be below lowpass_hz"));
@@ -139,15 +152,22 @@ impl DetectorConfig {
             ));
         }
         if let NotchMode::Fixed(f) = self.notch {
-            pos("notch", f)?;
+            Error::require_in("notch", f, NOTCH_RANGE_HZ, "Hz")?;
         }
-        if !self.notch_min_prominence_db.is_finite() {
-            return Err(Error::config("notch_min_prominence_db", "must be finite"));
-        }
+        Error::require_in(
+            "notch_min_prominence_db",
+            self.notch_min_prominence_db,
+            [0.0, 100.0],
+            "dB",
+        )?;
         self.envelope.validate()?;
         self.accel.validate()
     }
 }
+
+/// The mains frequencies a fixed notch may name, Hz: 16.7 Hz railway mains is the lowest
+/// in use; a run also checks that the line lies below the night's Nyquist frequency.
+pub(crate) const NOTCH_RANGE_HZ: [f64; 2] = [10.0, 50_000.0];
 
 /// Overwrites `base` with `overlay`, recursing into objects present in both.
 fn deep_merge(base: &mut serde_json::Value, overlay: serde_json::Value) {
@@ -172,35 +192,48 @@ fn deep_merge(base: &mut serde_json::Value, overlay: serde_json::Value) {
 #[serde(deny_unknown_fields)]
 pub struct EnvelopeConfig {
     /// Block length for the rectified mean, s. Default 0.01.
+    /// Range: (0, 1] s.
     pub block_s: f64,
     /// Running-median window of the amplitude, s. Default 0.25 (twice a QRS complex).
+    /// Range: (0, 60] s.
     pub envelope_median_s: f64,
     /// Segment over which the resting percentile is taken, s. Default 5.
+    /// Range: (0, 600] s.
     pub rest_segment_s: f64,
     /// Half-width of the window over segment percentiles, s. Default 30.
+    /// Range: (0, 3600] s.
     pub rest_half_window_s: f64,
     /// Quantile (0–1) of the segment percentiles in that window. Default 0.25.
+    /// Range: [0, 1].
     pub rest_window_quantile: f64,
     /// Percentile (0–1) of the amplitude taken as resting level. Default 0.3.
+    /// Range: (0, 1).
     pub rest_percentile: f64,
     /// Resting level above which a stretch is too noisy to score, µV. Default 20.
+    /// Range: (0, 10⁶] µV.
     pub max_rest_uv: f64,
     /// Moving-average window of the edge-locating amplitude, s. Default 0.04.
+    /// Range: (0, 10] s.
     pub edge_smooth_s: f64,
     /// Longest transient clipped as a spike (QRS, pop), s. Default 0.3: pops are < 0.2 s
     /// (rules digest §1) and a QRS ≈ 0.1 s, but a pop next to a QRS, widened by the
     /// filter's ringing, lasts up to ~0.3 s; anything this short is not an LM (≥ 0.5 s).
+    /// Range: (0, 10] s.
     pub spike_max_s: f64,
     /// Quiet needed on each side of a spike, s. Default 0.15.
+    /// Range: (0, 10] s.
     pub spike_guard_s: f64,
     /// How far above the resting level a transient must rise to be clipped, µV (at least;
     /// more on a noisy baseline, see `noise_factor`). Default 4.
+    /// Range: (0, 10⁶] µV.
     pub spike_level_uv: f64,
     /// Lower percentile (0–1) of the resting amplitude for its fluctuation. Default 0.05.
+    /// Range: [0, `rest_percentile`).
     pub noise_percentile: f64,
     /// The offset margin is at least this many times the resting fluctuation
     /// (p30 − p5 ≈ 1.1 σ, so 3 × ≈ 3.4 σ, above the 99th percentile of rest even with the
     /// right skew of a rectified amplitude). Default 3.
+    /// Range: [0, 100].
     pub noise_factor: f64,
 }
 
@@ -230,38 +263,36 @@ impl EnvelopeConfig {
     /// # Errors
     /// [`Error::Config`] naming the bad field.
     pub fn validate(&self) -> Result<()> {
-        let pos = Error::require_positive;
-        pos("block_s", self.block_s)?;
-        pos("envelope_median_s", self.envelope_median_s)?;
-        pos("rest_segment_s", self.rest_segment_s)?;
-        pos("rest_half_window_s", self.rest_half_window_s)?;
-        pos("max_rest_uv", self.max_rest_uv)?;
-        pos("edge_smooth_s", self.edge_smooth_s)?;
-        pos("spike_max_s", self.spike_max_s)?;
-        pos("spike_guard_s", self.spike_guard_s)?;
-        pos("spike_level_uv", self.spike_level_uv)?;
-        if !self.noise_factor.is_finite() || self.noise_factor < 0.0 {
-            return Err(Error::config(
-                "noise_factor",
-                format!("must be ≥ 0, got {}", self.noise_factor),
-            ));
-        }
+        let up_to = Error::require_up_to;
+        up_to("block_s", self.block_s, 1.0, "s")?;
+        up_to("envelope_median_s", self.envelope_median_s, 60.0, "s")?;
+        up_to("rest_segment_s", self.rest_segment_s, 600.0, "s")?;
+        up_to("rest_half_window_s", self.rest_half_window_s, 3_600.0, "s")?;
+        up_to("max_rest_uv", self.max_rest_uv, 1e6, "µV (mg)")?;
+        up_to("edge_smooth_s", self.edge_smooth_s, 10.0, "s")?;
+        up_to("spike_max_s", self.spike_max_s, 10.0, "s")?;
+        up_to("spike_guard_s", self.spike_guard_s, 10.0, "s")?;
+        up_to("spike_level_uv", self.spike_level_uv, 1e6, "µV (mg)")?;
+        Error::require_in("noise_factor", self.noise_factor, [0.0, 100.0], "")?;
         if !(self.noise_percentile >= 0.0 && self.noise_percentile < self.rest_percentile) {
             return Err(Error::config(
                 "noise_percentile",
-                "must lie between 0 and rest_percentile",
+                format!(
+                    "must lie in [0, rest_percentile), got {}",
+                    num(self.noise_percentile)
+                ),
             ));
         }
-        if !(0.0..=1.0).contains(&self.rest_window_quantile) {
-            return Err(Error::config(
-                "rest_window_quantile",
-                format!("must be in [0, 1], got {}", self.rest_window_quantile),
-            ));
-        }
+        Error::require_in(
+            "rest_window_quantile",
+            self.rest_window_quantile,
+            [0.0, 1.0],
+            "",
+        )?;
         if !(self.rest_percentile > 0.0 && self.rest_percentile < 1.0) {
             return Err(Error::config(
                 "rest_percentile",
-                format!("must be in (0, 1), got {}", self.rest_percentile),
+                format!("must be in (0, 1), got {}", num(self.rest_percentile)),
             ));
         }
         Ok(())
@@ -273,23 +304,31 @@ impl EnvelopeConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct AccelConfig {
     /// Running-median window of the gravity estimate, s. Default 2.
+    /// Range: (0, 600] s.
     pub gravity_window_s: f64,
     /// Low-pass edge of the dynamic acceleration, Hz (capped at 0.45 × rate). Default 8.
+    /// Range: (0, 1000] Hz.
     pub lowpass_hz: f64,
     /// Smallest onset above the noise floor, mg. Default 12.
+    /// Range: (0, 10⁵] mg.
     pub onset_mg: f64,
     /// The onset is at least this many times the offset margin (which follows the floor's
     /// fluctuation). Default 3.
+    /// Range: (0, 100].
     pub onset_noise_factor: f64,
     /// Smallest offset level above the noise floor, mg. Default 4.
+    /// Range: (0, `onset_mg`].
     pub offset_mg: f64,
     /// Largest back-extrapolation of a movement's edges along its flanks, s; `null` keeps
     /// the threshold edges. Default 0.3.
+    /// Range: [0, 2] s.
     pub flank_extrapolation_s: Option<f64>,
     /// Floor above which a stretch is too noisy to score, mg. Default 100.
+    /// Range: (0, 10⁵] mg.
     pub max_floor_mg: f64,
     /// A burst across which gravity turns by more than this is a posture change, degrees;
     /// `null` disables the rule. Default 30.
+    /// Range: (0, 180)°.
     pub posture_change_deg: Option<f64>,
     /// Envelope and floor settings, in mg (block 20 ms, spike level 8 mg, edge window
     /// 0.2 s).
@@ -324,13 +363,18 @@ impl AccelConfig {
     /// # Errors
     /// [`Error::Config`] naming the bad field.
     pub fn validate(&self) -> Result<()> {
-        let pos = Error::require_positive;
-        pos("accel.gravity_window_s", self.gravity_window_s)?;
-        pos("accel.lowpass_hz", self.lowpass_hz)?;
-        pos("accel.onset_mg", self.onset_mg)?;
-        pos("accel.offset_mg", self.offset_mg)?;
-        pos("accel.onset_noise_factor", self.onset_noise_factor)?;
-        pos("accel.max_floor_mg", self.max_floor_mg)?;
+        let up_to = Error::require_up_to;
+        up_to("accel.gravity_window_s", self.gravity_window_s, 600.0, "s")?;
+        up_to("accel.lowpass_hz", self.lowpass_hz, 1_000.0, "Hz")?;
+        up_to("accel.onset_mg", self.onset_mg, 1e5, "mg")?;
+        up_to("accel.offset_mg", self.offset_mg, 1e5, "mg")?;
+        up_to(
+            "accel.onset_noise_factor",
+            self.onset_noise_factor,
+            100.0,
+            "",
+        )?;
+        up_to("accel.max_floor_mg", self.max_floor_mg, 1e5, "mg")?;
         if self.offset_mg > self.onset_mg {
             return Err(Error::config("accel.offset_mg", "must not exceed onset_mg"));
         }
@@ -338,7 +382,7 @@ impl AccelConfig {
             if !(x.is_finite() && (0.0..=2.0).contains(&x)) {
                 return Err(Error::config(
                     "accel.flank_extrapolation_s",
-                    format!("must be 0–2 s, got {x}"),
+                    format!("must be 0–2 s, got {}", num(x)),
                 ));
             }
         }
@@ -346,7 +390,7 @@ impl AccelConfig {
             if !(d.is_finite() && d > 0.0 && d < 180.0) {
                 return Err(Error::config(
                     "accel.posture_change_deg",
-                    format!("must be in (0, 180), got {d}"),
+                    format!("must be in (0, 180), got {}", num(d)),
                 ));
             }
         }

@@ -108,9 +108,19 @@ fn design(
             cfg.notch_min_prominence_db,
         ),
         NotchMode::Fixed(f0) => {
+            if f0 >= fs_hz / 2.0 {
+                return Err(Error::input(
+                    Location::default(),
+                    format!(
+                        "channel `{name}`: a {f0} Hz notch is not below the Nyquist frequency ({} Hz) of a {fs_hz} Hz recording",
+                        fs_hz / 2.0
+                    ),
+                ));
+            }
+            // The line and its harmonics, up to the tenth as with `auto`.
             let mut v = Vec::new();
             let mut k = 1.0;
-            while k * f0 <= highest_line_hz {
+            while k <= 10.0 && k * f0 <= highest_line_hz {
                 v.push(MainsLine {
                     frequency_hz: k * f0,
                     prominence_db: f64::NAN,

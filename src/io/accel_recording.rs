@@ -1,10 +1,12 @@
 //! A night of leg accelerometry on a uniform time grid: [`AccelRecording`].
 //!
 //! Acceleration per axis in g at `sample_rate_hz` (`NaN` = gap), three axes per leg, one
-//! or two legs. Checked when built, as a [`Recording`](super::Recording) is.
+//! or two legs. Checked when built, and long gaps stored as one `NaN`, as in a
+//! [`Recording`](super::Recording).
 
 use ndarray::ArrayView2;
 
+use super::grid::skips::Skips;
 use super::recording::{TimeBase, validate_layout};
 use crate::error::{Error, Location, Result};
 use crate::events::Side;
@@ -44,6 +46,7 @@ pub struct AccelRecording {
     legs: Vec<AccelLeg>,
     start_time: Option<String>,
     time_base: TimeBase,
+    skips: Skips,
 }
 
 impl AccelRecording {
@@ -141,6 +144,7 @@ impl AccelRecording {
                 .collect(),
             start_time,
             time_base,
+            skips: Skips::default(),
         };
         let sides: Vec<Side> = rec.legs.iter().map(|l| l.side).collect();
         let series: Vec<(&str, &[f64])> = rec
@@ -182,10 +186,27 @@ impl AccelRecording {
         self.time_base
     }
 
-    /// Samples per axis.
+    /// Samples stored per axis (a long gap counts one).
     #[must_use]
     pub fn len(&self) -> usize {
         self.legs.first().map_or(0, |l| l.axes_g[0].len())
+    }
+
+    /// Number of samples on the night's grid, long gaps included.
+    #[must_use]
+    pub fn grid_len(&self) -> usize {
+        self.len() + self.skips.total()
+    }
+
+    /// The long gaps not stored.
+    pub(crate) fn skips(&self) -> &Skips {
+        &self.skips
+    }
+
+    /// The same recording, with the long gaps `skips` not stored (a reader's).
+    pub(crate) fn with_skips(mut self, skips: Skips) -> Self {
+        self.skips = skips;
+        self
     }
 
     /// `true` when there are no samples (never, for a recording that was built).
@@ -194,10 +215,10 @@ impl AccelRecording {
         self.len() == 0
     }
 
-    /// Duration, s.
+    /// Duration, s (`grid_len / rate`).
     #[must_use]
     pub fn duration_s(&self) -> f64 {
-        self.len() as f64 / self.sample_rate_hz
+        self.grid_len() as f64 / self.sample_rate_hz
     }
 }
 

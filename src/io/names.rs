@@ -87,6 +87,35 @@ pub(crate) fn find_column(headers: &[String], aliases: &[&str]) -> Option<usize>
         .find_map(|a| norm.iter().position(|h| h == a))
 }
 
+/// [`find_column`], refusing an ambiguous match: when two headers equal the alias that
+/// matches first, the message names both (`headers[i]` is reported as `shown[i]`, the
+/// label as the file has it, with its 1-based position).
+pub(crate) fn find_unique(
+    headers: &[String],
+    shown: &[String],
+    aliases: &[&str],
+) -> std::result::Result<Option<usize>, String> {
+    let Some(first) = find_column(headers, aliases) else {
+        return Ok(None);
+    };
+    let want = normalise(&headers[first]);
+    match headers
+        .iter()
+        .enumerate()
+        .skip(first + 1)
+        .find(|(_, h)| normalise(h) == want)
+    {
+        None => Ok(Some(first)),
+        Some((second, _)) => Err(format!(
+            "two signals could be the same leg: `{}` ({}) and `{}` ({}); name the one to use with --left/--right",
+            crate::error::shorten(&shown[first]),
+            first + 1,
+            crate::error::shorten(&shown[second]),
+            second + 1
+        )),
+    }
+}
+
 /// Lower-case with spaces, `_`, `-` and `.` removed: `Leg L` → `legl`, `time_s` → `times`.
 pub(crate) fn normalise(h: &str) -> String {
     h.chars()

@@ -1,9 +1,12 @@
 //! A night of leg EMG on a uniform time grid: [`Recording`].
 //!
 //! Samples are microvolts (`_uv`) at `sample_rate_hz`; sample `i` is at
-//! `i / sample_rate_hz` seconds from the start. `NaN` marks a gap (a missing sample or an
-//! empty cell): no leg movement may cross a gap, and gaps are reported as excluded time.
-//! Index → seconds conversions use the true rate (rules digest §8).
+//! [`Recording::time_s`]`(i)` seconds from the start: `i / sample_rate_hz`, unless a long
+//! gap before it is not stored. `NaN` marks a gap (a missing sample or an empty cell): no
+//! leg movement may cross a gap, and gaps are reported as excluded time. A gap longer
+//! than 5 minutes in a file is stored as one `NaN` (memory follows the data, not the span
+//! the file claims); [`Recording::duration_s`] and the reports count it whole. Index →
+//! seconds conversions use the true rate (rules digest §8).
 //!
 //! A recording is checked when it is built — a positive rate, one or two legs (at most
 //! one per side), every leg the same non-zero length, no infinite sample — so everything
@@ -12,6 +15,7 @@
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
+use super::grid::skips::Skips;
 use crate::error::{Error, Location, Result};
 use crate::events::Side;
 
@@ -73,6 +77,7 @@ pub struct Recording {
     channels: Vec<Channel>,
     start_time: Option<String>,
     time_base: TimeBase,
+    skips: Skips,
 }
 
 impl Recording {
@@ -185,6 +190,7 @@ impl Recording {
                 .collect(),
             start_time,
             time_base,
+            skips: Skips::default(),
         };
         let sides: Vec<Side> = rec.channels.iter().map(|c| c.side).collect();
         let series: Vec<(&str, &[f64])> = rec
@@ -227,10 +233,16 @@ impl Recording {
         self.time_base
     }
 
-    /// Number of samples per channel.
+    /// Number of samples stored per channel (a long gap counts one: module docs).
     #[must_use]
     pub fn len(&self) -> usize {
         self.channels.first().map_or(0, |c| c.samples_uv.len())
+    }
+
+    /// Number of samples on the night's grid, long gaps included.
+    #[must_use]
+    pub fn grid_len(&self) -> usize {
+        self.len() + self.skips.total()
     }
 
     /// `true` when there are no samples (never, for a recording that was built).
@@ -239,16 +251,27 @@ impl Recording {
         self.len() == 0
     }
 
-    /// Duration, s (`len / rate`).
+    /// Duration, s (`grid_len / rate`).
     #[must_use]
     pub fn duration_s(&self) -> f64 {
-        self.len() as f64 / self.sample_rate_hz
+        self.grid_len() as f64 / self.sample_rate_hz
     }
 
-    /// Time of sample `idx`, s.
+    /// Time of stored sample `idx`, s.
     #[must_use]
     pub fn time_s(&self, idx: usize) -> f64 {
-        idx as f64 / self.sample_rate_hz
+        self.skips.grid_index(idx) as f64 / self.sample_rate_hz
+    }
+
+    /// The long gaps not stored.
+    pub(crate) fn skips(&self) -> &Skips {
+        &self.skips
+    }
+
+    /// The same recording, with the long gaps `skips` not stored (a reader's).
+    pub(crate) fn with_skips(mut self, skips: Skips) -> Self {
+        self.skips = skips;
+        self
     }
 
     /// The channels, given up (their samples to be filtered in place).
@@ -269,12 +292,7 @@ pub(crate) fn validate_layout(
     with_scan: bool,
 ) -> Result<()> {
     let loc = Location::default();
-    if !(sample_rate_hz.is_finite() && sample_rate_hz > 0.0) {
-        return Err(Error::input(
-            loc,
-            format!("sample rate must be positive, got {sample_rate_hz} Hz"),
-        ));
-    }
+    check_rate(sample_rate_hz).map_err(|m| Error::input(loc.clone(), m))?;
     match sides {
         [] => return Err(Error::input(loc, format!("no {what}"))),
         [a, b] if a == b => {
@@ -317,6 +335,23 @@ pub(crate) fn validate_layout(
         }
     }
     Ok(())
+}
+
+/// The sample rates a recording may have, Hz: 1 Hz (the slowest accelerometer export)
+/// to 100 kHz (beyond any EMG amplifier). Outside, a rate is a broken header or stamp.
+pub const RATE_RANGE_HZ: [f64; 2] = [1.0, 100_000.0];
+
+/// `Ok` when `fs_hz` lies in [`RATE_RANGE_HZ`], else the message saying so.
+pub(crate) fn check_rate(fs_hz: f64) -> std::result::Result<(), String> {
+    let [min, max] = RATE_RANGE_HZ;
+    if (min..=max).contains(&fs_hz) {
+        Ok(())
+    } else {
+        Err(format!(
+            "a sample rate of {} Hz is outside [{min}, {max}] Hz",
+            crate::error::num(fs_hz)
+        ))
+    }
 }
 
 /// Index of the first infinite value of `x`. Blocks are screened with a branch-free test

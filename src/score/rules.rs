@@ -83,9 +83,14 @@ pub struct RespiratoryWindow {
     pub after_s: f64,
 }
 
+/// The largest time (s) or level (µV) any rule may hold: 10 000. A value beyond would
+/// only ask for work out of proportion to any night; [`Rules::validate`] refuses it.
+pub(crate) const MAX_RULE_VALUE: f64 = 10_000.0;
+
 /// The complete set of leg-movement and PLM scoring rules.
 ///
-/// `Default` is [`Rules::wasm2016`].
+/// `Default` is [`Rules::wasm2016`]. Every time and level lies in [0, 10 000] s or µV
+/// (the ones that must be positive in (0, 10 000]); `epoch_s` in [1, 600] s.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rules {
@@ -141,7 +146,7 @@ pub struct Rules {
     /// An LM and an arousal are associated when they overlap or less than this many seconds
     /// separate the end of one from the onset of the other, s. WASM 2016: 0.5.
     pub arousal_gap_s: f64,
-    /// Length of a hypnogram epoch, s. Both standards: 30.
+    /// Length of a hypnogram epoch, s. Both standards: 30. Range: [1, 600] s.
     pub epoch_s: f64,
 
     // --- indices (§5) ---
@@ -268,25 +273,13 @@ impl Rules {
     /// # Errors
     /// [`Error::Config`] naming the first invalid field.
     pub fn validate(&self) -> Result<()> {
+        // Every time and level is at most `MAX_RULE_VALUE` (s or µV): beyond, a rule
+        // would only ask for work out of proportion to any night.
         fn positive(field: &'static str, v: f64) -> Result<()> {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(Error::config(
-                    field,
-                    format!("must be a positive number of seconds or µV, got {v}"),
-                ))
-            }
+            Error::require_up_to(field, v, MAX_RULE_VALUE, "s or µV")
         }
         fn non_negative(field: &'static str, v: f64) -> Result<()> {
-            if v.is_finite() && v >= 0.0 {
-                Ok(())
-            } else {
-                Err(Error::config(
-                    field,
-                    format!("must be a finite number ≥ 0, got {v}"),
-                ))
-            }
+            Error::require_in(field, v, [0.0, MAX_RULE_VALUE], "s or µV")
         }
         positive("onset_above_rest_uv", self.onset_above_rest_uv)?;
         non_negative("offset_above_rest_uv", self.offset_above_rest_uv)?;
@@ -343,7 +336,7 @@ impl Rules {
             self.respiratory_window.after_s,
         )?;
         non_negative("arousal_gap_s", self.arousal_gap_s)?;
-        positive("epoch_s", self.epoch_s)?;
+        Error::require_in("epoch_s", self.epoch_s, [1.0, 600.0], "s")?;
         non_negative("pi_imi_min_s", self.pi_imi_min_s)?;
         positive("pi_imi_max_s", self.pi_imi_max_s)?;
         if self.pi_min_run == 0 {

@@ -45,9 +45,10 @@ pub(crate) fn looks_like_xml(data: &[u8]) -> bool {
 
 /// The scored events of an NSRR XML file.
 pub(crate) fn scored_events(data: &[u8], loc: &Location) -> Result<Vec<ScoredEvent>> {
+    let mut lines = Lines::default();
     let text = std::str::from_utf8(data).map_err(|e| {
         Error::parse(
-            loc.at_line(line_at(data, e.valid_up_to())),
+            loc.at_line(lines.at(data, e.valid_up_to())),
             "not UTF-8 text",
         )
     })?;
@@ -56,24 +57,32 @@ pub(crate) fn scored_events(data: &[u8], loc: &Location) -> Result<Vec<ScoredEve
     // Inside a <ScoredEvent>: its line and fields; the child element being read.
     let mut current: Option<(u64, [String; 4])> = None;
     let mut field: Option<usize> = None;
+    // Elements open, and the root's name: a file cut short is refused, not read in part.
+    let mut depth = 0usize;
+    let mut root: Option<String> = None;
     loop {
         let at = reader.buffer_position();
         let event = reader.read_event().map_err(|e| {
             Error::parse(
-                loc.at_line(line_at(data, reader.error_position() as usize)),
+                loc.at_line(lines.at(data, reader.error_position() as usize)),
                 format!("malformed XML: {e}"),
             )
         })?;
         match event {
             Event::Start(e) => {
                 let name = e.name();
+                if depth == 0 && root.is_none() {
+                    root = Some(String::from_utf8_lossy(name.as_ref()).into_owned());
+                }
+                depth += 1;
                 if name.as_ref() == b"ScoredEvent" {
-                    current = Some((line_at(data, at as usize), Default::default()));
+                    current = Some((lines.at(data, at as usize), Default::default()));
                 } else if current.is_some() {
                     field = FIELDS.iter().position(|f| f.as_bytes() == name.as_ref());
                 }
             }
             Event::End(e) => {
+                depth = depth.saturating_sub(1);
                 if e.name().as_ref() == b"ScoredEvent" {
                     if let Some((line, [event_type, concept, start, duration])) = current.take() {
                         let number = |text: &str, what: &str| -> Result<f64> {
@@ -106,7 +115,7 @@ pub(crate) fn scored_events(data: &[u8], loc: &Location) -> Result<Vec<ScoredEve
             Event::Text(t) => {
                 if let (Some((_, fields)), Some(f)) = (current.as_mut(), field) {
                     let s = t.decode().map_err(|e| {
-                        Error::parse(loc.at_line(line_at(data, at as usize)), e.to_string())
+                        Error::parse(loc.at_line(lines.at(data, at as usize)), e.to_string())
                     })?;
                     fields[f].push_str(&s);
                 }
@@ -114,7 +123,7 @@ pub(crate) fn scored_events(data: &[u8], loc: &Location) -> Result<Vec<ScoredEve
             Event::CData(t) => {
                 if let (Some((_, fields)), Some(f)) = (current.as_mut(), field) {
                     let s = t.decode().map_err(|e| {
-                        Error::parse(loc.at_line(line_at(data, at as usize)), e.to_string())
+                        Error::parse(loc.at_line(lines.at(data, at as usize)), e.to_string())
                     })?;
                     fields[f].push_str(&s);
                 }
@@ -140,16 +149,41 @@ pub(crate) fn scored_events(data: &[u8], loc: &Location) -> Result<Vec<ScoredEve
     }
     if current.is_some() {
         return Err(Error::parse(
-            loc.clone(),
-            "the XML ends inside a <ScoredEvent>",
+            loc.at_line(lines.at(data, data.len())),
+            "the XML ends inside a <ScoredEvent>: the file is cut short",
+        ));
+    }
+    if depth > 0 {
+        return Err(Error::parse(
+            loc.at_line(lines.at(data, data.len())),
+            format!(
+                "the XML ends before </{}>: the file is cut short",
+                shorten(root.as_deref().unwrap_or("?"))
+            ),
         ));
     }
     Ok(out)
 }
 
-/// 1-based line of byte `pos` of `data`.
-fn line_at(data: &[u8], pos: usize) -> u64 {
-    memchr::memchr_iter(b'\n', &data[..pos.min(data.len())]).count() as u64 + 1
+/// 1-based lines of byte positions, counted on from the last position asked (positions
+/// come in increasing order while a file is parsed): linear in the file, not quadratic.
+#[derive(Default)]
+struct Lines {
+    pos: usize,
+    line: u64,
+}
+
+impl Lines {
+    /// The 1-based line of byte `pos` of `data`.
+    fn at(&mut self, data: &[u8], pos: usize) -> u64 {
+        let pos = pos.min(data.len());
+        if pos < self.pos {
+            *self = Self::default();
+        }
+        self.line += memchr::memchr_iter(b'\n', &data[self.pos..pos]).count() as u64;
+        self.pos = pos;
+        self.line + 1
+    }
 }
 
 #[cfg(test)]

@@ -34,11 +34,13 @@ use self::row::{Columns, Spec, StampUse};
 use self::source::{CsvSource, column_named};
 use super::Options;
 use super::accel_recording::AccelRecording;
-use super::grid::{coarse_stamps, estimate_rate, place_on_grid};
+use super::grid::skips::Skips;
+use super::grid::{Placed, coarse_stamps, estimate_rate, place_on_grid};
 use super::names::{
     LEFT_ALIASES, RIGHT_ALIASES, TIME_ALIASES, TIME_MS_ALIASES, choose_axes, find_column,
+    find_unique,
 };
-use super::recording::{Recording, TimeBase};
+use super::recording::{Recording, TimeBase, check_rate};
 use super::unit::{SignalKind, Unit};
 use crate::error::{Error, Result, shorten};
 use crate::events::Side;
@@ -71,24 +73,20 @@ pub(crate) fn read_emg(src: CsvSource, options: &Options) -> Result<Recording> {
 /// [`read_emg`] parsed as `parse` says.
 fn read_emg_with(mut src: CsvSource, options: &Options, parse: Parse) -> Result<Recording> {
     let loc = src.loc.clone();
-    if let Some(fs) = options.sample_rate_hz {
-        if !(fs.is_finite() && fs > 0.0) {
-            return Err(Error::config(
-                "sample_rate_hz",
-                format!("must be positive, got {fs}"),
-            ));
-        }
-    }
     let by_name = |name: &str| column_named(&src, name);
+    let by_alias = |aliases: &[&str]| {
+        find_unique(&src.headers, &src.headers, aliases)
+            .map_err(|m| Error::input(loc.at_line(1), m.replace("signals", "columns")))
+    };
     let left = match &options.left {
         Some(n) => Some(by_name(n)?),
         None if options.right.is_some() => None,
-        None => find_column(&src.headers, LEFT_ALIASES),
+        None => by_alias(LEFT_ALIASES)?,
     };
     let right = match &options.right {
         Some(n) => Some(by_name(n)?),
         None if options.left.is_some() => None,
-        None => find_column(&src.headers, RIGHT_ALIASES),
+        None => by_alias(RIGHT_ALIASES)?,
     };
     if left.is_none() && right.is_none() {
         return Err(Error::input(
@@ -122,6 +120,7 @@ fn read_emg_with(mut src: CsvSource, options: &Options, parse: Parse) -> Result<
         time_base,
         values,
         start_time,
+        skips,
     } = read_columns(&mut src, options, &cols, scale, parse)?;
     Recording::from_legs(
         fs,
@@ -136,6 +135,7 @@ fn read_emg_with(mut src: CsvSource, options: &Options, parse: Parse) -> Result<
         // (an interpolation between two huge values can overflow).
         time_base != TimeBase::Resampled,
     )
+    .map(|r| r.with_skips(skips))
 }
 
 pub(crate) fn read_accel(mut src: CsvSource, options: &Options) -> Result<AccelRecording> {
@@ -177,6 +177,7 @@ pub(crate) fn read_accel(mut src: CsvSource, options: &Options) -> Result<AccelR
         time_base,
         values,
         start_time,
+        skips,
     } = read_columns(&mut src, options, &cols, scale, Parse::AUTO)?;
     let mut values = values.into_iter();
     let mut names = cols.into_iter().map(|(_, n)| n);
@@ -187,7 +188,7 @@ pub(crate) fn read_accel(mut src: CsvSource, options: &Options) -> Result<AccelR
         let mut name = || names.next().unwrap_or_default();
         out_legs.push((side, [name(), name(), name()], axes_g));
     }
-    AccelRecording::from_legs(fs, out_legs, start_time, time_base, &loc)
+    AccelRecording::from_legs(fs, out_legs, start_time, time_base, &loc).map(|r| r.with_skips(skips))
 }
 
 /// Rows of the chosen value columns on a uniform grid.
@@ -196,6 +197,7 @@ struct Grid {
     time_base: TimeBase,
     values: Vec<Vec<f64>>,
     start_time: Option<String>,
+    skips: Skips,
 }
 
 /// Reads the time column (if any) and the value columns `cols` (index, header name) of
@@ -210,6 +212,9 @@ fn read_columns(
     parse: Parse,
 ) -> Result<Grid> {
     let loc = src.loc.clone();
+    if let Some(fs) = options.sample_rate_hz {
+        check_rate(fs).map_err(|m| Error::config("sample_rate_hz", m))?;
+    }
     let time = find_column(&src.headers, TIME_ALIASES)
         .map(|c| (c, 1.0))
         .or_else(|| find_column(&src.headers, TIME_MS_ALIASES).map(|c| (c, 1e-3)));
@@ -259,51 +264,70 @@ fn read_columns(
             time_base: TimeBase::TimeColumn,
             values,
             start_time,
+            skips: Skips::default(),
         });
     }
-    let (fs, time_base, values) = if times.is_empty() {
-        (
-            options.sample_rate_hz.unwrap_or(f64::NAN),
-            TimeBase::GivenRate,
+    if times.is_empty() {
+        return Ok(Grid {
+            fs: options.sample_rate_hz.unwrap_or(f64::NAN),
+            time_base: TimeBase::GivenRate,
             values,
-        )
-    } else {
-        let t0 = times[0];
-        par::for_parts_mut(&mut times, |part| {
-            for t in part {
-                *t -= t0;
-            }
+            start_time,
+            skips: Skips::default(),
         });
-        if let Some((line, col)) = first_repeat {
-            // Stamps rounded coarser than the sample period: rows are consecutive samples
-            // if every stamp lies within the rounding step of a uniform grid.
-            let at = loc.at_field(line, col, &time_name);
-            let (fs, base) =
-                coarse_stamps(&times, options.sample_rate_hz).map_err(|m| Error::parse(at, m))?;
-            return Ok(Grid {
-                fs,
-                time_base: base,
-                values,
-                start_time,
-            });
+    }
+    let t0 = times[0];
+    par::for_parts_mut(&mut times, |part| {
+        for t in part {
+            *t -= t0;
         }
-        let fs = match options.sample_rate_hz {
-            Some(fs) => fs,
-            None => estimate_rate(&times).ok_or_else(|| {
-                Error::input(
-                    loc.clone(),
-                    "cannot estimate the sample rate: fewer than two evenly spaced time stamps",
-                )
-            })?,
-        };
-        let (base, vals) = place_on_grid(&times, values, fs)?;
-        (fs, base, vals)
+    });
+    if let Some((line, col)) = first_repeat {
+        // Stamps rounded coarser than the sample period: rows are consecutive samples
+        // if every stamp lies within the rounding step of a uniform grid.
+        let at = loc.at_field(line, col, &time_name);
+        let (fs, base) =
+            coarse_stamps(&times, options.sample_rate_hz).map_err(|m| Error::parse(at, m))?;
+        return Ok(Grid {
+            fs,
+            time_base: base,
+            values,
+            start_time,
+            skips: Skips::default(),
+        });
+    }
+    let stamped = estimate_rate(&times);
+    let fs = match (options.sample_rate_hz, stamped) {
+        (Some(given), Some(stamped)) if (given / stamped - 1.0).abs() > 0.01 => {
+            return Err(Error::input(
+                loc.clone(),
+                format!(
+                    "the time column `{}` gives {stamped:.6} Hz but the sample rate given is {given} Hz: give no rate to use the stamps, or remove the time column to use the rate",
+                    shorten(&time_name)
+                ),
+            ));
+        }
+        (Some(given), _) => given,
+        (None, Some(stamped)) => stamped,
+        (None, None) => {
+            return Err(Error::input(
+                loc.clone(),
+                "cannot estimate the sample rate: fewer than two evenly spaced time stamps",
+            ));
+        }
     };
+    check_rate(fs).map_err(|m| Error::input(loc.clone(), format!("time column: {m}")))?;
+    let Placed {
+        time_base,
+        values,
+        skips,
+    } = place_on_grid(&times, values, fs, &loc)?;
     Ok(Grid {
         fs,
         time_base,
         values,
         start_time,
+        skips,
     })
 }
 

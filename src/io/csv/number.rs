@@ -130,7 +130,7 @@ pub(crate) fn parse_number(
             loc.at_field(line, col, field),
             format!(
                 "`{}` is infinite (use an empty cell or NaN for a gap)",
-                String::from_utf8_lossy(cell)
+                shorten(&String::from_utf8_lossy(cell))
             ),
         )),
         Err(_) => {

@@ -296,7 +296,7 @@ pub(crate) fn open_path(path: &Path) -> Result<Box<dyn Read + Send>> {
     if head.starts_with(&[0x1f, 0x8b]) {
         Ok(Box::new(BufReader::with_capacity(
             1 << 16,
-            flate2::read::MultiGzDecoder::new(buf),
+            crate::io::gzip::Gunzip::new(buf),
         )))
     } else {
         Ok(Box::new(buf))
@@ -312,7 +312,7 @@ pub(crate) fn ungzip(mut input: Box<dyn Read + Send>) -> std::io::Result<Box<dyn
     Ok(if gzip {
         Box::new(BufReader::with_capacity(
             1 << 16,
-            flate2::read::MultiGzDecoder::new(whole),
+            crate::io::gzip::Gunzip::new(whole),
         ))
     } else {
         Box::new(whole)

@@ -9,7 +9,7 @@
 
 use std::io::Read;
 
-use crate::error::{Error, Location, Result};
+use crate::error::{Error, Location, Result, shorten};
 
 /// The first 8 bytes of an EDF or EDF+ file.
 pub(crate) const MAGIC: &[u8; 8] = b"0       ";
@@ -19,10 +19,6 @@ pub(crate) const BDF_MAGIC: &[u8; 8] = b"\xffBIOSEMI";
 pub(crate) const ANNOTATIONS: &str = "EDF Annotations";
 /// The label of a BDF+ annotation signal.
 pub(crate) const BDF_ANNOTATIONS: &str = "BDF Annotations";
-/// Latest EDF+D record onset accepted, s after the first (two days, twice the longest
-/// recording the detector is meant for): a later one is a damaged annotation, and the gap
-/// before it would fill memory.
-pub(crate) const MAX_SPAN_S: f64 = 2.0 * 86_400.0;
 /// Largest data record accepted, bytes (64 MiB; the EDF specification asks for at most
 /// 61 440): a larger one is a damaged header, and would be allocated before reading.
 const MAX_RECORD_BYTES: usize = 64 << 20;
@@ -116,7 +112,7 @@ pub(crate) fn read_header(input: &mut impl Read, loc: &Location) -> Result<Heade
             .ok_or_else(|| {
                 Error::parse(
                     loc.at_byte(at as u64, name),
-                    format!("`{text}` is not a number"),
+                    format!("`{}` is not a number", shorten(&text)),
                 )
             })
     };
@@ -125,7 +121,7 @@ pub(crate) fn read_header(input: &mut impl Read, loc: &Location) -> Result<Heade
         text.parse::<i64>().map_err(|_| {
             Error::parse(
                 loc.at_byte(at as u64, name),
-                format!("`{text}` is not a whole number"),
+                format!("`{}` is not a whole number", shorten(&text)),
             )
         })
     };
@@ -229,7 +225,7 @@ pub(crate) fn read_header(input: &mut impl Read, loc: &Location) -> Result<Heade
                 .ok_or_else(|| {
                     Error::parse(
                         loc.at_byte(at as u64, &what(f)),
-                        format!("`{text}` is not a number"),
+                        format!("`{}` is not a number", shorten(&text)),
                     )
                 })
         };
@@ -243,7 +239,7 @@ pub(crate) fn read_header(input: &mut impl Read, loc: &Location) -> Result<Heade
             .ok_or_else(|| {
                 Error::parse(
                     loc.at_byte(at as u64, &what(8)),
-                    format!("`{text}` is not a positive whole number of samples"),
+                    format!("`{}` is not a positive whole number of samples", shorten(&text)),
                 )
             })?;
         let signal = Signal {

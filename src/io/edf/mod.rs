@@ -58,7 +58,7 @@ use super::Night;
 use super::Options;
 use super::accel_recording::AccelRecording;
 use super::names::{
-    LEFT_ALIASES, RIGHT_ALIASES, choose_axes, find_column, kind_from_names, normalise,
+    LEFT_ALIASES, RIGHT_ALIASES, choose_axes, find_unique, kind_from_names, normalise,
 };
 use super::recording::{Recording, TimeBase};
 use super::unit::SignalKind;
@@ -117,7 +117,7 @@ fn read_emg(
     let pick = |name: &Option<String>, aliases: &[&str]| -> Result<Option<usize>> {
         match name {
             Some(n) => named(header, n, loc).map(Some),
-            None => Ok(by_alias(header, aliases)),
+            None => by_alias(header, aliases, loc),
         }
     };
     let explicit = options.left.is_some() || options.right.is_some();
@@ -151,7 +151,8 @@ fn read_emg(
         .filter_map(|(c, s)| c.map(|c| (c, s)))
         .collect();
     let chosen: Vec<usize> = legs.iter().map(|l| l.0).collect();
-    let (fs, values) = read_signals(input, loc, options, header, &chosen, SignalKind::Emg)?;
+    let (fs, values, skips) =
+        read_signals(input, loc, options, header, &chosen, SignalKind::Emg)?;
     Recording::from_legs(
         fs,
         legs.iter()
@@ -163,6 +164,7 @@ fn read_emg(
         // Scaled digital values overflow where a header's physical range is huge.
         false,
     )
+    .map(|r| r.with_skips(skips))
 }
 
 /// The leg accelerometers of an EDF night.
@@ -195,7 +197,8 @@ fn read_accel(
             "the same signal was given for two axes",
         ));
     }
-    let (fs, values) = read_signals(input, loc, options, header, &chosen, SignalKind::Accel)?;
+    let (fs, values, skips) =
+        read_signals(input, loc, options, header, &chosen, SignalKind::Accel)?;
     let mut values = values.into_iter();
     let mut out = Vec::new();
     for (idx, side) in legs {
@@ -210,6 +213,7 @@ fn read_accel(
         TimeBase::EdfRecords,
         loc,
     )
+    .map(|r| r.with_skips(skips))
 }
 
 /// Labels of the data (non-annotation) signals.
@@ -225,11 +229,24 @@ fn data_labels(header: &Header) -> Vec<String> {
 /// The signal labelled `name` (compared as CSV headers are).
 fn named(header: &Header, name: &str, loc: &Location) -> Result<usize> {
     let want = normalise(name);
-    header
-        .signals
-        .iter()
-        .position(|s| !s.is_annotation() && normalise(&s.label) == want)
-        .ok_or_else(|| {
+    let matches: Vec<usize> = (0..header.signals.len())
+        .filter(|&i| {
+            let s = &header.signals[i];
+            !s.is_annotation() && normalise(&s.label) == want
+        })
+        .collect();
+    if let [a, b, ..] = matches[..] {
+        return Err(Error::input(
+            loc.clone(),
+            format!(
+                "two EDF signals are labelled `{}`: signals {} and {}",
+                shorten(name),
+                a + 1,
+                b + 1
+            ),
+        ));
+    }
+    matches.first().copied().ok_or_else(|| {
             Error::input(
                 loc.clone(),
                 format!(
@@ -272,11 +289,18 @@ fn search_names(labels: &[String]) -> Vec<String> {
 
 /// The first signal matching one of `aliases` (in alias order), trying the label forms of
 /// [`label_forms`] in turn.
-fn by_alias(header: &Header, aliases: &[&str]) -> Option<usize> {
+fn by_alias(header: &Header, aliases: &[&str], loc: &Location) -> Result<Option<usize>> {
     let labels: Vec<String> = header.signals.iter().map(|s| s.label.clone()).collect();
     let names = search_names(&labels);
     let n = labels.len();
-    (0..3).find_map(|form| find_column(&names[form * n..(form + 1) * n], aliases))
+    for form in 0..3 {
+        if let Some(i) = find_unique(&names[form * n..(form + 1) * n], &labels, aliases)
+            .map_err(|m| Error::input(loc.clone(), m))?
+        {
+            return Ok(Some(i));
+        }
+    }
+    Ok(None)
 }
 
 #[cfg(test)]

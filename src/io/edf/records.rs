@@ -6,13 +6,17 @@
 //! at a time into one buffer; memory is the chosen samples as `f64` plus one record.
 //! EDF and EDF+C records follow each other; each EDF+D record starts at the onset of its
 //! first time-keeping annotation (EDF+ §2.2.4), placed on the sample grid, and the time
-//! between records is a gap (`NaN`). Records out of order or overlapping are errors.
+//! between records is a gap (`NaN`; a long one stored as one, `io/grid/skips.rs`).
+//! Records out of order or overlapping are errors.
 
 use std::io::Read;
 
 use super::Options;
-use super::header::{Header, MAX_SPAN_S, Variant, read_full};
-use crate::error::{Error, Location, Result};
+use super::header::{Header, Variant, read_full};
+use crate::io::grid::MAX_SPAN_S;
+use crate::io::recording::check_rate;
+use crate::io::grid::skips::{GapFill, Skips};
+use crate::error::{Error, Location, Result, num};
 use crate::io::unit::{SignalKind, Unit};
 
 /// The physical dimension's factor to the library's unit for `kind`, if recognised.
@@ -35,7 +39,8 @@ pub(crate) fn dimension_unit(dimension: &str) -> Option<Unit> {
 }
 
 /// Reads the data records, keeping the signals `chosen` (header indices), scaled to the
-/// library's unit for `kind`. Returns the common rate and one buffer per chosen signal.
+/// library's unit for `kind`. Returns the common rate, one buffer per chosen signal and
+/// the long gaps not stored.
 pub(crate) fn read_signals(
     input: impl Read,
     loc: &Location,
@@ -43,7 +48,7 @@ pub(crate) fn read_signals(
     header: &Header,
     chosen: &[usize],
     kind: SignalKind,
-) -> Result<(f64, Vec<Vec<f64>>)> {
+) -> Result<(f64, Vec<Vec<f64>>, Skips)> {
     let first = &header.signals[chosen[0]];
     for &i in chosen {
         let s = &header.signals[i];
@@ -62,6 +67,16 @@ pub(crate) fn read_signals(
     }
     let (spr, width) = (first.samples_per_record, header.width);
     let fs = spr as f64 / header.record_s;
+    check_rate(fs).map_err(|m| {
+        Error::parse(
+            loc.at_byte(244, "duration of a data record"),
+            format!(
+                "signal `{}`: {spr} samples per {}-s data record: {m}",
+                first.label,
+                num(header.record_s)
+            ),
+        )
+    })?;
     // Digital → physical → library unit, per signal: value = a + b · digital.
     let mut maps = Vec::with_capacity(chosen.len());
     for &i in chosen {
@@ -114,6 +129,7 @@ pub(crate) fn read_signals(
         .map(|_| Vec::with_capacity(capacity))
         .collect();
     let mut first_onset: Option<f64> = None;
+    let mut fill = GapFill::new(fs);
     for_each_record(input, header, loc, |k, at, record| {
         // Where this record starts on the grid.
         let start = match (header.variant, annotation) {
@@ -127,28 +143,35 @@ pub(crate) fn read_signals(
                 })?;
                 let t0 = *first_onset.get_or_insert(onset);
                 let pos = ((onset - t0) * fs).round();
-                let filled = out[0].len();
-                if !(pos.is_finite() && pos >= 0.0) || (pos as usize) < filled {
+                if !(pos.is_finite() && pos >= 0.0) || (pos as usize) < fill.next_grid() {
                     return Err(Error::parse(
                         loc.at_byte(at + a.offset as u64, &a.label),
                         format!(
-                            "data record {} starts at {onset} s, before the previous one ends",
-                            k + 1
+                            "data record {} starts at {} s, before the previous one ends",
+                            k + 1,
+                            num(onset)
                         ),
                     ));
                 }
                 if onset - t0 > MAX_SPAN_S {
                     return Err(Error::parse(
                         loc.at_byte(at + a.offset as u64, &a.label),
-                        format!("data record {} starts at an implausible {onset} s", k + 1),
+                        format!(
+                            "data record {} starts {} s after the first, more than the {} h a recording may last",
+                            k + 1,
+                            num(onset - t0),
+                            MAX_SPAN_S / 3600.0
+                        ),
                     ));
                 }
                 pos as usize
             }
-            _ => out[0].len(),
+            _ => fill.next_grid(),
         };
+        let nan = fill.gap_to(start);
+        fill.stored(spr);
         for (buf, &(offset, pmin, dmin, gain, factor)) in out.iter_mut().zip(&maps) {
-            buf.resize(start, f64::NAN);
+            buf.extend(std::iter::repeat_n(f64::NAN, nan));
             let raw = &record[offset..offset + width * spr];
             let physical = |d: f64| (pmin + (d - dmin) * gain) * factor;
             if width == 3 {
@@ -171,15 +194,17 @@ pub(crate) fn read_signals(
             "the EDF file has no data records",
         ));
     }
-    Ok((fs, out))
+    Ok((fs, out, fill.finish()))
 }
 
 /// Reads the data records of `header` from `input` (positioned after the header) one at
-/// a time into one buffer, calling `each(index, file offset, record)`; stops at the
-/// announced count, or at the end of the file when the count is unknown (-1).
+/// a time into one buffer, calling `each(index, file offset, record)`, up to the
+/// announced count, or to the end of the file when the count is unknown (-1).
 ///
 /// # Errors
-/// A record cut short by the end of the file (naming its byte), I/O errors, and `each`'s.
+/// A record cut short by the end of the file (naming its byte); data after the announced
+/// records (a wrong count or trailing bytes: which data is the night's is not known, so
+/// none is taken silently); I/O errors; and `each`'s.
 pub(crate) fn for_each_record(
     mut input: impl Read,
     header: &Header,
@@ -190,10 +215,21 @@ pub(crate) fn for_each_record(
     let header_bytes = 256 * (header.signals.len() as u64 + 1);
     let mut k = 0usize;
     loop {
-        if header.records.is_some_and(|n| k >= n) {
-            return Ok(());
-        }
         let at = header_bytes + k as u64 * header.record_bytes as u64;
+        if let Some(n) = header.records.filter(|&n| k >= n) {
+            let extra = std::io::copy(&mut input, &mut std::io::sink())
+                .map_err(|e| Error::io(loc.path.as_deref(), e))?;
+            if extra == 0 {
+                return Ok(());
+            }
+            return Err(Error::parse(
+                loc.at_byte(at, "data record"),
+                format!(
+                    "{extra} bytes ({:.1} data records) follow the {n} data records the header announces: the count or the file is damaged",
+                    extra as f64 / header.record_bytes.max(1) as f64
+                ),
+            ));
+        }
         match read_full(&mut input, &mut record) {
             Ok(n) if n == record.len() => {}
             Ok(0) if header.records.is_none() => return Ok(()),

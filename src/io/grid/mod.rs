@@ -21,10 +21,16 @@
 //! grid it is expected on, so that its stamps need not be stored at all.
 
 pub(crate) mod check;
+pub(crate) mod skips;
 
+use self::skips::{GapFill, Skips};
 use super::recording::TimeBase;
 use crate::error::{Error, Location, Result};
 use crate::par;
+
+/// The longest a recording may last, s (two days): a longer span is a broken stamp or
+/// header, not a night.
+pub(crate) const MAX_SPAN_S: f64 = 2.0 * 86_400.0;
 
 /// Stamps (from 0) that repeat because they are rounded coarser than the sample period:
 /// the rate is rows per second over the whole span (or `given`), and the rows are accepted
@@ -118,22 +124,36 @@ fn near_integer(x: f64) -> bool {
     }
 }
 
-/// Places rows on the uniform grid `k / fs` (see module docs).
+/// Rows on the grid: the columns as stored, and the stretches of the grid skipped.
+pub(crate) struct Placed {
+    pub time_base: TimeBase,
+    pub values: Vec<Vec<f64>>,
+    pub skips: Skips,
+}
+
+/// Places rows on the uniform grid `k / fs` (see module docs); a long gap is stored as
+/// one `NaN` ([`skips`]), so memory follows the rows, whatever span the stamps claim.
+///
+/// # Errors
+/// Stamps spanning more than [`MAX_SPAN_S`], in the file `loc`.
 pub(crate) fn place_on_grid(
     times: &[f64],
     values: Vec<Vec<f64>>,
     fs: f64,
-) -> Result<(TimeBase, Vec<Vec<f64>>)> {
+    loc: &Location,
+) -> Result<Placed> {
     let last = *times.last().unwrap_or(&0.0);
-    let n_grid = (last * fs).round() as usize + 1;
-    if n_grid > times.len().saturating_mul(4).max(1_000_000)
-        && n_grid > 2_000_000_000 / values.len().max(1)
-    {
+    if !(last <= MAX_SPAN_S) {
         return Err(Error::input(
-            Location::default(),
-            format!("time stamps span {last} s: implausible for {fs} Hz"),
+            loc.clone(),
+            format!(
+                "time stamps span {} s, more than the {} h a recording may last",
+                crate::error::num(last),
+                MAX_SPAN_S / 3600.0
+            ),
         ));
     }
+    let n_grid = (last * fs).round() as usize + 1;
     // Direct placement when every stamp is within 0.45 sample of a distinct grid point.
     let direct = par::ranges(times.len(), |r| {
         times[r].iter().all(|&t| near_integer(t * fs))
@@ -141,10 +161,15 @@ pub(crate) fn place_on_grid(
     .into_iter()
     .all(|ok| ok);
     if direct && n_grid == times.len() {
-        return Ok((TimeBase::TimeColumn, values));
+        return Ok(Placed {
+            time_base: TimeBase::TimeColumn,
+            values,
+            skips: Skips::default(),
+        });
     }
     if direct {
-        let mut out = vec![vec![f64::NAN; n_grid]; values.len()];
+        let mut out = vec![Vec::with_capacity(times.len()); values.len()];
+        let mut fill = GapFill::new(fs);
         let mut prev = usize::MAX;
         let mut unique = true;
         for (i, &t) in times.iter().enumerate() {
@@ -154,43 +179,72 @@ pub(crate) fn place_on_grid(
                 break;
             }
             prev = k;
+            let nan = fill.gap_to(k);
             for (o, v) in out.iter_mut().zip(&values) {
-                o[k] = v[i];
+                o.extend(std::iter::repeat_n(f64::NAN, nan));
+                o.push(v[i]);
             }
+            fill.stored(1);
         }
         if unique {
-            return Ok((TimeBase::TimeColumn, out));
+            return Ok(Placed {
+                time_base: TimeBase::TimeColumn,
+                values: out,
+                skips: fill.finish(),
+            });
         }
     }
-    // Irregular stamps: linear interpolation, no interpolation across a gap.
     // Irregular stamps: values are interpolated anyway, so a step of up to 2.5 median steps
     // (jitter, or one dropped sample) is bridged; anything longer is a gap.
     let gap = 2.5 * median_step(times).unwrap_or(1.0 / fs);
-    let mut out = vec![vec![f64::NAN; n_grid]; values.len()];
+    let mut out = vec![Vec::with_capacity(times.len()); values.len()];
+    let mut fill = GapFill::new(fs);
     let mut j = 0;
-    for k in 0..n_grid {
+    let mut k = 0;
+    while k < n_grid {
         let t = k as f64 / fs;
         while j + 1 < times.len() && times[j + 1] < t {
             j += 1;
         }
-        if j + 1 >= times.len() {
-            if (times[j] - t).abs() < 1e-9 {
-                for (o, v) in out.iter_mut().zip(&values) {
-                    o[k] = v[j];
-                }
+        let value = |o: &mut Vec<f64>, v: &[f64]| {
+            if j + 1 >= times.len() {
+                o.push(if (times[j] - t).abs() < 1e-9 {
+                    v[j]
+                } else {
+                    f64::NAN
+                });
+                return;
             }
+            let (ta, tb) = (times[j], times[j + 1]);
+            let w = (t - ta) / (tb - ta);
+            o.push(if t < ta { f64::NAN } else { v[j] + w * (v[j + 1] - v[j]) });
+        };
+        if j + 1 < times.len() && times[j + 1] - times[j] > gap {
+            // A gap: no value up to and including the grid point on its far stamp.
+            let tb = times[j + 1];
+            let mut end = ((tb * fs).floor() as usize).max(k);
+            while end as f64 / fs <= tb {
+                end += 1;
+            }
+            let end = end.min(n_grid);
+            let nan = fill.gap_to(end);
+            for o in &mut out {
+                o.extend(std::iter::repeat_n(f64::NAN, nan));
+            }
+            k = end;
             continue;
         }
-        let (ta, tb) = (times[j], times[j + 1]);
-        if tb - ta > gap || t < ta {
-            continue;
-        }
-        let w = (t - ta) / (tb - ta);
         for (o, v) in out.iter_mut().zip(&values) {
-            o[k] = v[j] + w * (v[j + 1] - v[j]);
+            value(o, v);
         }
+        fill.stored(1);
+        k += 1;
     }
-    Ok((TimeBase::Resampled, out))
+    Ok(Placed {
+        time_base: TimeBase::Resampled,
+        values: out,
+        skips: fill.finish(),
+    })
 }
 
 #[cfg(test)]
