@@ -35,7 +35,7 @@ use self::source::{CsvSource, column_named};
 use super::Options;
 use super::accel_recording::AccelRecording;
 use super::grid::skips::Skips;
-use super::grid::{Placed, coarse_stamps, estimate_rate, place_on_grid};
+use super::grid::{Placed, coarse_stamps, estimate_rate, near_grid, place_on_grid};
 use super::names::{
     LEFT_ALIASES, RIGHT_ALIASES, TIME_ALIASES, TIME_MS_ALIASES, choose_axes, find_column,
     find_unique,
@@ -298,7 +298,9 @@ fn read_columns(
     }
     let stamped = estimate_rate(&times);
     let fs = match (options.sample_rate_hz, stamped) {
-        (Some(given), Some(stamped)) if (given / stamped - 1.0).abs() > 0.01 => {
+        (Some(given), Some(stamped))
+            if (given / stamped - 1.0).abs() > 0.01 && !near_grid(&times, given) =>
+        {
             return Err(Error::input(
                 loc.clone(),
                 format!(

@@ -124,6 +124,16 @@ fn near_integer(x: f64) -> bool {
     }
 }
 
+/// Whether every stamp lies within 0.45 sample of a grid point of `fs` (a rate the
+/// stamps agree with, gaps or not).
+pub(crate) fn near_grid(times: &[f64], fs: f64) -> bool {
+    par::ranges(times.len(), |r| {
+        times[r].iter().all(|&t| near_integer(t * fs))
+    })
+    .into_iter()
+    .all(|ok| ok)
+}
+
 /// Rows on the grid: the columns as stored, and the stretches of the grid skipped.
 pub(crate) struct Placed {
     pub time_base: TimeBase,
@@ -155,11 +165,7 @@ pub(crate) fn place_on_grid(
     }
     let n_grid = (last * fs).round() as usize + 1;
     // Direct placement when every stamp is within 0.45 sample of a distinct grid point.
-    let direct = par::ranges(times.len(), |r| {
-        times[r].iter().all(|&t| near_integer(t * fs))
-    })
-    .into_iter()
-    .all(|ok| ok);
+    let direct = near_grid(times, fs);
     if direct && n_grid == times.len() {
         return Ok(Placed {
             time_base: TimeBase::TimeColumn,
