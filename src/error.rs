@@ -421,8 +421,14 @@ mod tests {
         );
         assert!(Error::require_up_to("block_s", 2.0, 1.0, "s").is_err());
         let e = Error::require_up_to("rest_half_window_s", 1e308, 3600.0, "s").unwrap_err();
-        assert!(e.to_string().ends_with("must be in (0, 3600] s, got 1e308"), "{e}");
-        assert_eq!((num(0.25), num(-3e-7), num(f64::NAN)), ("0.25".into(), "-3e-7".into(), "NaN".into()));
+        assert!(
+            e.to_string().ends_with("must be in (0, 3600] s, got 1e308"),
+            "{e}"
+        );
+        assert_eq!(
+            (num(0.25), num(-3e-7), num(f64::NAN)),
+            ("0.25".into(), "-3e-7".into(), "NaN".into())
+        );
         assert!(Error::require_up_to("block_s", f64::NAN, 1.0, "s").is_err());
         assert!(Error::require_up_to("block_s", 1.0, 1.0, "s").is_ok());
     }

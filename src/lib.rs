@@ -31,6 +31,8 @@
 //! The library never panics on bad input and never prints: every fault is an [`Error`]
 //! naming what is wrong and where. It is a research tool, not a medical device.
 
+#![forbid(unsafe_code)]
+
 pub mod compare;
 pub mod detect;
 mod dsp;

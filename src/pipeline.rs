@@ -18,6 +18,7 @@
 
 use crate::detect::accel::detect_accel_leg;
 use crate::detect::emg::detect_emg_leg;
+use crate::detect::plausibility;
 use crate::detect::{DetectorConfig, LegOutcome, LmThresholds};
 use crate::error::{Error, Location, Result};
 use crate::events::{Interval, LegMovement, Side, total_s, validate_intervals};
@@ -55,6 +56,8 @@ struct Meta {
     time_base: TimeBase,
     /// The long gaps not stored: every time a leg reports is mapped back to the grid.
     skips: Skips,
+    /// The reader's notes.
+    notes: Vec<String>,
 }
 
 impl Meta {
@@ -65,6 +68,7 @@ impl Meta {
             start_time: recording.start_time().map(str::to_owned),
             time_base: recording.time_base(),
             skips: recording.skips().clone(),
+            notes: recording.notes().to_vec(),
         }
     }
 
@@ -227,12 +231,20 @@ impl Detector {
         })
         .into_iter()
         .collect::<Result<Vec<_>>>()?;
+        let mut notes = recording.notes().to_vec();
+        for leg in recording.legs() {
+            let magnitude = plausibility::median_magnitude_g(leg.axes_g());
+            notes.extend(
+                magnitude.and_then(|g| plausibility::accel_note(&leg.names().join(","), g)),
+            );
+        }
         let meta = Meta {
             sample_rate_hz: fs,
             samples: recording.grid_len(),
             start_time: recording.start_time().map(str::to_owned),
             time_base: recording.time_base(),
             skips: recording.skips().clone(),
+            notes,
         };
         self.report(meta, Modality::Accelerometer, outcomes, context)
     }
@@ -285,7 +297,14 @@ impl Detector {
         let mut lms: Vec<LegMovement> = Vec::new();
         let mut excluded: Vec<Interval> = Vec::new();
         let mut channels = Vec::with_capacity(legs.len());
+        let mut notes = meta.notes;
         for (side, name, mut leg) in legs {
+            if modality == Modality::Emg {
+                notes.extend(
+                    leg.median_rest
+                        .and_then(|r| plausibility::emg_note(&name, r)),
+                );
+            }
             if !meta.skips.is_empty() {
                 let (skips, fs) = (&meta.skips, meta.sample_rate_hz);
                 // A movement lies between two gaps: both edges move with its onset.
@@ -344,6 +363,7 @@ impl Detector {
             Some(self.config.clone()),
             context,
             scored,
+            notes,
         ))
     }
 }
@@ -439,6 +459,7 @@ pub fn score(
         None,
         context,
         scored,
+        Vec::new(),
     ))
 }
 

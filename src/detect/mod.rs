@@ -53,6 +53,7 @@ mod edges;
 pub(crate) mod emg;
 pub(crate) mod envelope;
 pub(crate) mod movements;
+pub(crate) mod plausibility;
 mod profile;
 mod rest;
 mod scorability;

@@ -47,6 +47,8 @@ pub struct AccelRecording {
     start_time: Option<String>,
     time_base: TimeBase,
     skips: Skips,
+    /// What the reader noticed that a report must say.
+    notes: Vec<String>,
 }
 
 impl AccelRecording {
@@ -145,6 +147,7 @@ impl AccelRecording {
             start_time,
             time_base,
             skips: Skips::default(),
+            notes: Vec::new(),
         };
         let sides: Vec<Side> = rec.legs.iter().map(|l| l.side).collect();
         let series: Vec<(&str, &[f64])> = rec
@@ -201,6 +204,13 @@ impl AccelRecording {
     /// The long gaps not stored.
     pub(crate) fn skips(&self) -> &Skips {
         &self.skips
+    }
+
+    /// What the reader noticed about the file that a report must say (a column that looks
+    /// like a leg but was not taken, ...).
+    #[must_use]
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     /// The same recording, with the long gaps `skips` not stored (a reader's).

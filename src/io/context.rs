@@ -25,10 +25,13 @@ pub enum Stage {
 }
 
 impl Stage {
-    /// Parses the labels listed in the module docs.
+    /// Parses the labels listed in the module docs, also with a `Sleep stage ` prefix
+    /// (`Sleep stage 2`, as EDF+ hypnograms write them).
     #[must_use]
     pub fn parse(label: &str) -> Option<Stage> {
-        match label.trim().to_ascii_uppercase().as_str() {
+        let upper = label.trim().to_ascii_uppercase();
+        let bare = upper.strip_prefix("SLEEP STAGE ").unwrap_or(&upper).trim();
+        match bare {
             "W" | "WAKE" | "0" | "SW" | "STAGE W" => Some(Stage::W),
             "N1" | "S1" | "1" | "NREM1" | "STAGE 1" => Some(Stage::N1),
             "N2" | "S2" | "2" | "NREM2" | "STAGE 2" => Some(Stage::N2),
@@ -38,6 +41,43 @@ impl Stage {
             "R" | "REM" | "5" | "SR" | "STAGE R" => Some(Stage::R),
             _ => None,
         }
+    }
+
+    /// Whether `label` marks an epoch without a stage: unscored, movement time or
+    /// artifact, in the spellings and codes of common exports (`?`, `U`, `Unscored`,
+    /// `MT`, `Movement`, `A`, `Artifact`, R&K's 6 and the unscored codes 7, 8, 9 and -1).
+    #[must_use]
+    pub fn is_unstaged_label(label: &str) -> bool {
+        let upper = label.trim().to_ascii_uppercase();
+        let bare = upper.strip_prefix("SLEEP STAGE ").unwrap_or(&upper).trim();
+        matches!(
+            bare,
+            "?" | "U"
+                | "UN"
+                | "UNS"
+                | "UNSCORED"
+                | "NOT SCORED"
+                | "NS"
+                | "UNKNOWN"
+                | "NA"
+                | "N/A"
+                | "-"
+                | "X"
+                | "M"
+                | "MT"
+                | "MOV"
+                | "MOVEMENT"
+                | "MOVEMENT TIME"
+                | "A"
+                | "ART"
+                | "ARTIFACT"
+                | "ARTEFACT"
+                | "6"
+                | "7"
+                | "8"
+                | "9"
+                | "-1"
+        )
     }
 
     /// `true` for N1, N2, N3 and REM.
@@ -58,6 +98,9 @@ impl Stage {
 pub struct Hypnogram {
     epoch_s: f64,
     epochs: Vec<(f64, Stage)>,
+    /// Epochs the file marked unscored, movement time or artifact (not in `epochs`).
+    #[serde(skip)]
+    unstaged: usize,
 }
 
 impl Hypnogram {
@@ -68,7 +111,11 @@ impl Hypnogram {
     /// the first epoch whose start is not finite, negative, or less than one epoch after
     /// the previous one.
     pub fn new(epoch_s: f64, epochs: Vec<(f64, Stage)>) -> Result<Self> {
-        let h = Self { epoch_s, epochs };
+        let h = Self {
+            epoch_s,
+            epochs,
+            unstaged: 0,
+        };
         h.validate()?;
         Ok(h)
     }
@@ -92,6 +139,19 @@ impl Hypnogram {
     #[must_use]
     pub fn epoch_s(&self) -> f64 {
         self.epoch_s
+    }
+
+    /// Epochs the file marked unscored, movement time or artifact: they have no stage (an
+    /// LM there is neither in sleep nor in wake) and are not among [`Hypnogram::epochs`].
+    #[must_use]
+    pub fn unstaged_epochs(&self) -> usize {
+        self.unstaged
+    }
+
+    /// The same hypnogram, counting `n` epochs without a stage (a reader's).
+    pub(crate) fn with_unstaged(mut self, n: usize) -> Self {
+        self.unstaged = n;
+        self
     }
 
     /// The epochs, `(start s, stage)`, sorted by start.
@@ -151,7 +211,9 @@ impl Hypnogram {
             .iter()
             .filter(|(_, s)| pred(*s))
             .map(|&(start, _)| ((start + self.epoch_s).min(end_s) - start.max(0.0)).max(0.0))
-            .sum()
+            .sum::<f64>()
+            // An empty sum is −0.0: reported as 0.
+            + 0.0
     }
 
     /// End of the last epoch, s.

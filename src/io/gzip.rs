@@ -66,7 +66,8 @@ impl<R: Read> Gunzip<R> {
 impl<R: Read> Read for Gunzip<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.decoder.read(buf).map_err(|e| {
-            if e.kind() == io::ErrorKind::Interrupted || self.progress.failed.load(Ordering::Relaxed)
+            if e.kind() == io::ErrorKind::Interrupted
+                || self.progress.failed.load(Ordering::Relaxed)
             {
                 return e;
             }
@@ -112,14 +113,21 @@ mod tests {
 
     #[test]
     fn damage_and_truncation_are_gzip_errors_with_a_byte() {
-        let text: Vec<u8> = (0..200_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+        let text: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
         let good = gz(&text);
         let mut bad_header = good.clone();
         bad_header[2] = 9;
         let mut flipped = good.clone();
         let mid = good.len() / 2;
         flipped[mid] ^= 0xff;
-        for damaged in [&good[..mid], &bad_header[..], &flipped[..], &good[..good.len() - 4]] {
+        for damaged in [
+            &good[..mid],
+            &bad_header[..],
+            &flipped[..],
+            &good[..good.len() - 4],
+        ] {
             let e = gunzip(damaged).unwrap_err();
             let g = e
                 .get_ref()

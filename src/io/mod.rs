@@ -241,7 +241,8 @@ fn read_stream(
 
 /// Reads an opened CSV night, EMG or accelerometer as its names say.
 fn read_csv(src: csv::source::CsvSource, options: &Options) -> Result<Night> {
-    match names::kind_from_names(&src.headers, options) {
+    let stems: Vec<String> = src.headers.iter().map(|h| unit::split_unit(h).0).collect();
+    match names::kind_from_names(&stems, options) {
         SignalKind::Emg => csv::read_emg(src, options).map(Night::Emg),
         SignalKind::Accel => csv::read_accel(src, options).map(Night::Accel),
     }

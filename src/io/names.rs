@@ -116,6 +116,49 @@ pub(crate) fn find_unique(
     }
 }
 
+/// Headers among `headers` (other than `taken`) that look like a name of the leg whose
+/// `aliases` found no column: within two edits of an alias of four letters or more, or
+/// naming the side (`rihgt_uv`, `Right leg EMG`), so that a misspelt leg is not dropped
+/// without a word.
+pub(crate) fn look_alike(
+    headers: &[String],
+    taken: &[usize],
+    aliases: &[&str],
+    side_word: &str,
+) -> Vec<String> {
+    headers
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !taken.contains(i))
+        .filter(|(_, h)| {
+            let n = normalise(&super::unit::split_unit(h).0);
+            n.contains(side_word)
+                || aliases
+                    .iter()
+                    .any(|a| a.len() >= 4 && edit_distance(&n, a) <= 2)
+        })
+        .map(|(_, h)| h.clone())
+        .collect()
+}
+
+/// Levenshtein distance between `a` and `b` (characters).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let next = (prev + usize::from(ca != cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            prev = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
 /// Lower-case with spaces, `_`, `-` and `.` removed: `Leg L` → `legl`, `time_s` → `times`.
 pub(crate) fn normalise(h: &str) -> String {
     h.chars()
@@ -277,5 +320,17 @@ mod tests {
         assert_eq!(find_column(&h, &["legl"]), Some(1));
         assert_eq!(find_column(&h, &["tibr"]), Some(2));
         assert_eq!(find_column(&h, &["nothing"]), None);
+        assert_eq!(
+            (edit_distance("rihgt", "right"), edit_distance("", "abc")),
+            (2, 3)
+        );
+        let heads: Vec<String> = ["time_s", "left_uv", "rihgt_uv", "spo2"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            look_alike(&heads, &[0, 1], RIGHT_ALIASES, "right"),
+            ["rihgt_uv"]
+        );
+        assert!(look_alike(&heads, &[0, 1, 2], RIGHT_ALIASES, "right").is_empty());
     }
 }

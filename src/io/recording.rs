@@ -78,6 +78,8 @@ pub struct Recording {
     start_time: Option<String>,
     time_base: TimeBase,
     skips: Skips,
+    /// What the reader noticed that a report must say.
+    notes: Vec<String>,
 }
 
 impl Recording {
@@ -191,6 +193,7 @@ impl Recording {
             start_time,
             time_base,
             skips: Skips::default(),
+            notes: Vec::new(),
         };
         let sides: Vec<Side> = rec.channels.iter().map(|c| c.side).collect();
         let series: Vec<(&str, &[f64])> = rec
@@ -266,6 +269,19 @@ impl Recording {
     /// The long gaps not stored.
     pub(crate) fn skips(&self) -> &Skips {
         &self.skips
+    }
+
+    /// What the reader noticed about the file that a report must say (a column that looks
+    /// like a leg but was not taken, ...).
+    #[must_use]
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    /// The same recording, with `note` for its reports (a reader's).
+    pub(crate) fn with_note(mut self, note: String) -> Self {
+        self.notes.push(note);
+        self
     }
 
     /// The same recording, with the long gaps `skips` not stored (a reader's).

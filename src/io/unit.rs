@@ -91,3 +91,64 @@ impl Unit {
         }
     }
 }
+
+/// The unit a column name states, and the name without it: `left_mV`, `Left (uV)`,
+/// `left [mV]`, `left-µV`, `x_g`, `left_x_mps2` (a unit after `_`, `-` or a space, or in
+/// brackets; case-insensitive: `MV` is mV, not megavolts). A name without one is
+/// returned whole.
+#[must_use]
+pub(crate) fn split_unit(name: &str) -> (String, Option<Unit>) {
+    let t = name.trim();
+    let (stem, token) = if let Some(inner) = t
+        .strip_suffix(')')
+        .and_then(|r| r.rsplit_once('('))
+        .or_else(|| t.strip_suffix(']').and_then(|r| r.rsplit_once('[')))
+    {
+        inner
+    } else if let Some(cut) = t.rfind(['_', '-', ' ']) {
+        (&t[..cut], &t[cut + 1..])
+    } else {
+        return (t.to_owned(), None);
+    };
+    let unit = match token.trim().to_lowercase().as_str() {
+        "uv" | "µv" | "μv" | "microvolt" | "microvolts" => Unit::Microvolt,
+        "mv" | "millivolt" | "millivolts" => Unit::Millivolt,
+        "v" | "volt" | "volts" => Unit::Volt,
+        "g" => Unit::G,
+        "mg" => Unit::MilliG,
+        "m/s2" | "m/s^2" | "m/s²" | "mps2" | "ms2" | "ms-2" => Unit::MetersPerSecondSquared,
+        _ => return (t.to_owned(), None),
+    };
+    let stem = stem.trim_end_matches(['_', '-', ' ']).trim();
+    if stem.is_empty() {
+        return (t.to_owned(), None);
+    }
+    (stem.to_owned(), Some(unit))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_names_state_their_units() {
+        let cases = [
+            ("left_mV", "left", Some(Unit::Millivolt)),
+            ("right_uv", "right", Some(Unit::Microvolt)),
+            ("Left (uV)", "Left", Some(Unit::Microvolt)),
+            ("EMG L [mV]", "EMG L", Some(Unit::Millivolt)),
+            ("tib_r-µV", "tib_r", Some(Unit::Microvolt)),
+            ("left_V", "left", Some(Unit::Volt)),
+            ("left_x_g", "left_x", Some(Unit::G)),
+            ("acc_z_mps2", "acc_z", Some(Unit::MetersPerSecondSquared)),
+            ("LeftAnkle_X (mg)", "LeftAnkle_X", Some(Unit::MilliG)),
+            ("time_s", "time_s", None),
+            ("left", "left", None),
+            ("_mV", "_mV", None),
+            ("leftuv", "leftuv", None),
+        ];
+        for (name, stem, unit) in cases {
+            assert_eq!(split_unit(name), (stem.to_owned(), unit), "{name}");
+        }
+    }
+}

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::detect::DetectorConfig;
 use crate::dsp::mains::MainsLine;
 use crate::events::{Interval, LegMovement, Side};
-use crate::io::{Context, TimeBase};
+use crate::io::{Context, Hypnogram, TimeBase};
 use crate::score::Scored;
 use crate::score::{CandidateMovement, Rules, Series, SleepSource, Summary};
 
@@ -88,12 +88,25 @@ pub struct RecordingInfo {
 pub struct ContextInfo {
     /// A hypnogram was given.
     pub hypnogram: bool,
-    /// Number of hypnogram epochs.
+    /// Number of hypnogram epochs with a stage.
     pub epochs: usize,
+    /// Hypnogram epochs the file marked unscored, movement time or artifact (no stage).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unstaged_epochs: usize,
     /// Number of respiratory events.
     pub respiratory_events: usize,
     /// Number of arousals.
     pub arousals: usize,
+    /// The files the context was read from (`hypnogram: night.hyp.csv`), as the caller
+    /// recorded them (the `plm` binary does; the library is given a [`Context`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
+}
+
+/// Whether `n` is zero (a field left out of the JSON then).
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The full result of one night.
@@ -124,7 +137,8 @@ pub struct Report {
 }
 
 impl Report {
-    /// Assembles a report and its notes.
+    /// Assembles a report and its notes: `reader_notes` (what the reader of the night
+    /// noticed) first, then the scoring's.
     pub(crate) fn new(
         modality: Modality,
         recording: RecordingInfo,
@@ -132,8 +146,9 @@ impl Report {
         detector: Option<DetectorConfig>,
         context: &Context,
         scored: Scored,
+        reader_notes: Vec<String>,
     ) -> Self {
-        let mut notes = Vec::new();
+        let mut notes = reader_notes;
         if modality == Modality::Accelerometer {
             notes.push(
                 "accelerometer-derived indices: the AASM advises against actigraphy as a substitute for EMG in diagnosing PLMD"
@@ -152,6 +167,9 @@ impl Report {
                 recording.excluded_s
             ));
         }
+        if let Some(h) = &context.hypnogram {
+            notes.extend(hypnogram_notes(h, recording.duration_s));
+        }
         if recording.channels.len() == 1 {
             notes.push(format!(
                 "one leg only ({}): no bilateral movements can be formed",
@@ -167,8 +185,13 @@ impl Report {
             context: ContextInfo {
                 hypnogram: context.hypnogram.is_some(),
                 epochs: context.hypnogram.as_ref().map_or(0, |h| h.epochs().len()),
+                unstaged_epochs: context
+                    .hypnogram
+                    .as_ref()
+                    .map_or(0, Hypnogram::unstaged_epochs),
                 respiratory_events: context.respiratory.len(),
                 arousals: context.arousals.len(),
+                files: Vec::new(),
             },
             leg_movements: scored.leg_movements,
             candidate_movements: scored.candidate_movements,
@@ -177,4 +200,38 @@ impl Report {
             notes,
         }
     }
+}
+
+/// What a reader must know about how the hypnogram fits the recording: epochs without a
+/// stage, a hypnogram that stops early (the rest has no stage) or runs past the end (its
+/// epochs there are not counted).
+fn hypnogram_notes(h: &Hypnogram, duration_s: f64) -> Vec<String> {
+    let mut notes = Vec::new();
+    if h.unstaged_epochs() > 0 {
+        let n = h.unstaged_epochs();
+        notes.push(format!(
+            "{n} hypnogram epoch{} unscored, movement time or artifact: no stage, and LMs there count neither in sleep nor in wake",
+            if n == 1 { " is" } else { "s are" }
+        ));
+    }
+    let end_s = h.end_s();
+    let first_s = h.epochs().first().map_or(0.0, |e| e.0);
+    let epoch_s = h.epoch_s();
+    if end_s < duration_s - epoch_s || first_s >= epoch_s {
+        let covered = (end_s.min(duration_s) - first_s.min(duration_s)).max(0.0);
+        notes.push(format!(
+            "the hypnogram covers {:.2} h ({:.0} % of the {:.2}-h recording, from {first_s:.0} s to {end_s:.0} s): the rest has no stage, and LMs there count neither in sleep nor in wake",
+            covered / 3600.0,
+            100.0 * covered / duration_s,
+            duration_s / 3600.0
+        ));
+    }
+    if end_s > duration_s + epoch_s {
+        let beyond = h.epochs().iter().filter(|e| e.0 >= duration_s).count();
+        notes.push(format!(
+            "the hypnogram runs to {end_s:.0} s, {:.2} h past the recording's end: its {beyond} epochs there are ignored",
+            (end_s - duration_s) / 3600.0
+        ));
+    }
+    notes
 }

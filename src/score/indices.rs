@@ -69,8 +69,8 @@ pub enum SleepSource {
 pub struct Summary {
     /// Where sleep time came from.
     pub sleep_source: SleepSource,
-    /// Total sleep time (N1+N2+N3+REM) within the recording, h; the whole recording without
-    /// a hypnogram.
+    /// Total sleep time (N1+N2+N3+REM) within the recording, h; without a hypnogram, the
+    /// whole recording less its excluded stretches (gaps are no sleep time).
     pub total_sleep_time_h: f64,
     /// Sleep time minus sleep inside excluded stretches, h: the sleep-index denominator.
     pub scored_sleep_time_h: f64,
@@ -175,7 +175,9 @@ pub(crate) fn summarise(
                         0.0
                     }
                 })
-                .sum()
+                .sum::<f64>()
+                // An empty sum is −0.0: reported as 0.
+                + 0.0
         };
         (
             SleepSource::Hypnogram,
@@ -186,10 +188,12 @@ pub(crate) fn summarise(
             scored(&|s| s == Stage::R),
         )
     } else {
+        // The whole recording counts as sleep, but not its excluded stretches: a gap of
+        // hours in an EDF+D file is no sleep time.
         let scored = duration_s - excluded_within(excluded, 0.0, duration_s);
         (
             SleepSource::WholeRecording,
-            duration_s,
+            scored,
             scored,
             0.0,
             scored,

@@ -3,6 +3,8 @@
 //! Exit codes: 0 success, 2 bad input (file content, arguments, configuration), 1 other
 //! failures (I/O). Errors are one line on stderr naming file, line and column.
 
+#![forbid(unsafe_code)]
+
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -114,7 +116,7 @@ struct OutputArgs {
     /// histogram; `-` for stdout).
     #[arg(long, value_name = "FILE")]
     figure: Option<PathBuf>,
-    /// Do not print the human summary.
+    /// Do not print the human summary (the report's notes still go to stderr).
     #[arg(long, short)]
     quiet: bool,
 }
@@ -520,7 +522,13 @@ fn emit(
     if let Some(p) = &a.figure {
         write_figure(p, report, hypnogram)?;
     }
-    if !a.quiet {
+    if a.quiet {
+        // Quiet: no summary, but what the report notes (a likely unit mistake, a leg not
+        // found, a hypnogram that does not fit) is never silent.
+        for n in &report.notes {
+            eprintln!("plm: note: {n}");
+        }
+    } else {
         let mut text = match input {
             Some(p) => format!("input       {}\n", p.display()),
             None => String::new(),

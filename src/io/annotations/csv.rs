@@ -57,25 +57,30 @@ pub(crate) fn hypnogram(path: Option<&Path>, data: Vec<u8>, epoch_s: f64) -> Res
     let mut epochs: Vec<(f64, Stage)> = Vec::new();
     let comma = src.comma_decimals();
     let mut record = csv::ByteRecord::new();
+    // Rows read (epochs with or without a stage), and the last epoch's start.
+    let (mut rows, mut unstaged) = (0usize, 0usize);
+    let mut last: Option<f64> = None;
     while let Some(line) = src.next_record(&mut record)? {
         if record.iter().all(|c| c.trim_ascii().is_empty()) {
             continue;
         }
         let label = text_cell(&record, stage_col, &src.loc, line, &stage_name)?;
-        let stage = Stage::parse(label).ok_or_else(|| {
-            Error::parse(
+        let stage = Stage::parse(label);
+        if stage.is_none() && !Stage::is_unstaged_label(label) {
+            return Err(Error::parse(
                 src.loc.at_field(line, stage_col + 1, &stage_name),
                 format!(
-                    "unknown sleep stage `{}` (expected W, N1, N2, N3, R or 0–5)",
+                    "unknown sleep stage `{}` (expected W, N1, N2, N3, R or 0–5; unscored, movement or artifact epochs as ?, U, MT or A)",
                     shorten(label)
                 ),
-            )
-        })?;
+            ));
+        }
         let start = match start_col {
             Some(c) => require_number(&record, c, comma, &src.loc, line, &start_name)?,
-            None => epochs.len() as f64 * epoch_s,
+            None => rows as f64 * epoch_s,
         };
-        if let Some(&(prev, _)) = epochs.last() {
+        rows += 1;
+        if let Some(prev) = last {
             if start < prev + epoch_s - 1e-6 {
                 return Err(Error::parse(
                     src.loc
@@ -93,15 +98,23 @@ pub(crate) fn hypnogram(path: Option<&Path>, data: Vec<u8>, epoch_s: f64) -> Res
                 format!("negative epoch start {start} s"),
             ));
         }
-        epochs.push((start, stage));
+        last = Some(start);
+        match stage {
+            Some(stage) => epochs.push((start, stage)),
+            None => unstaged += 1,
+        }
     }
     if epochs.is_empty() {
         return Err(Error::input(
             src.loc,
-            "the hypnogram has a header but no epochs",
+            if rows == 0 {
+                "the hypnogram has a header but no epochs"
+            } else {
+                "the hypnogram has no scored epoch (all are unscored, movement or artifact)"
+            },
         ));
     }
-    Hypnogram::new(epoch_s, epochs)
+    Ok(Hypnogram::new(epoch_s, epochs)?.with_unstaged(unstaged))
 }
 
 /// Shared reader of `onset,offset[,label…]` lists; calls `push` for each row with its

@@ -96,15 +96,22 @@ pub(crate) fn hypnogram(events: &[ScoredEvent], epoch_s: f64, loc: &Location) ->
     let mut stages: Vec<&ScoredEvent> = events.iter().filter(|e| e.is("stages")).collect();
     stages.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
     let mut epochs: Vec<(f64, Stage)> = Vec::new();
+    let mut unstaged = 0usize;
     for e in stages {
-        let Some(stage) = stage_of(e) else { continue };
         let n = ((e.duration_s / epoch_s).round() as usize).max(1);
         if n > 1_000_000 {
             return Err(Error::parse(
                 e.at.clone(),
-                format!("a stage event lasting {} s", e.duration_s),
+                format!(
+                    "a stage event lasting {} s",
+                    crate::error::num(e.duration_s)
+                ),
             ));
         }
+        let Some(stage) = stage_of(e) else {
+            unstaged += n;
+            continue;
+        };
         for k in 0..n {
             let start = e.start_s + k as f64 * epoch_s;
             if let Some(&(prev, _)) = epochs.last() {
@@ -127,7 +134,7 @@ pub(crate) fn hypnogram(events: &[ScoredEvent], epoch_s: f64, loc: &Location) ->
             "the annotations hold no scored sleep stages",
         ));
     }
-    Hypnogram::new(epoch_s, epochs)
+    Ok(Hypnogram::new(epoch_s, epochs)?.with_unstaged(unstaged))
 }
 
 /// Apneas, hypopneas and RERAs (see the module docs).

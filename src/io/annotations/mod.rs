@@ -249,6 +249,32 @@ mod tests {
     }
 
     #[test]
+    fn unscored_movement_and_artifact_epochs_have_no_stage() {
+        let labels = [
+            "W",
+            "Movement",
+            "MT",
+            "?",
+            "U",
+            "Unscored",
+            "Sleep stage 2",
+            "7",
+            "A",
+        ];
+        let text = labels.join("\n") + "\n";
+        let h = read_hypnogram_from(
+            std::io::Cursor::new(format!("stage\n{text}")),
+            Some(Path::new("h.csv")),
+            30.0,
+        )
+        .unwrap();
+        assert_eq!(h.epochs(), vec![(0.0, Stage::W), (180.0, Stage::N2)]);
+        assert_eq!(h.unstaged_epochs(), 7);
+        let e = hyp("stage\nMT\n?\n").unwrap_err().to_string();
+        assert!(e.contains("no scored epoch"), "{e}");
+    }
+
+    #[test]
     fn stage_only_hypnogram_is_consecutive_epochs() {
         let h = hyp("stage\nW\nN2\n").unwrap();
         assert_eq!(h.epochs(), vec![(0.0, Stage::W), (30.0, Stage::N2)]);
@@ -261,7 +287,7 @@ mod tests {
             .to_string();
         assert_eq!(
             e,
-            "h.csv, line 3, column 2 (stage): unknown sleep stage `X9` (expected W, N1, N2, N3, R or 0–5)"
+            "h.csv, line 3, column 2 (stage): unknown sleep stage `X9` (expected W, N1, N2, N3, R or 0–5; unscored, movement or artifact epochs as ?, U, MT or A)"
         );
         assert!(
             hyp("epoch_start_s,stage\n")

@@ -38,10 +38,10 @@ use super::grid::skips::Skips;
 use super::grid::{Placed, coarse_stamps, estimate_rate, near_grid, place_on_grid};
 use super::names::{
     LEFT_ALIASES, RIGHT_ALIASES, TIME_ALIASES, TIME_MS_ALIASES, choose_axes, find_column,
-    find_unique,
+    find_unique, look_alike,
 };
 use super::recording::{Recording, TimeBase, check_rate};
-use super::unit::{SignalKind, Unit};
+use super::unit::{SignalKind, Unit, split_unit};
 use crate::error::{Error, Result, shorten};
 use crate::events::Side;
 use crate::par;
@@ -74,8 +74,10 @@ pub(crate) fn read_emg(src: CsvSource, options: &Options) -> Result<Recording> {
 fn read_emg_with(mut src: CsvSource, options: &Options, parse: Parse) -> Result<Recording> {
     let loc = src.loc.clone();
     let by_name = |name: &str| column_named(&src, name);
+    // Names matched without a unit they state (`left_mV` is the left leg, in mV).
+    let stems: Vec<String> = src.headers.iter().map(|h| split_unit(h).0).collect();
     let by_alias = |aliases: &[&str]| {
-        find_unique(&src.headers, &src.headers, aliases)
+        find_unique(&stems, &src.headers, aliases)
             .map_err(|m| Error::input(loc.at_line(1), m.replace("signals", "columns")))
     };
     let left = match &options.left {
@@ -111,7 +113,36 @@ fn read_emg_with(mut src: CsvSource, options: &Options, parse: Parse) -> Result<
         .iter()
         .map(|&(c, _)| (c, src.headers[c].clone()))
         .collect();
-    let unit = options.unit.unwrap_or(Unit::default_for(SignalKind::Emg));
+    // One leg found by name: say which columns could have been the other.
+    let mut note = None;
+    if let ([(c, side)], false) = (&legs[..], options.left.is_some() || options.right.is_some()) {
+        let (aliases, word, other) = match side {
+            Side::Left => (RIGHT_ALIASES, "right", "--right"),
+            Side::Right => (LEFT_ALIASES, "left", "--left"),
+        };
+        let time = find_column(&stems, TIME_ALIASES).into_iter();
+        let taken: Vec<usize> = time.chain([*c]).collect();
+        let alike = look_alike(&src.headers, &taken, aliases, word);
+        if !alike.is_empty() {
+            note = Some(format!(
+                "one leg only (`{}`): the column{} {} look{} like the {word} leg but {} not a leg name; if {}, name it with {other}",
+                shorten(&src.headers[*c]),
+                if alike.len() > 1 { "s" } else { "" },
+                alike
+                    .iter()
+                    .map(|a| format!("`{}`", shorten(a)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if alike.len() > 1 { "" } else { "s" },
+                if alike.len() > 1 { "are" } else { "is" },
+                if alike.len() > 1 { "one is" } else { "it is" },
+            ));
+        }
+    }
+    let unit = options
+        .unit
+        .or(stated_unit(&src.headers, &cols, &loc)?)
+        .unwrap_or(Unit::default_for(SignalKind::Emg));
     let scale = unit
         .factor(SignalKind::Emg)
         .ok_or_else(|| Error::config("unit", format!("{unit:?} is not an EMG unit (uV, mV, V)")))?;
@@ -135,12 +166,19 @@ fn read_emg_with(mut src: CsvSource, options: &Options, parse: Parse) -> Result<
         // (an interpolation between two huge values can overflow).
         time_base != TimeBase::Resampled,
     )
-    .map(|r| r.with_skips(skips))
+    .map(|r| {
+        let r = r.with_skips(skips);
+        match note {
+            Some(n) => r.with_note(n),
+            None => r,
+        }
+    })
 }
 
 pub(crate) fn read_accel(mut src: CsvSource, options: &Options) -> Result<AccelRecording> {
     let loc = src.loc.clone();
-    let (left, right) = choose_axes(&src.headers, options, |name| column_named(&src, name))?;
+    let stems: Vec<String> = src.headers.iter().map(|h| split_unit(h).0).collect();
+    let (left, right) = choose_axes(&stems, options, |name| column_named(&src, name))?;
     if left.is_none() && right.is_none() {
         return Err(Error::input(
             loc.at_line(1),
@@ -165,7 +203,10 @@ pub(crate) fn read_accel(mut src: CsvSource, options: &Options) -> Result<AccelR
             "the same column was given for two axes",
         ));
     }
-    let unit = options.unit.unwrap_or(Unit::default_for(SignalKind::Accel));
+    let unit = options
+        .unit
+        .or(stated_unit(&src.headers, &cols, &loc)?)
+        .unwrap_or(Unit::default_for(SignalKind::Accel));
     let scale = unit.factor(SignalKind::Accel).ok_or_else(|| {
         Error::config(
             "unit",
@@ -188,7 +229,39 @@ pub(crate) fn read_accel(mut src: CsvSource, options: &Options) -> Result<AccelR
         let mut name = || names.next().unwrap_or_default();
         out_legs.push((side, [name(), name(), name()], axes_g));
     }
-    AccelRecording::from_legs(fs, out_legs, start_time, time_base, &loc).map(|r| r.with_skips(skips))
+    AccelRecording::from_legs(fs, out_legs, start_time, time_base, &loc)
+        .map(|r| r.with_skips(skips))
+}
+
+/// The unit the names of the columns `cols` state (`left_mV`), if any; a unit given
+/// (`--unit`) overrides it.
+///
+/// # Errors
+/// Columns stating different units: every leg is scaled alike.
+fn stated_unit(
+    headers: &[String],
+    cols: &[(usize, String)],
+    loc: &crate::error::Location,
+) -> Result<Option<Unit>> {
+    let mut stated: Option<(Unit, &str)> = None;
+    for (i, _) in cols {
+        if let (_, Some(u)) = split_unit(&headers[*i]) {
+            match stated {
+                Some((v, other)) if v != u => {
+                    return Err(Error::input(
+                        loc.at_line(1),
+                        format!(
+                            "columns `{}` and `{}` state different units: convert one, or give the unit of both (--unit)",
+                            shorten(other),
+                            shorten(&headers[*i])
+                        ),
+                    ));
+                }
+                _ => stated = Some((u, &headers[*i])),
+            }
+        }
+    }
+    Ok(stated.map(|(u, _)| u))
 }
 
 /// Rows of the chosen value columns on a uniform grid.

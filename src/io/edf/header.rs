@@ -239,7 +239,10 @@ pub(crate) fn read_header(input: &mut impl Read, loc: &Location) -> Result<Heade
             .ok_or_else(|| {
                 Error::parse(
                     loc.at_byte(at as u64, &what(8)),
-                    format!("`{}` is not a positive whole number of samples", shorten(&text)),
+                    format!(
+                        "`{}` is not a positive whole number of samples",
+                        shorten(&text)
+                    ),
                 )
             })?;
         let signal = Signal {

@@ -151,8 +151,7 @@ fn read_emg(
         .filter_map(|(c, s)| c.map(|c| (c, s)))
         .collect();
     let chosen: Vec<usize> = legs.iter().map(|l| l.0).collect();
-    let (fs, values, skips) =
-        read_signals(input, loc, options, header, &chosen, SignalKind::Emg)?;
+    let (fs, values, skips) = read_signals(input, loc, options, header, &chosen, SignalKind::Emg)?;
     Recording::from_legs(
         fs,
         legs.iter()
@@ -247,14 +246,14 @@ fn named(header: &Header, name: &str, loc: &Location) -> Result<usize> {
         ));
     }
     matches.first().copied().ok_or_else(|| {
-            Error::input(
-                loc.clone(),
-                format!(
-                    "no EDF signal labelled `{name}` (signals: {})",
-                    shorten(&data_labels(header).join(", "))
-                ),
-            )
-        })
+        Error::input(
+            loc.clone(),
+            format!(
+                "no EDF signal labelled `{name}` (signals: {})",
+                shorten(&data_labels(header).join(", "))
+            ),
+        )
+    })
 }
 
 /// The forms a label is matched in, in order: as it is, without an EDF+ type prefix

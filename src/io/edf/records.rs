@@ -13,10 +13,10 @@ use std::io::Read;
 
 use super::Options;
 use super::header::{Header, Variant, read_full};
-use crate::io::grid::MAX_SPAN_S;
-use crate::io::recording::check_rate;
-use crate::io::grid::skips::{GapFill, Skips};
 use crate::error::{Error, Location, Result, num};
+use crate::io::grid::MAX_SPAN_S;
+use crate::io::grid::skips::{GapFill, Skips};
+use crate::io::recording::check_rate;
 use crate::io::unit::{SignalKind, Unit};
 
 /// The physical dimension's factor to the library's unit for `kind`, if recognised.

@@ -153,7 +153,7 @@ pub(crate) fn place_on_grid(
     loc: &Location,
 ) -> Result<Placed> {
     let last = *times.last().unwrap_or(&0.0);
-    if !(last <= MAX_SPAN_S) {
+    if last.is_nan() || last > MAX_SPAN_S {
         return Err(Error::input(
             loc.clone(),
             format!(
@@ -223,7 +223,11 @@ pub(crate) fn place_on_grid(
             }
             let (ta, tb) = (times[j], times[j + 1]);
             let w = (t - ta) / (tb - ta);
-            o.push(if t < ta { f64::NAN } else { v[j] + w * (v[j + 1] - v[j]) });
+            o.push(if t < ta {
+                f64::NAN
+            } else {
+                v[j] + w * (v[j + 1] - v[j])
+            });
         };
         if j + 1 < times.len() && times[j + 1] - times[j] > gap {
             // A gap: no value up to and including the grid point on its far stamp.

@@ -63,9 +63,7 @@ impl Skips {
             return t_s;
         }
         // A stretch's end is computed as `at / fs` by every stage: within rounding.
-        let k = self
-            .at
-            .partition_point(|&a| a as f64 <= t_s * fs_hz + 1e-6);
+        let k = self.at.partition_point(|&a| a as f64 <= t_s * fs_hz + 1e-6);
         match k {
             0 => t_s,
             k => t_s + self.skipped[k - 1] as f64 / fs_hz,
@@ -171,7 +169,12 @@ mod tests {
     #[test]
     fn long_gaps_cost_one_sample_and_times_map_back() {
         // 1 Hz: gaps of 299 (stored), 10⁹ (skipped) and 400 (> 300: skipped) samples.
-        let runs = [(0, 1_000), (1_299, 5), (1_000_001_304, 3), (1_000_001_707, 2)];
+        let runs = [
+            (0, 1_000),
+            (1_299, 5),
+            (1_000_001_304, 3),
+            (1_000_001_707, 2),
+        ];
         let (full, stored, skips) = place(1.0, &runs);
         assert_eq!(stored.len(), 1_000 + 299 + 5 + 1 + 3 + 1 + 2);
         assert_eq!(skips.total() + stored.len(), full.len());
@@ -185,7 +188,7 @@ mod tests {
             }
         }
         // The end of the separator sample is the end of the gap.
-        let sep = 1_000 + 299 + 5;
+        let sep: usize = 1_000 + 299 + 5;
         assert_eq!(skips.grid_s((sep + 1) as f64, 1.0), 1_000_001_304.0);
         assert_eq!(skips.grid_s(sep as f64, 1.0), sep as f64);
     }
