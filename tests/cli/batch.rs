@@ -133,3 +133,58 @@ fn batch_mode_analyses_every_night_and_skips_a_bad_one() {
     // LMs: 25 + 40 + 40 + 15 reference movements, all found (lm_f1 is column 9).
     assert_eq!((&pooled[3], &pooled[8]), ("120", "1.0000"));
 }
+
+#[test]
+fn single_and_batch_runs_read_the_same_context_beside_the_night_and_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for suffix in [".csv", ".hyp.csv"] {
+        std::fs::copy(
+            data(&format!("emg-256hz-15min{suffix}")),
+            d.join(format!("n{suffix}")),
+        )
+        .unwrap();
+    }
+    let night = d.join("n.csv");
+    let single = run(&["detect", night.to_str().unwrap(), "--json", "-"]);
+    assert!(single.status.success());
+    let report: Value = serde_json::from_slice(&single.stdout).unwrap();
+    let hyp = d.join("n.hyp.csv");
+    assert_eq!(
+        report["context"]["files"],
+        serde_json::json!([format!("hypnogram: {}", hyp.display())])
+    );
+    assert_eq!(report["context"]["hypnogram"], true);
+    let summary = String::from_utf8_lossy(&single.stderr);
+    assert!(summary.contains("context     hypnogram: "), "{summary}");
+    let out = d.join("out");
+    let batch = run(&["detect", night.to_str().unwrap(), "--out-dir", out.to_str().unwrap()]);
+    assert!(batch.status.success());
+    let in_batch: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("n.json")).unwrap()).unwrap();
+    assert_eq!(in_batch["summary"], report["summary"]);
+    assert_eq!(in_batch["context"], report["context"]);
+    // `--no-beside` reads none, in both modes.
+    let none = stdout_json(&run(&[
+        "detect",
+        night.to_str().unwrap(),
+        "--no-beside",
+        "--json",
+        "-",
+        "-q",
+    ]));
+    assert_eq!(none["context"]["hypnogram"], false);
+    // A context file given is the only one read.
+    let given = run(&[
+        "detect",
+        night.to_str().unwrap(),
+        "--respiratory",
+        data("context/emg-256hz-15min.resp.csv").to_str().unwrap(),
+        "--json",
+        "-",
+        "-q",
+    ]);
+    let given: Value = serde_json::from_slice(&given.stdout).unwrap();
+    assert_eq!(given["context"]["hypnogram"], false);
+    assert_eq!(given["context"]["files"].as_array().map(Vec::len), Some(1));
+}

@@ -42,7 +42,12 @@ fn stdout_json(out: &Output) -> Value {
         "plm failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+    let mut report: Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    // The context files a run read name this machine's paths: compared where they matter.
+    if let Some(c) = report.get_mut("context").and_then(Value::as_object_mut) {
+        c.remove("files");
+    }
+    report
 }
 
 /// The JSON report of `plm detect NIGHT` with the context files `context` (option, file).

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use plm_detect::{Error, Report};
 
 use super::{
-    DetectArgs, Setup, analyse, context_beside, night_name, setup, write_figure, write_output,
+    DetectArgs, Setup, analyse, night_context, night_name, setup, write_figure, write_output,
 };
 
 /// Context-file suffixes that are not nights when scanning a directory.
@@ -269,9 +269,8 @@ fn output_names(nights: &[PathBuf]) -> Vec<String> {
 /// One night of a batch: its context from the files beside it, the analysis, and its
 /// report files `name.*` in `out_dir`.
 fn night_in_batch(s: &Setup, night: &Path, name: &str, out_dir: &Path) -> Result<Report, Error> {
-    let dir = night.parent().unwrap_or(Path::new(""));
-    let ctx = context_beside(dir, &night_name(night), &s.rules)?;
-    let report = analyse(s, night, &ctx)?;
+    let found = night_context(s, None, night)?;
+    let report = analyse(s, night, &found)?;
     write_output(&out_dir.join(format!("{name}.json")), |w| {
         report.write_json(w)
     })?;
@@ -281,7 +280,7 @@ fn night_in_batch(s: &Setup, night: &Path, name: &str, out_dir: &Path) -> Result
     write_figure(
         &out_dir.join(format!("{name}.svg")),
         &report,
-        ctx.hypnogram.as_ref(),
+        found.0.hypnogram.as_ref(),
     )?;
     Ok(report)
 }

@@ -16,7 +16,7 @@ pub(super) fn compare(a: &CompareArgs) -> Result<(), Error> {
         return compare_batch(a);
     }
     let comparison = compare_pair(a, &a.detection, &a.reference, &|rules| {
-        context(&a.context, rules)
+        context(&a.context, rules).map(|found| found.0)
     })?;
     let to_stdout = a.json.as_deref() == Some(Path::new("-"));
     if let Some(p) = &a.json {
@@ -191,7 +191,7 @@ fn compare_batch(a: &CompareArgs) -> Result<(), Error> {
             })
             .and_then(|reference| {
                 compare_pair(a, report, &reference, &|rules| {
-                    context_beside(&a.reference, &name, rules)
+                    context_beside(&a.reference, &name, rules).map(|found| found.0)
                 })
             });
         match outcome {

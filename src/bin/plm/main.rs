@@ -132,6 +132,10 @@ struct DetectArgs {
     /// night's context is read from NAME.hyp.csv, NAME.resp.csv and NAME.arousals.csv beside it.
     #[arg(long, value_name = "DIR")]
     out_dir: Option<PathBuf>,
+    /// Do not read NAME.hyp.csv, NAME.resp.csv and NAME.arousals.csv beside the night (read
+    /// when no context file is given, in single-night and batch mode alike).
+    #[arg(long)]
+    no_beside: bool,
     /// Signal kind; detected from the columns when not given.
     #[arg(long, value_name = "emg|accel")]
     signal: Option<String>,
@@ -261,26 +265,49 @@ fn with_file(e: Error, path: &Path) -> Error {
     }
 }
 
+/// A night's context, and the files it came from (`hypnogram: night.hyp.csv`), for the
+/// report and the summary.
+type Found = (Context, Vec<String>);
+
 /// The context files given (`--hypnogram`, `--respiratory`, `--arousals`, each falling
 /// back on `--annotations`); a hypnogram's epochs are `rules.epoch_s` long.
-fn context(a: &ContextArgs, rules: &Rules) -> Result<Context, Error> {
-    fn or_xml<'a>(own: Option<&'a PathBuf>, xml: Option<&'a PathBuf>) -> Option<&'a Path> {
-        own.or(xml).map(PathBuf::as_path)
-    }
-    let xml = a.annotations.as_ref();
-    Ok(Context {
-        hypnogram: or_xml(a.hypnogram.as_ref(), xml)
+fn context(a: &ContextArgs, rules: &Rules) -> Result<Found, Error> {
+    let xml = a.annotations.as_deref();
+    read_context(
+        [
+            a.hypnogram.as_deref().or(xml),
+            a.respiratory.as_deref().or(xml),
+            a.arousals.as_deref().or(xml),
+        ],
+        rules,
+    )
+}
+
+/// The context in the files `[hypnogram, respiratory, arousals]` (those given).
+fn read_context([hyp, resp, arousals]: [Option<&Path>; 3], rules: &Rules) -> Result<Found, Error> {
+    let mut files = Vec::new();
+    let mut note = |what: &str, p: Option<&Path>| {
+        if let Some(p) = p {
+            files.push(format!("{what}: {}", p.display()));
+        }
+    };
+    note("hypnogram", hyp);
+    note("respiratory", resp);
+    note("arousals", arousals);
+    let context = Context {
+        hypnogram: hyp
             .map(|p| read_hypnogram(p, rules.epoch_s))
             .transpose()?,
-        respiratory: or_xml(a.respiratory.as_ref(), xml)
+        respiratory: resp
             .map(read_respiratory)
             .transpose()?
             .unwrap_or_default(),
-        arousals: or_xml(a.arousals.as_ref(), xml)
+        arousals: arousals
             .map(read_arousals)
             .transpose()?
             .unwrap_or_default(),
-    })
+    };
+    Ok((context, files))
 }
 
 /// Everything `detect` needs besides the night and its context.
@@ -289,6 +316,9 @@ struct Setup {
     detector: Detector,
     /// How each night is read: the reader options of the command line.
     reader: Reader,
+    /// Whether a night's context is read from the files beside it (`--no-beside` not
+    /// given).
+    beside: bool,
 }
 
 /// The rules, detector and reader options of `plm detect`, checked once for all nights.
@@ -341,16 +371,19 @@ fn setup(a: &DetectArgs) -> Result<Setup, Error> {
         rules,
         detector,
         reader,
+        beside: !a.no_beside,
     })
 }
 
 /// Reads and analyses one night.
-fn analyse(s: &Setup, night: &Path, ctx: &Context) -> Result<Report, Error> {
-    match s.reader.read_path(night)? {
+fn analyse(s: &Setup, night: &Path, (ctx, files): &Found) -> Result<Report, Error> {
+    let mut report = match s.reader.read_path(night)? {
         Night::Emg(recording) => s.detector.run_owned(recording, ctx),
         Night::Accel(recording) => s.detector.run_accel(&recording, ctx),
     }
-    .map_err(|e| e.in_file(night))
+    .map_err(|e| e.in_file(night))?;
+    report.context.files.clone_from(files);
+    Ok(report)
 }
 
 /// `plm detect`: one night, or several ([`batch::batch`]).
@@ -360,13 +393,13 @@ fn detect(a: &DetectArgs) -> Result<(), Error> {
         return batch::batch(a);
     }
     let s = setup(a)?;
-    let ctx = context(&a.context, &s.rules)?;
-    let report = analyse(&s, &a.night[0], &ctx)?;
+    let found = night_context(&s, Some(&a.context), &a.night[0])?;
+    let report = analyse(&s, &a.night[0], &found)?;
     emit(
         &report,
         &a.output,
         Some(&a.night[0]),
-        ctx.hypnogram.as_ref(),
+        found.0.hypnogram.as_ref(),
     )
 }
 
@@ -390,24 +423,26 @@ fn night_name(p: &Path) -> String {
 
 /// The context files of the night `name` in `dir`: `NAME.hyp.csv`, `NAME.resp.csv` and
 /// `NAME.arousals.csv`, those that exist.
-fn context_beside(dir: &Path, name: &str, rules: &Rules) -> Result<Context, Error> {
+fn context_beside(dir: &Path, name: &str, rules: &Rules) -> Result<Found, Error> {
     let beside = |suffix: &str| {
         let p = dir.join(format!("{name}{suffix}"));
         p.is_file().then_some(p)
     };
-    Ok(Context {
-        hypnogram: beside(".hyp.csv")
-            .map(|p| read_hypnogram(&p, rules.epoch_s))
-            .transpose()?,
-        respiratory: beside(".resp.csv")
-            .map(|p| read_respiratory(&p))
-            .transpose()?
-            .unwrap_or_default(),
-        arousals: beside(".arousals.csv")
-            .map(|p| read_arousals(&p))
-            .transpose()?
-            .unwrap_or_default(),
-    })
+    let [h, r, a] = [".hyp.csv", ".resp.csv", ".arousals.csv"].map(beside);
+    read_context([h.as_deref(), r.as_deref(), a.as_deref()], rules)
+}
+
+/// The context of a night in `plm detect`: the files given in `a`, or else (unless
+/// `--no-beside`) those beside the night, as in batch mode.
+fn night_context(s: &Setup, a: Option<&ContextArgs>, night: &Path) -> Result<Found, Error> {
+    match a {
+        Some(a) if a.any_file() => context(a, &s.rules),
+        _ if !s.beside => Ok((Context::default(), Vec::new())),
+        _ => {
+            let dir = night.parent().unwrap_or(Path::new(""));
+            context_beside(dir, &night_name(night), &s.rules)
+        }
+    }
 }
 
 /// Writes the report's figure (SVG) to `path` (`-`: stdout).
@@ -436,14 +471,15 @@ fn axes(field: &'static str, s: &str) -> Result<[String; 3], Error> {
 /// `plm score`: a list of scored leg movements through the same scoring.
 fn score(a: &ScoreArgs) -> Result<(), Error> {
     let rules = rules(&a.context)?;
-    let ctx = context(&a.context, &rules)?;
+    let (ctx, files) = context(&a.context, &rules)?;
     let lms = read_leg_movements(&a.movements)?;
     let span = Span {
         duration_s: a.duration,
         ..Span::default()
     };
-    let report =
+    let mut report =
         plm_detect::score(&lms, &ctx, &rules, span).map_err(|e| e.in_file(&a.movements))?;
+    report.context.files = files;
     emit(
         &report,
         &a.output,
@@ -533,6 +569,15 @@ fn emit(
             Some(p) => format!("input       {}\n", p.display()),
             None => String::new(),
         };
+        let files = &report.context.files;
+        text.push_str(&format!(
+            "context     {}\n",
+            if files.is_empty() {
+                "none".to_owned()
+            } else {
+                files.join(", ")
+            }
+        ));
         text.push_str(&report.summary_text());
         say(&text, stdout_taken);
     }
