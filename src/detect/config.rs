@@ -192,7 +192,7 @@ fn deep_merge(base: &mut serde_json::Value, overlay: serde_json::Value) {
 #[serde(deny_unknown_fields)]
 pub struct EnvelopeConfig {
     /// Block length for the rectified mean, s. Default 0.01.
-    /// Range: (0, 1] s.
+    /// Range: [0.001, 1] s.
     pub block_s: f64,
     /// Running-median window of the amplitude, s. Default 0.25 (twice a QRS complex).
     /// Range: (0, 60] s.
@@ -264,7 +264,7 @@ impl EnvelopeConfig {
     /// [`Error::Config`] naming the bad field.
     pub fn validate(&self) -> Result<()> {
         let up_to = Error::require_up_to;
-        up_to("block_s", self.block_s, 1.0, "s")?;
+        Error::require_in("block_s", self.block_s, [0.001, 1.0], "s")?;
         up_to("envelope_median_s", self.envelope_median_s, 60.0, "s")?;
         up_to("rest_segment_s", self.rest_segment_s, 600.0, "s")?;
         up_to("rest_half_window_s", self.rest_half_window_s, 3_600.0, "s")?;

@@ -158,7 +158,12 @@ fn single_and_batch_runs_read_the_same_context_beside_the_night_and_say_so() {
     let summary = String::from_utf8_lossy(&single.stderr);
     assert!(summary.contains("context     hypnogram: "), "{summary}");
     let out = d.join("out");
-    let batch = run(&["detect", night.to_str().unwrap(), "--out-dir", out.to_str().unwrap()]);
+    let batch = run(&[
+        "detect",
+        night.to_str().unwrap(),
+        "--out-dir",
+        out.to_str().unwrap(),
+    ]);
     assert!(batch.status.success());
     let in_batch: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("n.json")).unwrap()).unwrap();

@@ -12,6 +12,7 @@ mod compare;
 mod detect;
 mod errors;
 mod formats;
+mod hostile;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

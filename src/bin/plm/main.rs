@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -295,17 +296,9 @@ fn read_context([hyp, resp, arousals]: [Option<&Path>; 3], rules: &Rules) -> Res
     note("respiratory", resp);
     note("arousals", arousals);
     let context = Context {
-        hypnogram: hyp
-            .map(|p| read_hypnogram(p, rules.epoch_s))
-            .transpose()?,
-        respiratory: resp
-            .map(read_respiratory)
-            .transpose()?
-            .unwrap_or_default(),
-        arousals: arousals
-            .map(read_arousals)
-            .transpose()?
-            .unwrap_or_default(),
+        hypnogram: hyp.map(|p| read_hypnogram(p, rules.epoch_s)).transpose()?,
+        respiratory: resp.map(read_respiratory).transpose()?.unwrap_or_default(),
+        arousals: arousals.map(read_arousals).transpose()?.unwrap_or_default(),
     };
     Ok((context, files))
 }
@@ -570,14 +563,12 @@ fn emit(
             None => String::new(),
         };
         let files = &report.context.files;
-        text.push_str(&format!(
-            "context     {}\n",
-            if files.is_empty() {
-                "none".to_owned()
-            } else {
-                files.join(", ")
-            }
-        ));
+        let files = if files.is_empty() {
+            "none".to_owned()
+        } else {
+            files.join(", ")
+        };
+        let _ = writeln!(text, "context     {files}");
         text.push_str(&report.summary_text());
         say(&text, stdout_taken);
     }
