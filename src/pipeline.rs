@@ -340,10 +340,14 @@ impl Detector {
         }
         let excluded = merge_intervals(excluded);
         if total_s(&excluded) >= duration_s - 1e-9 {
-            return Err(Error::input(
-                Location::default(),
-                "no part of the recording can be scored (all of it is gaps, too short or too noisy)",
-            ));
+            // A level far from a leg's (a unit mistake) is the likely reason: say it.
+            let levels: Vec<&String> = notes.iter().filter(|n| n.contains("--unit")).collect();
+            let mut message = "no part of the recording can be scored (all of it is gaps, too short or too noisy)".to_owned();
+            if let Some(n) = levels.first() {
+                message.push_str("; ");
+                message.push_str(n);
+            }
+            return Err(Error::input(Location::default(), message));
         }
         let scored = score_night(&lms, context, &self.rules, duration_s, &excluded)?;
         let info = RecordingInfo {

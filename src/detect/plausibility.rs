@@ -35,8 +35,12 @@ pub(crate) fn emg_note(name: &str, rest_uv: f64) -> Option<String> {
         } else {
             "the samples are probably in V: give --unit V"
         }
+    } else if rest_uv * 1e-3 <= MAX_REST_UV && rest_uv < 1e5 {
+        "1000 times a leg's level: µV read as mV? (give --unit uV), or raw converter counts"
+    } else if rest_uv * 1e-6 <= MAX_REST_UV {
+        "10⁶ times a leg's level: µV read as V? (give --unit uV), or raw converter counts"
     } else {
-        "the samples are probably not µV (raw counts, or nV): check the file's unit and give --unit"
+        "the samples are probably not µV (raw counts?): check the file's unit and give --unit"
     };
     Some(format!(
         "channel `{name}`: its resting EMG is {rest_uv:.3} µV, far outside the {MIN_REST_UV}–{MAX_REST_UV} µV of a leg EMG at rest: {fix}; leg movements need +8 µV over rest, so the counts are not trustworthy"
@@ -91,7 +95,9 @@ mod tests {
         assert_eq!(emg_note("left", f64::NAN), None);
         assert!(emg_note("left", 0.0017).unwrap().contains("--unit mV"));
         assert!(emg_note("left", 1.7e-6).unwrap().contains("--unit V"));
-        assert!(emg_note("left", 2500.0).unwrap().contains("not µV"));
+        assert!(emg_note("left", 2500.0).unwrap().contains("µV read as mV"));
+        assert!(emg_note("left", 2.5e6).unwrap().contains("µV read as V"));
+        assert!(emg_note("left", 1e12).unwrap().contains("not µV"));
     }
 
     #[test]

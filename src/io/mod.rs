@@ -60,7 +60,7 @@ pub use annotations::{
     read_leg_movements_from, read_respiratory, read_respiratory_from,
 };
 pub use context::{Context, Hypnogram, RespiratoryEvent, Stage};
-pub use recording::{Channel, Recording, TimeBase};
+pub use recording::{Channel, RATE_RANGE_HZ, Recording, TimeBase};
 pub use unit::{SignalKind, Unit};
 
 pub(crate) use csv::source::open_path;
@@ -115,9 +115,10 @@ impl Reader {
         Self::default()
     }
 
-    /// The sample rate, Hz (positive): needed for a CSV file without a time column; with
-    /// one, it replaces the rate the stamps give. Refused for EDF files, which state their
-    /// rates.
+    /// The sample rate, Hz, in [`RATE_RANGE_HZ`]: needed for a CSV file without a time
+    /// column; with one, it must agree with the stamps (within 1 %, or place every stamp
+    /// on its grid), and is then used for the grid. Refused for EDF files, which state
+    /// their rates.
     #[must_use]
     pub fn sample_rate_hz(mut self, hz: f64) -> Self {
         self.options.sample_rate_hz = Some(hz);
@@ -196,7 +197,7 @@ impl Reader {
     /// The settings checked against their ranges.
     fn check(&self) -> Result<()> {
         if let Some(fs) = self.options.sample_rate_hz {
-            Error::require_positive("sample_rate_hz", fs)?;
+            recording::check_rate(fs).map_err(|m| Error::config("sample_rate_hz", m))?;
         }
         Ok(())
     }

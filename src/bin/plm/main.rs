@@ -147,7 +147,7 @@ struct DetectArgs {
     #[arg(long, value_name = "X,Y,Z")]
     right_axes: Option<String>,
     /// Sample rate in Hz (required when a CSV file has no time column; EDF states it).
-    #[arg(long, value_name = "HZ")]
+    #[arg(long, value_name = "HZ", allow_negative_numbers = true)]
     fs: Option<f64>,
     /// Name of the left-leg column (CSV) or signal label (EDF).
     #[arg(long, value_name = "NAME")]
@@ -221,7 +221,26 @@ struct CompareArgs {
 /// Runs one command; exit status 0, 2 for bad input (a file, a cell, an option), 1 for
 /// anything else (I/O).
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                e.exit();
+            }
+            // A usage mistake is bad input too: one line, exit code 2.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            let what = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("plm: error: {what} (plm help for usage)");
+            return ExitCode::from(2);
+        }
+    };
     let result = match cli.command {
         Command::Detect(a) => detect(&a),
         Command::Score(a) => score(&a),
@@ -239,9 +258,14 @@ fn main() -> ExitCode {
 
 /// The whole of a small text file (a config).
 fn read_text(path: &Path) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|e| Error::Io {
+    let bytes = std::fs::read(path).map_err(|e| Error::Io {
         path: Some(path.to_path_buf()),
         source: e,
+    })?;
+    String::from_utf8(bytes).map_err(|e| Error::Parse {
+        location: plm_detect::Location::file(Some(path))
+            .at_byte(e.utf8_error().valid_up_to() as u64, "JSON text"),
+        message: "not UTF-8 text".into(),
     })
 }
 

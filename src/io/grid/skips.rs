@@ -2,8 +2,8 @@
 //! that stamps or record onsets claim.
 //!
 //! **What it computes.** A reader places samples on the grid through a [`GapFill`]. A gap
-//! of at most [`FILL_MAX_S`] is stored as `NaN` samples, as long as the `NaN`s stored stay
-//! within the samples stored so far plus [`FILL_MAX_S`] of grid: every stage then sees the
+//! of at most [`FILL_MAX_S`] (and [`FILL_MAX_SAMPLES`]) is stored as `NaN` samples, as long
+//! as the `NaN`s stored stay within the samples stored so far plus that much grid: every stage then sees the
 //! gap at its true length. Any other gap is stored as one `NaN`, and the grid samples
 //! after it are recorded as skipped ([`Skips`]). A gap of any length thus costs one
 //! sample, and the stored samples are at most twice the data plus a constant.
@@ -21,6 +21,9 @@
 /// The longest gap stored as `NaN` samples, s (5 minutes: longer than any window of the
 /// detector, so that the stages see such a gap exactly as before).
 pub(crate) const FILL_MAX_S: f64 = 300.0;
+/// ... and at most this many samples (4 Mi, 32 MiB of `f64`: 5 minutes up to 14 kHz), so
+/// that the constant in the memory bound stays small at any rate.
+pub(crate) const FILL_MAX_SAMPLES: usize = 1 << 22;
 
 /// The stretches of the grid not stored: after stored sample `at − 1` (a `NaN` that
 /// stands for the gap), `skipped` grid samples follow that are not stored.
@@ -89,7 +92,7 @@ impl GapFill {
     /// Nothing placed yet, on the grid of `fs_hz`.
     pub(crate) fn new(fs_hz: f64) -> Self {
         Self {
-            max_fill: (FILL_MAX_S * fs_hz) as usize,
+            max_fill: ((FILL_MAX_S * fs_hz) as usize).min(FILL_MAX_SAMPLES),
             stored: 0,
             filled: 0,
             grid: 0,
