@@ -160,9 +160,13 @@ pub fn simulate_accel(cfg: &AccelSimConfig) -> Result<AccelSimNight> {
         ("posture_changes_per_hour", cfg.posture_changes_per_hour),
         ("time_jitter_s", cfg.time_jitter_s),
     ] {
-        if !(v.is_finite() && v >= 0.0) {
-            return Err(Error::config(f, format!("must be ≥ 0, got {v}")));
-        }
+        // Rates per hour up to one a second, noise up to 10 g, jitter up to 1 s.
+        let max = match f {
+            "noise_mg" => 10_000.0,
+            "time_jitter_s" => 1.0,
+            _ => 3_600.0,
+        };
+        Error::require_in(f, v, [0.0, max], "")?;
     }
     if !(cfg.clock_drift_ppm.is_finite() && cfg.clock_drift_ppm.abs() < 10_000.0) {
         return Err(Error::config(

@@ -97,22 +97,17 @@ pub struct SimNight {
 /// Simulates a night.
 ///
 /// # Errors
-/// [`Error::Config`] when a parameter is out of range (rate below 100 Hz, non-positive
-/// duration, negative rates or amplitudes).
+/// [`Error::Config`] when a parameter is out of range (a rate outside 100 Hz–10 kHz, a
+/// duration outside 60 s–24 h, event rates outside 0–3600 per hour, levels outside
+/// 0–10 000 µV).
 pub fn simulate(cfg: &SimConfig) -> Result<SimNight> {
+    // Rates per hour up to one a second, levels up to 10 mV: beyond, a night would only
+    // ask for memory and time out of proportion.
     let fin_nonneg = |f: &'static str, v: f64| {
-        if v.is_finite() && v >= 0.0 {
-            Ok(())
-        } else {
-            Err(Error::config(f, format!("must be ≥ 0, got {v}")))
-        }
+        let max = if f.ends_with("_per_hour") { 3_600.0 } else { 10_000.0 };
+        Error::require_in(f, v, [0.0, max], "")
     };
-    if !(cfg.sample_rate_hz.is_finite() && cfg.sample_rate_hz >= 100.0) {
-        return Err(Error::config(
-            "sample_rate_hz",
-            "must be at least 100 Hz for EMG",
-        ));
-    }
+    Error::require_in("sample_rate_hz", cfg.sample_rate_hz, [100.0, 10_000.0], "Hz")?;
     if !(cfg.duration_s.is_finite() && cfg.duration_s >= 60.0 && cfg.duration_s <= 86_400.0) {
         return Err(Error::config("duration_s", "must be between 60 s and 24 h"));
     }
