@@ -104,10 +104,19 @@ pub fn simulate(cfg: &SimConfig) -> Result<SimNight> {
     // Rates per hour up to one a second, levels up to 10 mV: beyond, a night would only
     // ask for memory and time out of proportion.
     let fin_nonneg = |f: &'static str, v: f64| {
-        let max = if f.ends_with("_per_hour") { 3_600.0 } else { 10_000.0 };
+        let max = if f.ends_with("_per_hour") {
+            3_600.0
+        } else {
+            10_000.0
+        };
         Error::require_in(f, v, [0.0, max], "")
     };
-    Error::require_in("sample_rate_hz", cfg.sample_rate_hz, [100.0, 10_000.0], "Hz")?;
+    Error::require_in(
+        "sample_rate_hz",
+        cfg.sample_rate_hz,
+        [100.0, 10_000.0],
+        "Hz",
+    )?;
     if !(cfg.duration_s.is_finite() && cfg.duration_s >= 60.0 && cfg.duration_s <= 86_400.0) {
         return Err(Error::config("duration_s", "must be between 60 s and 24 h"));
     }

@@ -156,7 +156,7 @@ fn single_and_batch_runs_read_the_same_context_beside_the_night_and_say_so() {
     );
     assert_eq!(report["context"]["hypnogram"], true);
     let summary = String::from_utf8_lossy(&single.stderr);
-    assert!(summary.contains("context     hypnogram: "), "{summary}");
+    assert!(summary.contains("files       hypnogram: "), "{summary}");
     let out = d.join("out");
     let batch = run(&[
         "detect",

@@ -15,7 +15,9 @@ use clap::{Args, Parser, Subcommand};
 
 mod batch;
 mod compare;
-use plm_detect::io::{read_arousals, read_hypnogram, read_leg_movements, read_respiratory};
+use plm_detect::io::{
+    read_annotations, read_arousals, read_hypnogram, read_leg_movements, read_respiratory,
+};
 use plm_detect::sim::{AccelSimConfig, SimConfig};
 use plm_detect::{
     Context, Detector, DetectorConfig, Error, Hypnogram, Night, NotchMode, Reader, Report, Rules,
@@ -298,6 +300,14 @@ type Found = (Context, Vec<String>);
 /// back on `--annotations`); a hypnogram's epochs are `rules.epoch_s` long.
 fn context(a: &ContextArgs, rules: &Rules) -> Result<Found, Error> {
     let xml = a.annotations.as_deref();
+    if let (Some(x), None, None, None) = (xml, &a.hypnogram, &a.respiratory, &a.arousals) {
+        // One annotation file for all three: parsed once.
+        let context = read_annotations(x, rules.epoch_s)?;
+        let files = ["hypnogram", "respiratory", "arousals"]
+            .map(|what| format!("{what}: {}", x.display()))
+            .to_vec();
+        return Ok((context, files));
+    }
     read_context(
         [
             a.hypnogram.as_deref().or(xml),
@@ -592,7 +602,7 @@ fn emit(
         } else {
             files.join(", ")
         };
-        let _ = writeln!(text, "context     {files}");
+        let _ = writeln!(text, "files       {files}");
         text.push_str(&report.summary_text());
         say(&text, stdout_taken);
     }

@@ -19,7 +19,7 @@ use std::path::Path;
 use self::events::ScoredEvent;
 use crate::error::{Error, Location, Result, shorten};
 use crate::events::{Interval, LegMovement, Side};
-use crate::io::context::{Hypnogram, RespiratoryEvent};
+use crate::io::context::{Context, Hypnogram, RespiratoryEvent};
 use crate::io::csv::source::open_path;
 
 /// Reads a hypnogram whose epochs are `epoch_s` long (the rules' `epoch_s`, 30 s) from a
@@ -120,6 +120,31 @@ pub fn read_arousals_from(
         Ok(())
     })?;
     Ok(out)
+}
+
+/// Reads the whole context — stages, respiratory events and arousals — from one NSRR
+/// XML or EDF+ annotation file, parsing it once (reading each part with its own reader
+/// would parse it three times). The hypnogram's epochs are `epoch_s` long.
+///
+/// # Errors
+/// As [`read_hypnogram`] (a file without scored stages is an error), and for a file that
+/// is neither NSRR XML nor EDF+.
+pub fn read_annotations(path: impl AsRef<Path>, epoch_s: f64) -> Result<Context> {
+    let path = path.as_ref();
+    let name = Some(path);
+    let read = from_annotations(name, open_path(path)?, |e, loc| {
+        Ok(Context {
+            hypnogram: Some(events::hypnogram(e, epoch_s, loc)?),
+            respiratory: events::respiratory(e),
+            arousals: events::arousals(e),
+        })
+    })?;
+    read.map_err(|_| {
+        Error::input(
+            Location::file(name),
+            "not an annotation file (NSRR XML or EDF+): give CSV context with --hypnogram, --respiratory or --arousals",
+        )
+    })
 }
 
 /// Reads a list of monolateral leg movements — `onset_s,offset_s,side` (side `left`/`right`
