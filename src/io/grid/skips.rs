@@ -65,8 +65,12 @@ impl Skips {
         if self.at.is_empty() {
             return t_s;
         }
-        // A stretch's end is computed as `at / fs` by every stage: within rounding.
-        let k = self.at.partition_point(|&a| a as f64 <= t_s * fs_hz + 1e-6);
+        // A stretch's end is computed as `at / fs` by every stage: within rounding (a
+        // few ulps of the index, which reaches 10¹⁰ for two days at 100 kHz).
+        let x = t_s * fs_hz;
+        let k = self
+            .at
+            .partition_point(|&a| a as f64 <= x + 1e-6 + x.abs() * 1e-12);
         match k {
             0 => t_s,
             k => t_s + self.skipped[k - 1] as f64 / fs_hz,
