@@ -127,3 +127,59 @@ fn no_partial_report_is_left_behind_on_failure() {
     assert!(!json.exists());
     assert!(!dir.path().join("out.json.partial").exists());
 }
+
+#[test]
+fn outputs_to_devices_fifos_and_links_are_written_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let night = data("emg-256hz-15min.csv");
+    // A link keeps pointing at its file, which gets the report.
+    let target = dir.path().join("target.json");
+    std::fs::write(&target, "old").unwrap();
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let out = run(&[
+        "detect",
+        night.to_str().unwrap(),
+        "--json",
+        link.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(out.status.success());
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&target).unwrap()).unwrap();
+    assert!(report["summary"]["lm_count"].as_u64().unwrap() > 0);
+    // A FIFO stays a FIFO, and its reader gets the report.
+    let fifo = dir.path().join("report.fifo");
+    if Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+        };
+        let out = run(&[
+            "detect",
+            night.to_str().unwrap(),
+            "--json",
+            fifo.to_str().unwrap(),
+            "-q",
+        ]);
+        assert!(out.status.success());
+        let text = reader.join().unwrap();
+        assert!(text.contains("\"leg_movements\""));
+        use std::os::unix::fs::FileTypeExt as _;
+        assert!(
+            std::fs::symlink_metadata(&fifo)
+                .unwrap()
+                .file_type()
+                .is_fifo()
+        );
+    }
+}

@@ -618,8 +618,10 @@ fn say(text: &str, stdout_taken: bool) {
     }
 }
 
-/// Writes one output through `write`: to stdout for `-`, else to `PATH.partial`, synced
-/// and renamed to `path`, so a failure (or a crash) never leaves a partial file behind.
+/// Writes one output through `write`: to stdout for `-`; to a plain file through
+/// `PATH.partial`, synced and renamed to `path`, so a failure (or a crash) never leaves a
+/// partial file behind; to anything else (a device such as `/dev/null`, a FIFO, a
+/// symbolic link) in place.
 fn write_output(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> Result<(), Error>,
@@ -633,6 +635,21 @@ fn write_output(
         let mut lock = stdout.lock();
         write(&mut lock)?;
         return lock.flush().map_err(io);
+    }
+    // Something that is not a plain file (`/dev/null`, a FIFO, a terminal) or a link is
+    // written in place: renaming a finished file over it would replace the device or the
+    // link itself with a file (a `--json /dev/null` once turned the machine's /dev/null
+    // into a plain file that everything then wrote to and read from).
+    if std::fs::symlink_metadata(path).is_ok_and(|m| !m.file_type().is_file()) {
+        let mut w = BufWriter::new(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(path)
+                .map_err(io)?,
+        );
+        write(&mut w)?;
+        return w.flush().map_err(io);
     }
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".partial");
