@@ -174,12 +174,7 @@ fn outputs_to_devices_fifos_and_links_are_written_in_place() {
         assert!(out.status.success());
         let text = reader.join().unwrap();
         assert!(text.contains("\"leg_movements\""));
-        use std::os::unix::fs::FileTypeExt as _;
-        assert!(
-            std::fs::symlink_metadata(&fifo)
-                .unwrap()
-                .file_type()
-                .is_fifo()
-        );
+        let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+        assert!(std::os::unix::fs::FileTypeExt::is_fifo(&kind));
     }
 }
