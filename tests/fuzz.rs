@@ -433,6 +433,7 @@ fn damaged_inputs_never_panic_and_stay_within_memory_and_time() {
     }
     let mut failures = Vec::new();
     let mut slowest = Duration::ZERO;
+    let mut most_memory = 0usize;
     let mut reached = std::collections::HashMap::new();
     for seed in first..first + cases {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -440,6 +441,7 @@ fn damaged_inputs_never_panic_and_stay_within_memory_and_time() {
         let damaged = mutate(input, &mut rng);
         let (outcome, peak, time) = case(*target, &damaged, &detector);
         slowest = slowest.max(time);
+        most_memory = most_memory.max(peak);
         if let Ok(r) = outcome {
             *reached.entry((*name, r)).or_insert(0usize) += 1;
         }
@@ -461,7 +463,10 @@ fn damaged_inputs_never_panic_and_stay_within_memory_and_time() {
     }
     let mut counts: Vec<_> = reached.into_iter().collect();
     counts.sort_by_key(|((name, r), _)| (*name, format!("{r:?}")));
-    eprintln!("cases reaching each stage (slowest {slowest:?}): {counts:?}");
+    eprintln!(
+        "cases reaching each stage (slowest {slowest:?}, most memory {} kB): {counts:?}",
+        most_memory / 1024
+    );
     // Damage must leave many inputs readable, or the loop tests the first check only.
     for (name, _, _) in &seeds {
         let deep: usize = counts
