@@ -22,8 +22,8 @@ use crate::detect::plausibility;
 use crate::detect::{DetectorConfig, LegOutcome, LmThresholds};
 use crate::error::{Error, Location, Result};
 use crate::events::{Interval, LegMovement, Side, total_s, validate_intervals};
-use crate::io::grid::skips::Skips;
-use crate::io::{AccelRecording, Context, Recording, TimeBase};
+use crate::io::frame::Frame;
+use crate::io::{AccelRecording, Context, Recording};
 use crate::report::{ChannelInfo, Modality, RecordingInfo, Report};
 use crate::score::{Rules, Span, score_night};
 
@@ -47,33 +47,24 @@ pub struct Detector {
     thresholds: LmThresholds,
 }
 
-/// What the report says about a recording, whatever its modality.
+/// What the report says about a recording, whatever its modality: its grid (every time
+/// a leg reports is mapped back to it, past the long gaps not stored) and what the reader
+/// noted, and the samples on the grid.
 struct Meta {
-    sample_rate_hz: f64,
-    /// Samples on the grid, long gaps included.
+    frame: Frame,
     samples: usize,
-    start_time: Option<String>,
-    time_base: TimeBase,
-    /// The long gaps not stored: every time a leg reports is mapped back to the grid.
-    skips: Skips,
-    /// The reader's notes.
-    notes: Vec<String>,
 }
 
 impl Meta {
-    fn of(recording: &Recording) -> Self {
+    fn of(frame: &Frame, stored: usize) -> Self {
         Self {
-            sample_rate_hz: recording.sample_rate_hz(),
-            samples: recording.grid_len(),
-            start_time: recording.start_time().map(str::to_owned),
-            time_base: recording.time_base(),
-            skips: recording.skips().clone(),
-            notes: recording.notes().to_vec(),
+            frame: frame.clone(),
+            samples: frame.grid_len(stored),
         }
     }
 
     fn duration_s(&self) -> f64 {
-        self.samples as f64 / self.sample_rate_hz
+        self.samples as f64 / self.frame.sample_rate_hz
     }
 }
 
@@ -138,7 +129,12 @@ impl Detector {
             .iter()
             .map(|c| (c.side(), c.name().to_owned(), c.samples_uv().to_vec()))
             .collect();
-        self.run_emg(Meta::of(recording), legs, context, None)
+        self.run_emg(
+            Meta::of(recording.frame(), recording.len()),
+            legs,
+            context,
+            None,
+        )
     }
 
     /// [`Detector::run`] on a recording it may consume: each leg is filtered in its own
@@ -148,7 +144,7 @@ impl Detector {
     /// # Errors
     /// As [`Detector::run`].
     pub fn run_owned(&self, recording: Recording, context: &Context) -> Result<Report> {
-        let meta = Meta::of(&recording);
+        let meta = Meta::of(recording.frame(), recording.len());
         let legs = recording
             .into_channels()
             .into_iter()
@@ -203,7 +199,12 @@ impl Detector {
         // Buffers not needed tonight stay for the next night.
         let rest: Vec<Vec<f64>> = spare.collect();
         let mut kept = Vec::new();
-        let report = self.run_emg(Meta::of(recording), legs, context, Some(&mut kept));
+        let report = self.run_emg(
+            Meta::of(recording.frame(), recording.len()),
+            legs,
+            context,
+            Some(&mut kept),
+        );
         kept.extend(rest);
         workspace.legs = kept;
         report
@@ -231,21 +232,13 @@ impl Detector {
         })
         .into_iter()
         .collect::<Result<Vec<_>>>()?;
-        let mut notes = recording.notes().to_vec();
+        let mut meta = Meta::of(recording.frame(), recording.len());
         for leg in recording.legs() {
             let magnitude = plausibility::median_magnitude_g(leg.axes_g());
-            notes.extend(
+            meta.frame.notes.extend(
                 magnitude.and_then(|g| plausibility::accel_note(&leg.names().join(","), g)),
             );
         }
-        let meta = Meta {
-            sample_rate_hz: fs,
-            samples: recording.grid_len(),
-            start_time: recording.start_time().map(str::to_owned),
-            time_base: recording.time_base(),
-            skips: recording.skips().clone(),
-            notes,
-        };
         self.report(meta, Modality::Accelerometer, outcomes, context)
     }
 
@@ -259,7 +252,7 @@ impl Detector {
         context: &Context,
         keep: Option<&mut Vec<Vec<f64>>>,
     ) -> Result<Report> {
-        let fs = meta.sample_rate_hz;
+        let fs = meta.frame.sample_rate_hz;
         let results = crate::par::map(legs, |(side, name, samples)| {
             let (outcome, buffer, unscorable) =
                 detect_emg_leg(samples, fs, side, &name, &self.config, &self.thresholds)?;
@@ -297,7 +290,7 @@ impl Detector {
         let mut lms: Vec<LegMovement> = Vec::new();
         let mut excluded: Vec<Interval> = Vec::new();
         let mut channels = Vec::with_capacity(legs.len());
-        let mut notes = meta.notes;
+        let mut notes = meta.frame.notes;
         for (side, name, mut leg) in legs {
             if modality == Modality::Emg {
                 notes.extend(
@@ -305,8 +298,8 @@ impl Detector {
                         .and_then(|r| plausibility::emg_note(&name, r)),
                 );
             }
-            if !meta.skips.is_empty() {
-                let (skips, fs) = (&meta.skips, meta.sample_rate_hz);
+            if !meta.frame.skips.is_empty() {
+                let (skips, fs) = (&meta.frame.skips, meta.frame.sample_rate_hz);
                 // A movement lies between two gaps: both edges move with its onset.
                 for m in &mut leg.movements {
                     let shift = skips.grid_s(m.onset_s, fs) - m.onset_s;
@@ -352,10 +345,10 @@ impl Detector {
         let scored = score_night(&lms, context, &self.rules, duration_s, &excluded)?;
         let info = RecordingInfo {
             duration_s,
-            sample_rate_hz: Some(meta.sample_rate_hz),
+            sample_rate_hz: Some(meta.frame.sample_rate_hz),
             samples: Some(meta.samples),
-            start_time: meta.start_time,
-            time_base: Some(meta.time_base),
+            start_time: meta.frame.start_time,
+            time_base: Some(meta.frame.time_base),
             excluded_s: total_s(&excluded),
             excluded,
             channels,

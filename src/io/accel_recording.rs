@@ -6,8 +6,10 @@
 
 use ndarray::ArrayView2;
 
+use super::frame::Frame;
+use super::grid::TimeBase;
 use super::grid::skips::Skips;
-use super::recording::{TimeBase, validate_layout};
+use super::recording::validate_layout;
 use crate::error::{Error, Location, Result};
 use crate::events::Side;
 
@@ -42,13 +44,8 @@ impl AccelLeg {
 /// A night of one- or two-leg accelerometry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccelRecording {
-    sample_rate_hz: f64,
     legs: Vec<AccelLeg>,
-    start_time: Option<String>,
-    time_base: TimeBase,
-    skips: Skips,
-    /// What the reader noticed that a report must say.
-    notes: Vec<String>,
+    frame: Frame,
 }
 
 impl AccelRecording {
@@ -135,7 +132,6 @@ impl AccelRecording {
         loc: &Location,
     ) -> Result<Self> {
         let rec = Self {
-            sample_rate_hz,
             legs: legs
                 .into_iter()
                 .map(|(side, names, axes_g)| AccelLeg {
@@ -144,10 +140,7 @@ impl AccelRecording {
                     axes_g,
                 })
                 .collect(),
-            start_time,
-            time_base,
-            skips: Skips::default(),
-            notes: Vec::new(),
+            frame: Frame::new(sample_rate_hz, start_time, time_base),
         };
         let sides: Vec<Side> = rec.legs.iter().map(|l| l.side).collect();
         let series: Vec<(&str, &[f64])> = rec
@@ -168,7 +161,7 @@ impl AccelRecording {
     /// Sample rate, Hz.
     #[must_use]
     pub fn sample_rate_hz(&self) -> f64 {
-        self.sample_rate_hz
+        self.frame.sample_rate_hz
     }
 
     /// The legs: one or two, at most one per side, all axes the same length.
@@ -180,13 +173,13 @@ impl AccelRecording {
     /// Wall-clock time of the first sample, when the file gave one (ISO 8601).
     #[must_use]
     pub fn start_time(&self) -> Option<&str> {
-        self.start_time.as_deref()
+        self.frame.start_time.as_deref()
     }
 
     /// How the time grid was built.
     #[must_use]
     pub fn time_base(&self) -> TimeBase {
-        self.time_base
+        self.frame.time_base
     }
 
     /// Samples stored per axis (a long gap counts one).
@@ -198,24 +191,24 @@ impl AccelRecording {
     /// Number of samples on the night's grid, long gaps included.
     #[must_use]
     pub fn grid_len(&self) -> usize {
-        self.len() + self.skips.total()
+        self.frame.grid_len(self.len())
     }
 
-    /// The long gaps not stored.
-    pub(crate) fn skips(&self) -> &Skips {
-        &self.skips
+    /// The grid and what the reader noted.
+    pub(crate) fn frame(&self) -> &Frame {
+        &self.frame
     }
 
     /// What the reader noticed about the file that a report must say (a column that looks
     /// like a leg but was not taken, ...).
     #[must_use]
     pub fn notes(&self) -> &[String] {
-        &self.notes
+        &self.frame.notes
     }
 
     /// The same recording, with the long gaps `skips` not stored (a reader's).
     pub(crate) fn with_skips(mut self, skips: Skips) -> Self {
-        self.skips = skips;
+        self.frame.skips = skips;
         self
     }
 
@@ -228,7 +221,7 @@ impl AccelRecording {
     /// Duration, s (`grid_len / rate`).
     #[must_use]
     pub fn duration_s(&self) -> f64 {
-        self.grid_len() as f64 / self.sample_rate_hz
+        self.grid_len() as f64 / self.frame.sample_rate_hz
     }
 }
 

@@ -45,6 +45,7 @@ pub(crate) mod annotations;
 pub(crate) mod context;
 mod csv;
 mod edf;
+pub(crate) mod frame;
 pub(crate) mod grid;
 mod gzip;
 mod names;
@@ -60,7 +61,8 @@ pub use annotations::{
     read_leg_movements, read_leg_movements_from, read_respiratory, read_respiratory_from,
 };
 pub use context::{Context, Hypnogram, RespiratoryEvent, Stage};
-pub use recording::{Channel, RATE_RANGE_HZ, Recording, TimeBase};
+pub use grid::TimeBase;
+pub use recording::{Channel, RATE_RANGE_HZ, Recording};
 pub use unit::{SignalKind, Unit};
 
 pub(crate) use csv::source::open_path;

@@ -13,8 +13,9 @@
 //! downstream can rely on it.
 
 use ndarray::ArrayView2;
-use serde::{Deserialize, Serialize};
 
+use super::frame::Frame;
+use super::grid::TimeBase;
 use super::grid::skips::Skips;
 use crate::error::{Error, Location, Result};
 use crate::events::Side;
@@ -52,34 +53,11 @@ impl Channel {
     }
 }
 
-/// How the time grid was obtained from the file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TimeBase {
-    /// The sample rate was given; rows are consecutive samples.
-    GivenRate,
-    /// Rows placed on the grid by their time stamps (rate estimated from all of them).
-    TimeColumn,
-    /// Time stamps too irregular for direct placement: values were linearly interpolated
-    /// onto the uniform grid.
-    Resampled,
-    /// Built in memory.
-    InMemory,
-    /// Read from an EDF/EDF+ file: samples in data-record order, each EDF+D record at its
-    /// own onset (the gaps between records are `NaN`).
-    EdfRecords,
-}
-
 /// A night of one- or two-leg EMG.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recording {
-    sample_rate_hz: f64,
     channels: Vec<Channel>,
-    start_time: Option<String>,
-    time_base: TimeBase,
-    skips: Skips,
-    /// What the reader noticed that a report must say.
-    notes: Vec<String>,
+    frame: Frame,
 }
 
 impl Recording {
@@ -181,7 +159,6 @@ impl Recording {
         finite: bool,
     ) -> Result<Self> {
         let rec = Recording {
-            sample_rate_hz,
             channels: legs
                 .into_iter()
                 .map(|(side, name, samples_uv)| Channel {
@@ -190,10 +167,7 @@ impl Recording {
                     samples_uv,
                 })
                 .collect(),
-            start_time,
-            time_base,
-            skips: Skips::default(),
-            notes: Vec::new(),
+            frame: Frame::new(sample_rate_hz, start_time, time_base),
         };
         let sides: Vec<Side> = rec.channels.iter().map(|c| c.side).collect();
         let series: Vec<(&str, &[f64])> = rec
@@ -209,7 +183,7 @@ impl Recording {
     /// Sample rate, Hz.
     #[must_use]
     pub fn sample_rate_hz(&self) -> f64 {
-        self.sample_rate_hz
+        self.frame.sample_rate_hz
     }
 
     /// The legs: one or two channels, at most one per side, all the same length.
@@ -227,13 +201,13 @@ impl Recording {
     /// Wall-clock time of the first sample, when the file gave one (ISO 8601).
     #[must_use]
     pub fn start_time(&self) -> Option<&str> {
-        self.start_time.as_deref()
+        self.frame.start_time.as_deref()
     }
 
     /// How the time grid was built.
     #[must_use]
     pub fn time_base(&self) -> TimeBase {
-        self.time_base
+        self.frame.time_base
     }
 
     /// Number of samples stored per channel (a long gap counts one: module docs).
@@ -245,7 +219,7 @@ impl Recording {
     /// Number of samples on the night's grid, long gaps included.
     #[must_use]
     pub fn grid_len(&self) -> usize {
-        self.len() + self.skips.total()
+        self.frame.grid_len(self.len())
     }
 
     /// `true` when there are no samples (never, for a recording that was built).
@@ -257,36 +231,36 @@ impl Recording {
     /// Duration, s (`grid_len / rate`).
     #[must_use]
     pub fn duration_s(&self) -> f64 {
-        self.grid_len() as f64 / self.sample_rate_hz
+        self.grid_len() as f64 / self.frame.sample_rate_hz
     }
 
     /// Time of stored sample `idx`, s.
     #[must_use]
     pub fn time_s(&self, idx: usize) -> f64 {
-        self.skips.grid_index(idx) as f64 / self.sample_rate_hz
+        self.frame.skips.grid_index(idx) as f64 / self.frame.sample_rate_hz
     }
 
-    /// The long gaps not stored.
-    pub(crate) fn skips(&self) -> &Skips {
-        &self.skips
+    /// The grid and what the reader noted.
+    pub(crate) fn frame(&self) -> &Frame {
+        &self.frame
     }
 
     /// What the reader noticed about the file that a report must say (a column that looks
     /// like a leg but was not taken, ...).
     #[must_use]
     pub fn notes(&self) -> &[String] {
-        &self.notes
+        &self.frame.notes
     }
 
     /// The same recording, with `note` for its reports (a reader's).
     pub(crate) fn with_note(mut self, note: String) -> Self {
-        self.notes.push(note);
+        self.frame.notes.push(note);
         self
     }
 
     /// The same recording, with the long gaps `skips` not stored (a reader's).
     pub(crate) fn with_skips(mut self, skips: Skips) -> Self {
-        self.skips = skips;
+        self.frame.skips = skips;
         self
     }
 

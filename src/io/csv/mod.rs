@@ -34,13 +34,14 @@ use self::row::{Columns, Spec, StampUse};
 use self::source::{CsvSource, column_named};
 use super::Options;
 use super::accel_recording::AccelRecording;
+use super::grid::TimeBase;
 use super::grid::skips::Skips;
 use super::grid::{Placed, coarse_stamps, estimate_rate, near_grid, place_on_grid};
 use super::names::{
     LEFT_ALIASES, RIGHT_ALIASES, TIME_ALIASES, TIME_MS_ALIASES, choose_axes, find_column,
     find_unique, look_alike,
 };
-use super::recording::{Recording, TimeBase, check_rate};
+use super::recording::{Recording, check_rate};
 use super::unit::{SignalKind, Unit, split_unit};
 use crate::error::{Error, Result, shorten};
 use crate::events::Side;

@@ -57,10 +57,11 @@ use std::io::Read;
 use super::Night;
 use super::Options;
 use super::accel_recording::AccelRecording;
+use super::grid::TimeBase;
 use super::names::{
     LEFT_ALIASES, RIGHT_ALIASES, choose_axes, find_unique, kind_from_names, normalise,
 };
-use super::recording::{Recording, TimeBase};
+use super::recording::Recording;
 use super::unit::SignalKind;
 use crate::error::{Error, Location, Result, shorten};
 use crate::events::Side;

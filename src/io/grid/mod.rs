@@ -24,9 +24,28 @@ pub(crate) mod check;
 pub(crate) mod skips;
 
 use self::skips::{GapFill, Skips};
-use super::recording::TimeBase;
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Error, Location, Result};
 use crate::par;
+
+/// How the time grid was obtained from the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeBase {
+    /// The sample rate was given; rows are consecutive samples.
+    GivenRate,
+    /// Rows placed on the grid by their time stamps (rate estimated from all of them).
+    TimeColumn,
+    /// Time stamps too irregular for direct placement: values were linearly interpolated
+    /// onto the uniform grid.
+    Resampled,
+    /// Built in memory.
+    InMemory,
+    /// Read from an EDF/EDF+ file: samples in data-record order, each EDF+D record at its
+    /// own onset (the gaps between records are `NaN`).
+    EdfRecords,
+}
 
 /// The longest a recording may last, s (two days): a longer span is a broken stamp or
 /// header, not a night.
