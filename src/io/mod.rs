@@ -5,7 +5,9 @@
 //! recognised by content, whatever the file's name, and gzip is undone first:
 //!
 //! * **CSV** (`io/csv`): a header row, a time column (or a rate given), leg or axis
-//!   columns found by name (`io/names.rs`); stamps to a grid by `io/grid`.
+//!   columns found by name (`io/names.rs`), in the unit their names state (`left_mV`) or
+//!   the default; stamps to a grid by `io/grid`, a gap of more than 5 minutes stored as
+//!   one sample (`io/grid/skips.rs`).
 //! * **EDF / EDF+ / BDF / BDF+** (`io/edf`): leg signals found by label, scaled by each
 //!   signal's ranges and physical dimension; EDF+D records placed at their onsets.
 //!
@@ -16,7 +18,9 @@
 //!
 //! * **CSV**: a hypnogram `epoch_start_s,stage` (or one `stage` column of consecutive
 //!   epochs; `W`/`Wake`/`0`, `N1`/`S1`/`1`, `N2`/`S2`/`2`, `N3`/`S3`/`S4`/`3`/`4`,
-//!   `R`/`REM`/`5`), `onset_s,offset_s[,kind]` respiratory events, `onset_s,offset_s`
+//!   `R`/`REM`/`5`, any of them after `Sleep stage `; unscored, movement-time and artifact
+//!   epochs — `?`, `U`, `Unscored`, `MT`, `Movement`, `A`, `6`–`9`, `-1` — have no stage and
+//!   are counted), `onset_s,offset_s[,kind]` respiratory events, `onset_s,offset_s`
 //!   arousals, `onset_s,offset_s,side` leg movements;
 //! * **NSRR XML** (`PSGAnnotation` files of MESA, CFS, CHAT, WSC, …): stage events cut into
 //!   epochs (unscored and movement epochs get no stage), apneas, hypopneas and RERAs (not
