@@ -529,7 +529,11 @@ pub fn read_reference_from(
     name: Option<&Path>,
 ) -> Result<Vec<ReferenceMovement>> {
     Ok(
-        crate::io::annotations::read_flagged_movements(Box::new(input), name)?
+        crate::io::annotations::read_flagged_movements(
+            Box::new(input),
+            name,
+            &crate::io::AnnotationOptions::new(30.0),
+        )?
             .into_iter()
             .map(|(lm, certain)| ReferenceMovement { lm, certain })
             .collect(),

@@ -61,7 +61,7 @@ use std::path::Path;
 
 pub use accel_recording::{AccelLeg, AccelRecording};
 pub use annotations::{
-    read_annotations, read_arousals, read_arousals_from, read_hypnogram, read_hypnogram_from,
+    AnnotationFile, AnnotationOptions, ClockStart, Taken, read_annotations, read_arousals, read_arousals_from, read_hypnogram, read_hypnogram_from,
     read_leg_movements, read_leg_movements_from, read_respiratory, read_respiratory_from,
 };
 pub use context::{Context, Hypnogram, RespiratoryEvent, Stage};

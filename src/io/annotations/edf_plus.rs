@@ -1,78 +1,61 @@
-//! The scoring context in EDF+ and BDF+ annotations: a Sleep-EDF `Hypnogram.edf`, or the
-//! night's own EDF+ file read as a stream.
+//! The scoring context in EDF+ and BDF+ annotations: a Sleep-EDF `Hypnogram.edf`, the
+//! night's own EDF+ file read as a stream, or an annotations-only file written by
+//! PLMScoRe, Polyman or EDFbrowser.
 //!
-//! Input: the [`Annotation`](crate::io::edf::tal::Annotation)s of the file ([`crate::io::edf::tal`]). Output: the same
-//! [`ScoredEvent`]s an NSRR XML file gives, from which [`super::events`] takes stages,
-//! respiratory events, arousals and leg movements. Times count from the file's first data
-//! record, which must be the recording's start (it is for the night's own file and for
-//! Sleep-EDF's hypnograms, which share their recording's start time).
+//! Input: the [`Annotation`](crate::io::edf::tal::Annotation)s of the file
+//! ([`crate::io::edf::tal`]). Output: its [`Events`], from which [`super::events`] takes
+//! stages, respiratory events, arousals and leg movements. Times count from the file's
+//! first data record, which must be the recording's start (it is for the night's own file
+//! and for Sleep-EDF's hypnograms, which share their recording's start time).
+//!
+//! Texts are read by [`super::vocab`]: `Sleep stage X` or `Stage X` (the EDF+ standard
+//! texts; `?` and other codes leave their epochs without a stage; a missing duration is one
+//! epoch), apneas, hypopneas and RERAs, arousals, and limb or leg movements. The text
+//! after `@@` is the channel the event was scored on (`Limb movement@@LAT`, `LM@@Leg R`,
+//! as Polyman and PLMScoRe write them): a movement without a side in its text takes it
+//! from the channel, read with the signal reader's leg-label aliases. Everything else
+//! (lights, body position, desaturations, comments) is ignored and counted, and so is any
+//! annotation before the first data record; empty time-keeping annotations are passed
+//! over.
 
 use std::io::Read;
 
-use super::events::ScoredEvent;
+use super::events::{Events, When};
+use super::vocab::classify;
 use crate::error::{Location, Result};
 use crate::io::edf::header::ANNOTATIONS;
 use crate::io::edf::tal::annotations;
 
-/// The scoring context in an EDF+ file's annotations, as the events of an NSRR XML file
-/// ([`super::events`] then takes stages, respiratory events, arousals and leg movements
-/// from them). Texts are matched case-insensitively:
-///
-/// * `Sleep stage X` or `Stage X` (the EDF+ standard texts; Sleep-EDF, MASS): `X` is
-///   `W`, `1`–`4`, `R`, `N1`–`N3` as in the CSV hypnogram; `?` and anything else leave
-///   their epochs without a stage. The duration spans as many epochs as it holds (a
-///   missing one is one epoch).
-/// * Apneas, hypopneas (either spelling) and RERAs: respiratory events.
-/// * Any other text naming an arousal: an arousal.
-/// * Limb or leg movements and PLMs naming a side: scored leg movements.
-///
-/// Everything else (lights, body position, desaturations, comments) is ignored, and so is
-/// any annotation before the first data record.
+/// The format's name.
+pub(crate) const FORMAT: &str = "EDF+ annotations";
+
+/// The events of an EDF+ file's annotations (module docs).
 ///
 /// # Errors
 /// As [`annotations`].
-pub(crate) fn scored_events(input: impl Read, loc: &Location) -> Result<Vec<ScoredEvent>> {
-    Ok(annotations(input, loc)?
-        .into_iter()
-        .filter(|a| a.onset_s >= 0.0)
-        .filter_map(|a| {
-            let t = a.text.to_ascii_lowercase();
-            let duration_s = a.duration_s.unwrap_or(0.0);
-            let at = loc.at_byte(a.byte, ANNOTATIONS);
-            if let Some(x) = t
-                .strip_prefix("sleep stage ")
-                .or_else(|| t.strip_prefix("stage "))
-            {
-                let concept = format!("{}|{}", a.text, x.trim().to_ascii_uppercase());
-                return Some(ScoredEvent::new(
-                    "Stages", concept, a.onset_s, duration_s, at,
-                ));
-            }
-            let kind = if [
-                "apnea",
-                "apnoea",
-                "hypopnea",
-                "hypopnoea",
-                "rera",
-                "effort related arousal",
-            ]
-            .iter()
-            .any(|w| t.contains(w))
-            {
-                "Respiratory"
-            } else if t.contains("arousal") {
-                "Arousals"
-            } else if ["limb movement", "leg movement", "plm"]
-                .iter()
-                .any(|w| t.contains(w))
-            {
-                "Limb Movement"
-            } else {
-                return None;
-            };
-            Some(ScoredEvent::new(kind, a.text, a.onset_s, duration_s, at))
-        })
-        .collect())
+pub(crate) fn read(input: impl Read, loc: &Location) -> Result<Events> {
+    let mut ev = Events::new(FORMAT, loc);
+    for a in annotations(input, loc)? {
+        let text = a.text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let (name, channel) = match text.split_once("@@") {
+            Some((n, c)) => (n.trim(), Some(c.trim())),
+            None => (text, None),
+        };
+        match classify(name, channel, false) {
+            Some(kind) if a.onset_s >= 0.0 => ev.push(
+                kind,
+                text,
+                When::Elapsed(a.onset_s),
+                a.duration_s.unwrap_or(0.0),
+                loc.at_byte(a.byte, ANNOTATIONS),
+            ),
+            _ => ev.ignore(name),
+        }
+    }
+    Ok(ev)
 }
 
 #[cfg(test)]

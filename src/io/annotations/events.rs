@@ -1,126 +1,307 @@
-//! Scored events read from an annotation file — NSRR XML ([`super::nsrr`]) or EDF+
-//! ([`super::edf_plus`]) — and the context the crate takes from them.
+//! The events every annotation format is read into, and the context the crate takes from
+//! them.
 //!
-//! Input: [`ScoredEvent`]s (a type, a concept `name|label`, a start and a duration in
-//! seconds, and where each was read). Output: the hypnogram, respiratory events, arousals
-//! or scored leg movements in the crate's types:
+//! Input: an [`Events`] — the format read, its [`ScoredEvent`]s (each classified by
+//! [`super::vocab`] or by the format's own event types, with a start in seconds from the
+//! recording's start or as a clock time, a duration, and where it was read), and the
+//! events of types scoring does not use, counted by name. Output, once the clock times are
+//! placed ([`Events::place`]): the hypnogram, respiratory events, arousals or scored leg
+//! movements in the crate's types, and the notes a report must carry.
 //!
-//! * **Stages** (type `Stages`): the label after `|` (`0` wake, `1`–`4` NREM, `5` REM; N3
-//!   = stages 3 and 4), or else the name (`Wake`, `Stage 2 sleep`, `REM sleep`). One event
-//!   spans several epochs; it is cut into epochs of the rules' length. Unscored (`9`) and
-//!   movement-time (`6`) epochs, and any other label, are left without a stage: an LM
-//!   there is neither in sleep nor in wake, as outside a CSV hypnogram.
-//! * **Respiratory events** (type `Respiratory`): apneas (obstructive, central, mixed),
-//!   hypopneas and RERAs — the events the AASM and WASM association rules name (rules
-//!   digest §4). Desaturations, artifacts, periodic breathing and `Unsure` events are left out.
-//! * **Arousals** (type `Arousals`): every concept.
-//! * **Leg movements**: concepts naming a limb or leg movement with a side. Events that
-//!   repeat one already read (same side, start and duration) are read once, so a scorer's
-//!   LM and PLM markings of the same movement count once.
+//! * **Stages**: one event may span several epochs; it is cut into epochs of the rules'
+//!   length. Stage events without a stage (unscored, movement time, artifact) leave their
+//!   epochs without a stage: an LM there is neither in sleep nor in wake.
+//! * **Leg movements**: events that repeat one already read (same side, start and
+//!   duration) are read once, so a scorer's LM and PLM markings of the same movement count
+//!   once; a movement without a side (no side in its name or channel) cannot be scored
+//!   monolaterally and is left out, counted in a note.
+//! * **Clock times** before t = 0 or after the recording's end are dropped and counted.
 
-use crate::error::{Error, Location, Result};
+use std::collections::BTreeMap;
+
+use super::clock::{Clock, ClockStart, Placing, offsets};
+use super::vocab::Kind;
+use crate::error::{Error, Location, Result, num, shorten};
 use crate::events::{Interval, LegMovement, Side};
 use crate::io::context::{Hypnogram, RespiratoryEvent, Stage};
 
-/// One `<ScoredEvent>`.
+/// When an event starts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum When {
+    /// Seconds from the start of the recording.
+    Elapsed(f64),
+    /// A clock time, placed later.
+    Clock(Clock),
+}
+
+/// One scored event of a kind scoring uses.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ScoredEvent {
-    pub(crate) event_type: String,
-    pub(crate) concept: String,
-    pub(crate) start_s: f64,
+    pub(crate) kind: Kind,
+    /// The name as written (a respiratory event's kind in the report).
+    pub(crate) name: String,
+    pub(crate) start: When,
     pub(crate) duration_s: f64,
-    /// Where it was read (the line of its `<ScoredEvent>`; in an EDF+ file, the byte of
-    /// its annotation list).
+    /// Where it was read (a line; in an EDF+ file, the byte of its annotation list).
     pub(crate) at: Location,
 }
 
-impl ScoredEvent {
-    /// An event of `event_type` (`Stages`, `Respiratory`, `Arousals`, `Limb Movement`)
-    /// named `concept` (`name|label`), read at `at`.
-    pub(crate) fn new(
-        event_type: &str,
-        concept: String,
-        start_s: f64,
-        duration_s: f64,
-        at: Location,
-    ) -> Self {
+/// What an annotation reader gives.
+#[derive(Debug, Clone)]
+pub(crate) struct Events {
+    /// The format's name, for messages and the report.
+    pub(crate) format: &'static str,
+    /// The file (for messages).
+    pub(crate) loc: Location,
+    pub(crate) events: Vec<ScoredEvent>,
+    /// Events scoring does not use, by name.
+    pub(crate) ignored: BTreeMap<String, usize>,
+    /// The epoch length the file states, s.
+    pub(crate) epoch_s: Option<f64>,
+}
+
+/// The events placed on the recording's time axis.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Placed {
+    /// Kind, name, onset and offset (s), where read.
+    pub(crate) events: Vec<(Kind, String, f64, f64, Location)>,
+    /// Notes on the placing (events dropped, clocks placed by time of day).
+    pub(crate) notes: Vec<String>,
+}
+
+impl Events {
+    /// No events yet, of `format`, read from `loc`'s file.
+    pub(crate) fn new(format: &'static str, loc: &Location) -> Self {
         Self {
-            event_type: event_type.to_owned(),
-            concept,
-            start_s,
+            format,
+            loc: loc.clone(),
+            events: Vec::new(),
+            ignored: BTreeMap::new(),
+            epoch_s: None,
+        }
+    }
+
+    /// Adds an event scoring uses.
+    pub(crate) fn push(&mut self, kind: Kind, name: &str, start: When, duration_s: f64, at: Location) {
+        self.events.push(ScoredEvent {
+            kind,
+            name: name.trim().to_owned(),
+            start,
             duration_s,
             at,
+        });
+    }
+
+    /// Counts an event scoring does not use.
+    pub(crate) fn ignore(&mut self, name: &str) {
+        let name = name.trim();
+        let name = if name.is_empty() { "(no name)" } else { name };
+        *self.ignored.entry(shorten(name)).or_insert(0) += 1;
+    }
+
+    /// `file (format)`, the head of messages and notes.
+    pub(crate) fn what(&self) -> String {
+        match &self.loc.path {
+            Some(p) => format!("{} ({})", p.display(), self.format),
+            None => self.format.to_owned(),
         }
     }
 
-    pub(crate) fn interval(&self) -> (f64, f64) {
-        (self.start_s, self.start_s + self.duration_s)
+    /// The note on ignored events, if there were any.
+    pub(crate) fn ignored_note(&self) -> Option<String> {
+        let total: usize = self.ignored.values().sum();
+        (total > 0).then(|| {
+            format!(
+                "{}: {total} event{} of types scoring does not use ignored: {}",
+                self.what(),
+                if total == 1 { "" } else { "s" },
+                self.names_seen(&self.ignored)
+            )
+        })
     }
 
-    pub(crate) fn is(&self, kind: &str) -> bool {
-        self.event_type
-            .trim()
-            .to_ascii_lowercase()
-            .starts_with(kind)
-    }
-
-    /// The concept's name (before `|`) and label (after it).
-    pub(crate) fn name_label(&self) -> (&str, &str) {
-        match self.concept.split_once('|') {
-            Some((n, l)) => (n.trim(), l.trim()),
-            None => (self.concept.trim(), ""),
+    /// `name ×count, …` of the most frequent names, for notes and errors.
+    fn names_seen(&self, names: &BTreeMap<String, usize>) -> String {
+        let mut v: Vec<(&String, &usize)> = names.iter().collect();
+        v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let mut s: Vec<String> = v
+            .iter()
+            .take(8)
+            .map(|(n, c)| format!("{n} ×{c}"))
+            .collect();
+        if v.len() > 8 {
+            s.push(format!("… ({} more names)", v.len() - 8));
         }
+        s.join(", ")
     }
-}
 
-/// The stage of a stage event, if it has one.
-fn stage_of(e: &ScoredEvent) -> Option<Stage> {
-    let (name, label) = e.name_label();
-    if !label.is_empty() {
-        return Stage::parse(label);
-    }
-    let n = name.to_ascii_lowercase();
-    if n.starts_with("wake") {
-        Some(Stage::W)
-    } else if n.starts_with("rem") {
-        Some(Stage::R)
-    } else {
-        n.strip_prefix("stage ")
-            .and_then(|r| r.split_whitespace().next())
-            .and_then(Stage::parse)
-    }
-}
-
-/// The hypnogram of the stage events, cut into `epoch_s` epochs.
-pub(crate) fn hypnogram(events: &[ScoredEvent], epoch_s: f64, loc: &Location) -> Result<Hypnogram> {
-    let mut stages: Vec<&ScoredEvent> = events.iter().filter(|e| e.is("stages")).collect();
-    stages.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
-    let mut epochs: Vec<(f64, Stage)> = Vec::new();
-    let mut unstaged = 0usize;
-    for e in stages {
-        let n = ((e.duration_s / epoch_s).round() as usize).max(1);
-        if n > 1_000_000 {
-            return Err(Error::parse(
-                e.at.clone(),
+    /// The error for a file without any event of `what` (stages, respiratory events …).
+    pub(crate) fn none_of(&self, what: &str) -> Error {
+        let mut names: BTreeMap<String, usize> = self.ignored.clone();
+        for e in &self.events {
+            *names.entry(shorten(&e.name)).or_insert(0) += 1;
+        }
+        let total: usize = names.values().sum();
+        Error::input(
+            self.loc.clone(),
+            if total == 0 {
+                format!("{}: no {what}: the file holds no scored events", self.format)
+            } else {
                 format!(
-                    "a stage event lasting {} s",
-                    crate::error::num(e.duration_s)
+                    "{}: no {what} among {total} scored events; event names seen: {}",
+                    self.format,
+                    self.names_seen(&names)
+                )
+            },
+        )
+    }
+
+    /// The clock time of the first stage epoch, when stages have clock times.
+    pub(crate) fn first_stage_clock(&self) -> Option<ClockStart> {
+        self.events
+            .iter()
+            .filter(|e| matches!(e.kind, Kind::Stage(_)))
+            .filter_map(|e| match e.start {
+                When::Clock(c) => Some(c),
+                When::Elapsed(_) => None,
+            })
+            .min_by(|a, b| (a.day, a.tod_s).partial_cmp(&(b.day, b.tod_s)).unwrap_or(std::cmp::Ordering::Equal))
+            .map(ClockStart::from_clock)
+    }
+
+    /// Whether some events have clock times.
+    pub(crate) fn has_clock_times(&self) -> bool {
+        self.events.iter().any(|e| matches!(e.start, When::Clock(_)))
+    }
+
+    /// The events of `keep` kinds on the recording's time axis: clock times placed from
+    /// `start` (else from the file's first stage epoch), those before 0 or after `end_s`
+    /// dropped and counted.
+    ///
+    /// # Errors
+    /// [`Error::Input`] for clock times with no start to place them from.
+    pub(crate) fn place(
+        &self,
+        keep: impl Fn(Kind) -> bool,
+        start: Option<&ClockStart>,
+        end_s: Option<f64>,
+    ) -> Result<Placed> {
+        let chosen: Vec<&ScoredEvent> = self.events.iter().filter(|e| keep(e.kind)).collect();
+        let clocks: Vec<Clock> = chosen
+            .iter()
+            .filter_map(|e| match e.start {
+                When::Clock(c) => Some(c),
+                When::Elapsed(_) => None,
+            })
+            .collect();
+        let mut placed = Placed::default();
+        let mut offsets_s = Vec::new().into_iter();
+        if !clocks.is_empty() {
+            let origin = match start.copied().or_else(|| self.first_stage_clock()) {
+                Some(s) => s,
+                None => {
+                    return Err(Error::input(
+                        self.loc.clone(),
+                        format!(
+                            "{}: the events are in clock time, and nothing gives the recording's start: give --start-time (hh:mm:ss or a date-time), a night with a start, or a hypnogram in clock time",
+                            self.format
+                        ),
+                    ));
+                }
+            };
+            let (t, how) = offsets(&clocks, &origin);
+            match how {
+                Placing::Dated => {}
+                Placing::TimeOfDay => {}
+                Placing::DatesDisagree => placed.notes.push(format!(
+                    "{}: its dates are more than a day from the recording's start ({origin}): placed by time of day",
+                    self.what()
+                )),
+            }
+            offsets_s = t.into_iter();
+        }
+        let (mut before, mut after) = (0usize, 0usize);
+        for e in chosen {
+            let (onset, clock) = match e.start {
+                When::Elapsed(s) => (s, false),
+                When::Clock(_) => (offsets_s.next().unwrap_or(f64::NAN), true),
+            };
+            if clock && onset < -1e-6 {
+                before += 1;
+                continue;
+            }
+            if clock && end_s.is_some_and(|end| onset >= end) {
+                after += 1;
+                continue;
+            }
+            let onset = if clock { onset.max(0.0) } else { onset };
+            placed
+                .events
+                .push((e.kind, e.name.clone(), onset, onset + e.duration_s, e.at.clone()));
+        }
+        if before + after > 0 {
+            placed.notes.push(format!(
+                "{}: {} event{} outside the recording dropped ({before} before its start, {after} after its end)",
+                self.what(),
+                before + after,
+                if before + after == 1 { "" } else { "s" },
+            ));
+        }
+        Ok(placed)
+    }
+}
+
+/// The hypnogram of the placed stage events, cut into `epoch_s` epochs.
+pub(crate) fn hypnogram(
+    ev: &Events,
+    placed: &Placed,
+    epoch_s: f64,
+) -> Result<Hypnogram> {
+    if let Some(file_epoch) = ev.epoch_s {
+        if (file_epoch - epoch_s).abs() > 1e-6 {
+            return Err(Error::input(
+                ev.loc.clone(),
+                format!(
+                    "{}: its epochs are {} s long, the rules' epoch_s is {} s (set epoch_s in --config to read it)",
+                    ev.format,
+                    num(file_epoch),
+                    num(epoch_s)
                 ),
             ));
         }
-        let Some(stage) = stage_of(e) else {
+    }
+    let mut stages: Vec<&(Kind, String, f64, f64, Location)> = placed
+        .events
+        .iter()
+        .filter(|e| matches!(e.0, Kind::Stage(_)))
+        .collect();
+    stages.sort_by(|a, b| a.2.total_cmp(&b.2));
+    let mut epochs: Vec<(f64, Stage)> = Vec::new();
+    let mut unstaged = 0usize;
+    for (kind, name, onset, offset, at) in stages {
+        let duration_s = offset - onset;
+        let n = ((duration_s / epoch_s).round() as usize).max(1);
+        if n > 1_000_000 {
+            return Err(Error::parse(
+                at.clone(),
+                format!("a stage event lasting {} s", num(duration_s)),
+            ));
+        }
+        let Kind::Stage(Some(stage)) = *kind else {
             unstaged += n;
             continue;
         };
         for k in 0..n {
-            let start = e.start_s + k as f64 * epoch_s;
+            let start = onset + k as f64 * epoch_s;
             if let Some(&(prev, _)) = epochs.last() {
                 if start < prev + epoch_s - 1e-6 {
                     return Err(Error::parse(
-                        e.at.clone(),
+                        at.clone(),
                         format!(
-                            "stage `{}` at {start} s overlaps the epoch starting at {prev} s",
-                            e.concept.trim()
+                            "stage `{}` at {} s overlaps the epoch starting at {} s",
+                            shorten(name),
+                            num(start),
+                            num(prev)
                         ),
                     ));
                 }
@@ -129,73 +310,46 @@ pub(crate) fn hypnogram(events: &[ScoredEvent], epoch_s: f64, loc: &Location) ->
         }
     }
     if epochs.is_empty() {
-        return Err(Error::input(
-            loc.clone(),
-            "the annotations hold no scored sleep stages",
-        ));
+        return Err(ev.none_of("scored sleep stages"));
     }
     Ok(Hypnogram::new(epoch_s, epochs)?.with_unstaged(unstaged))
 }
 
-/// Apneas, hypopneas and RERAs (see the module docs).
-pub(crate) fn respiratory(events: &[ScoredEvent]) -> Vec<RespiratoryEvent> {
-    events
+/// The placed respiratory events.
+pub(crate) fn respiratory(placed: &Placed) -> Vec<RespiratoryEvent> {
+    placed
+        .events
         .iter()
-        .filter(|e| e.is("respiratory"))
-        .filter_map(|e| {
-            let name = e.name_label().0;
-            let n = name.to_ascii_lowercase();
-            let counted = n.contains("apnea")
-                || n.contains("apnoea")
-                || n.contains("hypopnea")
-                || n.contains("hypopnoea")
-                || n.contains("rera")
-                || n.contains("effort related arousal");
-            counted.then(|| {
-                let (onset_s, offset_s) = e.interval();
-                RespiratoryEvent {
-                    onset_s,
-                    offset_s,
-                    kind: Some(name.to_owned()),
-                }
-            })
+        .filter(|e| e.0 == Kind::Respiratory)
+        .map(|(_, name, onset_s, offset_s, _)| RespiratoryEvent {
+            onset_s: *onset_s,
+            offset_s: *offset_s,
+            kind: Some(name.clone()),
         })
         .collect()
 }
 
-/// Every arousal.
-pub(crate) fn arousals(events: &[ScoredEvent]) -> Vec<Interval> {
-    events
+/// The placed arousals (and CAP A phases when `cap_phases`).
+pub(crate) fn arousals(placed: &Placed, cap_phases: bool) -> Vec<Interval> {
+    placed
+        .events
         .iter()
-        .filter(|e| e.is("arousals"))
-        .map(|e| {
-            let (onset_s, offset_s) = e.interval();
-            Interval { onset_s, offset_s }
-        })
+        .filter(|e| e.0 == Kind::Arousal || (cap_phases && e.0 == Kind::CapPhase))
+        .map(|&(_, _, onset_s, offset_s, _)| Interval { onset_s, offset_s })
         .collect()
 }
 
-/// Scored limb movements with a side, each movement once (see the module docs).
-pub(crate) fn leg_movements(events: &[ScoredEvent]) -> Vec<LegMovement> {
+/// The placed leg movements with a side, each once, and how many had no side (module
+/// docs).
+pub(crate) fn leg_movements(placed: &Placed) -> (Vec<LegMovement>, usize) {
     let mut out: Vec<LegMovement> = Vec::new();
-    for e in events {
-        let c = e.concept.to_ascii_lowercase();
-        let limb = c.contains("limb movement")
-            || c.contains("leg movement")
-            || c.contains("plm")
-            || e.is("limb movement");
-        let side = if c.contains("left") {
-            Side::Left
-        } else if c.contains("right") {
-            Side::Right
-        } else {
-            continue;
-        };
-        if !limb {
-            continue;
+    let mut sideless = Vec::new();
+    for &(kind, _, onset_s, offset_s, _) in &placed.events {
+        match kind {
+            Kind::Movement(Some(side)) => out.push(LegMovement::new(onset_s, offset_s, side)),
+            Kind::Movement(None) => sideless.push((onset_s, offset_s)),
+            _ => {}
         }
-        let (onset_s, offset_s) = e.interval();
-        out.push(LegMovement::new(onset_s, offset_s, side));
     }
     // Sorted by onset, then offset and side, so repeats are neighbours.
     out.sort_by(|a, b| {
@@ -209,5 +363,16 @@ pub(crate) fn leg_movements(events: &[ScoredEvent]) -> Vec<LegMovement> {
             && a.onset_s.to_bits() == b.onset_s.to_bits()
             && a.offset_s.to_bits() == b.offset_s.to_bits()
     });
-    out
+    // A side-less marking (`PLM-LM`) of a movement read with its side is a repeat.
+    let unmatched = sideless
+        .iter()
+        .filter(|&&(on, off)| {
+            let i = out.partition_point(|m| m.onset_s < on - 1e-6);
+            !out[i..]
+                .iter()
+                .take_while(|m| m.onset_s <= on + 1e-6)
+                .any(|m| (m.offset_s - off).abs() <= 1e-6)
+        })
+        .count();
+    (out, unmatched)
 }

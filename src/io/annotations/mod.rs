@@ -1,77 +1,409 @@
 //! Reading the scoring context — a hypnogram, respiratory events, arousals — and lists of
-//! scored leg movements, from whichever file holds them.
+//! scored leg movements, from whichever file holds them: a CSV file or the export of the
+//! software that scored the night.
 //!
-//! Each reader takes a CSV file (`csv.rs`), an NSRR XML annotation file (`nsrr.rs`:
-//! recognised by content, it starts with `<`) or an EDF+ / BDF+ file with annotations
-//! (`edf_plus.rs`: it starts like EDF — a Sleep-EDF `Hypnogram.edf`, or the night's own
-//! EDF+), plain or gzip, and takes from it the stages, the respiratory events, the arousals
-//! or the scored limb movements (`events.rs`). Times are seconds from the start of the
-//! recording. Faults name the file and the line (CSV, XML) or byte (EDF+).
+//! A file is recognised by its content, whatever its name, plain or gzip:
+//!
+//! | format | recognised by | module |
+//! |---|---|---|
+//! | EDF+ / BDF+ annotations (Sleep-EDF hypnograms, the night's own EDF+, PLMScoRe/Polyman `@@` channels) | the EDF header | [`edf_plus`] |
+//! | NSRR XML (`*-nsrr.xml`; `EventType` or `EventConcept`/ontology terms) | root `PSGAnnotation` | [`nsrr`] |
+//! | Compumedics Profusion XML (`*-profusion.xml`) | root `CMPStudyConfig` | [`profusion`] |
+//! | Embla XML event export | root `EventExport` | [`embla`] |
+//! | RemLogic event export (text) | `RemLogic Event Export`, or a `Time`/`Event`/`Duration` tab table | [`remlogic`] |
+//! | CAP Sleep Database scorer file | that table with a `Sleep Stage` column, untitled | [`cap`] |
+//! | SOMNOmedics DOMINO export | `Signal ID:` / `Start Time:` + `Rate:` header | [`domino`] |
+//! | event list `Start  Type  Duration` (also MNE's `onset,duration,description`) | its first row | [`event_list`] |
+//! | CSV (`epoch_start_s,stage`; `onset_s,offset_s[,kind/side]`) | anything else | [`csv`] |
+//!
+//! Every format but CSV is read into the same events ([`events`], names classified by
+//! [`vocab`]), from which an [`AnnotationFile`] takes the part asked for. Formats with
+//! clock times (Embla, RemLogic, CAP, DOMINO, event lists) are placed on the recording's
+//! time axis from an [`AnnotationOptions::start`] ([`clock`]); an event before its start or
+//! after [`AnnotationOptions::end_s`] is dropped and counted in a note. Events of types
+//! scoring does not use are ignored whatever their content, and counted in a note by name;
+//! a malformed event of a used type is an error naming the line; a recognised file that
+//! holds none of what was asked for is an error listing the event names it has. Times are
+//! seconds from the start of the recording.
 
+pub(crate) mod cap;
+pub(crate) mod clock;
 pub(crate) mod csv;
+pub(crate) mod domino;
 pub(crate) mod edf_plus;
+pub(crate) mod embla;
+pub(crate) mod event_list;
 pub(crate) mod events;
 pub(crate) mod nsrr;
+pub(crate) mod profusion;
+mod read;
+pub(crate) mod remlogic;
+pub(crate) mod text;
+pub(crate) mod vocab;
+pub(crate) mod xml;
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use self::events::ScoredEvent;
+pub use self::clock::ClockStart;
+pub(crate) use self::read::read_flagged_movements;
+pub use self::read::{
+    read_annotations, read_arousals, read_arousals_from, read_hypnogram, read_hypnogram_from,
+    read_leg_movements, read_leg_movements_from, read_respiratory, read_respiratory_from,
+};
+use self::events::{Events, Placed};
+use self::vocab::Kind;
 use crate::error::{Error, Location, Result, shorten};
 use crate::events::{Interval, LegMovement, Side};
 use crate::io::context::{Context, Hypnogram, RespiratoryEvent};
 use crate::io::csv::source::open_path;
 
-/// Reads a hypnogram whose epochs are `epoch_s` long (the rules' `epoch_s`, 30 s) from a
-/// file (module docs).
-///
-/// # Errors
-/// I/O errors, and [`Error::Parse`]/[`Error::Input`] with the file and the position for
-/// bad cells, unknown stage labels, decreasing epoch starts or a file with no epoch.
-pub fn read_hypnogram(path: impl AsRef<Path>, epoch_s: f64) -> Result<Hypnogram> {
-    let path = path.as_ref();
-    read_hypnogram_from(open_path(path)?, Some(path), epoch_s)
+/// How the context is taken from an [`AnnotationFile`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnnotationOptions {
+    /// Hypnogram epoch length, s: the rules' `epoch_s` (30 s).
+    pub epoch_s: f64,
+    /// The recording's clock at t = 0, for formats with clock times. `None`: the file's
+    /// own first stage epoch (an error when it has none).
+    pub start: Option<ClockStart>,
+    /// The recording's length, s: clock-time events from then on are dropped and counted.
+    pub end_s: Option<f64>,
+    /// CAP A phases (`MCAP-A1`/`A2`/`A3`) count as arousals (off by default: they are EEG
+    /// activations, not all of which meet the arousal criteria).
+    pub cap_phases_as_arousals: bool,
 }
 
-/// [`read_hypnogram`] from any reader; `name` is only used in messages.
-///
-/// # Errors
-/// As [`read_hypnogram`].
-pub fn read_hypnogram_from(
-    input: impl Read + Send + 'static,
-    name: Option<&Path>,
-    epoch_s: f64,
-) -> Result<Hypnogram> {
-    match from_annotations(name, Box::new(input), |e, loc| {
-        events::hypnogram(e, epoch_s, loc)
-    })? {
-        Ok(h) => Ok(h),
-        Err(data) => csv::hypnogram(name, data, epoch_s),
+impl AnnotationOptions {
+    /// Epochs of `epoch_s`, no start, no end, no CAP phases as arousals.
+    #[must_use]
+    pub fn new(epoch_s: f64) -> Self {
+        Self {
+            epoch_s,
+            start: None,
+            end_s: None,
+            cap_phases_as_arousals: false,
+        }
     }
 }
 
-/// Reads respiratory events (`onset_s,offset_s[,kind]`) from a file (module docs).
-///
-/// # Errors
-/// I/O errors, and [`Error::Parse`] with the file and the position for bad cells, missing
-/// fields or an offset before its onset.
-pub fn read_respiratory(path: impl AsRef<Path>) -> Result<Vec<RespiratoryEvent>> {
-    let path = path.as_ref();
-    read_respiratory_from(open_path(path)?, Some(path))
+/// What was taken from a file, and what a report must say about it (events ignored or
+/// dropped, movements without a side).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Taken<T> {
+    /// The hypnogram, events or movements.
+    pub value: T,
+    /// Notes for the report, each naming the file.
+    pub notes: Vec<String>,
 }
 
-/// [`read_respiratory`] from any reader; `name` is only used in messages.
-///
-/// # Errors
-/// As [`read_respiratory`].
-pub fn read_respiratory_from(
-    input: impl Read + Send + 'static,
-    name: Option<&Path>,
-) -> Result<Vec<RespiratoryEvent>> {
-    let data = match from_annotations(name, Box::new(input), |e, _| Ok(events::respiratory(e)))? {
-        Ok(list) => return Ok(list),
-        Err(data) => data,
+/// A context or leg-movement file, read and recognised (module docs); each part is taken
+/// from it on demand.
+#[derive(Debug, Clone)]
+pub struct AnnotationFile {
+    name: Option<PathBuf>,
+    content: Content,
+}
+
+#[derive(Debug, Clone)]
+enum Content {
+    /// A CSV file: its meaning depends on what is asked of it.
+    Csv(Vec<u8>),
+    Events(Events),
+}
+
+impl AnnotationFile {
+    /// Reads and recognises `path` (module docs).
+    ///
+    /// # Errors
+    /// I/O errors, and [`Error::Parse`] with the file and the position for malformed XML,
+    /// EDF+ or event rows of a used type.
+    pub fn read(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        Self::read_from(open_path(path)?, Some(path))
+    }
+
+    /// [`AnnotationFile::read`] from any reader (plain, not gzip); `name` is only used in
+    /// messages.
+    ///
+    /// # Errors
+    /// As [`AnnotationFile::read`].
+    pub fn read_from(input: impl Read + Send + 'static, name: Option<&Path>) -> Result<Self> {
+        let content = recognise(name, Box::new(input))?;
+        Ok(Self {
+            name: name.map(Path::to_path_buf),
+            content,
+        })
+    }
+
+    /// The format recognised (`Compumedics Profusion XML`, `CSV`, …).
+    #[must_use]
+    pub fn format(&self) -> &'static str {
+        match &self.content {
+            Content::Csv(_) => "CSV",
+            Content::Events(e) => e.format,
+        }
+    }
+
+    /// Whether the file's times are clock times (placed from [`AnnotationOptions::start`]).
+    #[must_use]
+    pub fn has_clock_times(&self) -> bool {
+        matches!(&self.content, Content::Events(e) if e.has_clock_times())
+    }
+
+    /// The clock time of the file's first stage epoch, when its stages have clock times.
+    #[must_use]
+    pub fn first_stage_time(&self) -> Option<ClockStart> {
+        match &self.content {
+            Content::Events(e) => e.first_stage_clock(),
+            Content::Csv(_) => None,
+        }
+    }
+
+    fn loc(&self) -> Location {
+        Location::file(self.name.as_deref())
+    }
+
+    /// The events of `keep` kinds placed on the recording's time axis, with the notes on
+    /// ignored and dropped events.
+    fn placed(&self, ev: &Events, keep: impl Fn(Kind) -> bool, o: &AnnotationOptions) -> Result<Placed> {
+        let mut placed = ev.place(keep, o.start.as_ref(), o.end_s)?;
+        if let Some(n) = ev.ignored_note() {
+            placed.notes.insert(0, n);
+        }
+        Ok(placed)
+    }
+
+    /// The hypnogram, epochs `o.epoch_s` long.
+    ///
+    /// # Errors
+    /// [`Error::Input`] for a file without scored stages (naming the event names it has),
+    /// clock times with no start, or epochs of another length; positioned errors for bad
+    /// cells, unknown stage labels (CSV) or overlapping epochs.
+    pub fn hypnogram(&self, o: &AnnotationOptions) -> Result<Taken<Hypnogram>> {
+        match &self.content {
+            Content::Csv(data) => Ok(Taken {
+                value: csv::hypnogram(self.name.as_deref(), data.clone(), o.epoch_s)?,
+                notes: Vec::new(),
+            }),
+            Content::Events(ev) => {
+                let placed = self.placed(ev, |k| matches!(k, Kind::Stage(_)), o)?;
+                let value = events::hypnogram(ev, &placed, o.epoch_s)?;
+                Ok(Taken {
+                    value,
+                    notes: placed.notes,
+                })
+            }
+        }
+    }
+
+    /// The respiratory events (apneas, hypopneas, RERAs; CSV: `onset_s,offset_s[,kind]`).
+    ///
+    /// # Errors
+    /// As [`AnnotationFile::hypnogram`]; a recognised export without any is an error (a
+    /// header-only CSV is an empty list).
+    pub fn respiratory(&self, o: &AnnotationOptions) -> Result<Taken<Vec<RespiratoryEvent>>> {
+        match &self.content {
+            Content::Csv(data) => Ok(Taken {
+                value: csv_respiratory(self.name.as_deref(), data.clone())?,
+                notes: Vec::new(),
+            }),
+            Content::Events(ev) => {
+                let placed = self.placed(ev, |k| k == Kind::Respiratory, o)?;
+                let value = events::respiratory(&placed);
+                if value.is_empty() {
+                    return Err(ev.none_of("respiratory events"));
+                }
+                Ok(Taken {
+                    value,
+                    notes: placed.notes,
+                })
+            }
+        }
+    }
+
+    /// The arousals (CSV: `onset_s,offset_s`).
+    ///
+    /// # Errors
+    /// As [`AnnotationFile::respiratory`].
+    pub fn arousals(&self, o: &AnnotationOptions) -> Result<Taken<Vec<Interval>>> {
+        match &self.content {
+            Content::Csv(data) => Ok(Taken {
+                value: csv_arousals(self.name.as_deref(), data.clone())?,
+                notes: Vec::new(),
+            }),
+            Content::Events(ev) => {
+                let cap = o.cap_phases_as_arousals;
+                let placed =
+                    self.placed(ev, |k| k == Kind::Arousal || (cap && k == Kind::CapPhase), o)?;
+                let value = events::arousals(&placed, cap);
+                if value.is_empty() {
+                    return Err(ev.none_of(if ev.events.iter().any(|e| e.kind == Kind::CapPhase) {
+                        "arousals (its CAP A phases count as arousals with --cap-arousals)"
+                    } else {
+                        "arousals"
+                    }));
+                }
+                Ok(Taken {
+                    value,
+                    notes: placed.notes,
+                })
+            }
+        }
+    }
+
+    /// The whole context — stages, respiratory events, arousals — of one export, parsed
+    /// once. The stages are required; a part without events is noted, not an error (the
+    /// night may have none).
+    ///
+    /// # Errors
+    /// As [`AnnotationFile::hypnogram`], and for a CSV file (which holds one part only).
+    pub fn context(&self, o: &AnnotationOptions) -> Result<Taken<Context>> {
+        let Content::Events(ev) = &self.content else {
+            return Err(Error::input(
+                self.loc(),
+                "a CSV file holds one part of the context: give it with --hypnogram, --respiratory or --arousals",
+            ));
+        };
+        let cap = o.cap_phases_as_arousals;
+        let placed = self.placed(
+            ev,
+            |k| {
+                matches!(k, Kind::Stage(_) | Kind::Respiratory | Kind::Arousal)
+                    || (cap && k == Kind::CapPhase)
+            },
+            o,
+        )?;
+        let context = Context {
+            hypnogram: Some(events::hypnogram(ev, &placed, o.epoch_s)?),
+            respiratory: events::respiratory(&placed),
+            arousals: events::arousals(&placed, cap),
+        };
+        let mut notes = placed.notes;
+        for (empty, what) in [
+            (context.respiratory.is_empty(), "respiratory events"),
+            (context.arousals.is_empty(), "arousals"),
+        ] {
+            if empty {
+                notes.push(format!("{}: holds no {what}", ev.what()));
+            }
+        }
+        Ok(Taken {
+            value: context,
+            notes,
+        })
+    }
+
+    /// The scored leg movements with a side (CSV: `onset_s,offset_s,side`), each once.
+    ///
+    /// # Errors
+    /// As [`AnnotationFile::respiratory`], and for a missing `side` column or an unknown
+    /// side (CSV).
+    pub fn leg_movements(&self, o: &AnnotationOptions) -> Result<Taken<Vec<LegMovement>>> {
+        let t = self.flagged_movements(o)?;
+        Ok(Taken {
+            value: t.value.into_iter().map(|(m, _)| m).collect(),
+            notes: t.notes,
+        })
+    }
+
+    /// [`AnnotationFile::leg_movements`], each with its `certain` flag: `false` where a
+    /// CSV list's optional `certain` column says `0`, `true` otherwise.
+    pub(crate) fn flagged_movements(
+        &self,
+        o: &AnnotationOptions,
+    ) -> Result<Taken<Vec<(LegMovement, bool)>>> {
+        match &self.content {
+            Content::Csv(data) => Ok(Taken {
+                value: csv_movements(self.name.as_deref(), data.clone())?,
+                notes: Vec::new(),
+            }),
+            Content::Events(ev) => {
+                let placed = self.placed(ev, |k| matches!(k, Kind::Movement(_)), o)?;
+                let (value, sideless) = events::leg_movements(&placed);
+                if value.is_empty() {
+                    return Err(ev.none_of(if sideless > 0 {
+                        "leg movements with a side (left or right in the name, or a leg channel)"
+                    } else {
+                        "leg movements"
+                    }));
+                }
+                let mut notes = placed.notes;
+                if sideless > 0 {
+                    notes.push(format!(
+                        "{}: {sideless} leg movement{} without a side (no left or right in the name or channel) left out",
+                        ev.what(),
+                        if sideless == 1 { "" } else { "s" }
+                    ));
+                }
+                Ok(Taken {
+                    value: value.into_iter().map(|m| (m, true)).collect(),
+                    notes,
+                })
+            }
+        }
+    }
+}
+
+/// The content of `input`: the events of an export it is recognised as, else its bytes
+/// (the whole input: context files are small) for the CSV readers.
+fn recognise(name: Option<&Path>, mut input: Box<dyn Read + Send>) -> Result<Content> {
+    let loc = Location::file(name);
+    // An EDF+ file is read as a stream (it may be a whole polysomnogram).
+    let mut data = vec![0u8; crate::io::edf::MAGIC.len()];
+    let got = crate::io::edf::read_full(&mut input, &mut data).map_err(|e| Error::io(name, e))?;
+    data.truncate(got);
+    if crate::io::edf::looks_like_edf(&data) {
+        let chained = std::io::Cursor::new(data).chain(input);
+        return Ok(Content::Events(edf_plus::read(chained, &loc)?));
+    }
+    input
+        .read_to_end(&mut data)
+        .map_err(|e| Error::io(name, e))?;
+    if xml::looks_like_xml(&data) {
+        let root = xml::root_name(&data).unwrap_or_default();
+        let events = match root.as_str() {
+            profusion::ROOT => profusion::read(&data, &loc)?,
+            embla::ROOT => embla::read(&data, &loc)?,
+            _ if root == "PSGAnnotation" || memchr::memmem::find(&data, b"<ScoredEvent").is_some() => {
+                nsrr::read(&data, &loc)?
+            }
+            _ => {
+                // Parse it all the same: a malformed file gets the parser's message.
+                let _ = xml::records(&data, &loc, &[])?;
+                return Err(Error::input(
+                    loc,
+                    format!(
+                        "XML with root <{}>: not an annotation format read here (NSRR PSGAnnotation, Compumedics CMPStudyConfig, Embla EventExport)",
+                        shorten(&root)
+                    ),
+                ));
+            }
+        };
+        return Ok(Content::Events(events));
+    }
+    let text = text::decode(&data);
+    let events = if remlogic::recognise(&text) {
+        remlogic::read(&text, &loc)?
+    } else if domino::recognise(&text) {
+        domino::read(&text, &loc)?
+    } else if cap::recognise(&text) {
+        cap::read(&text, &loc)?
+    } else if remlogic::table_header(&text).is_some() {
+        remlogic::read(&text, &loc)?
+    } else if event_list::recognise(&text) {
+        event_list::read(&text, &loc)?
+    } else {
+        return Ok(Content::Csv(if std::str::from_utf8(&data).is_ok() {
+            data
+        } else {
+            text.into_bytes()
+        }));
     };
+    Ok(Content::Events(events))
+}
+
+/// Respiratory events from a CSV list.
+fn csv_respiratory(name: Option<&Path>, data: Vec<u8>) -> Result<Vec<RespiratoryEvent>> {
     let mut out = Vec::new();
     csv::read_intervals(
         name,
@@ -90,27 +422,8 @@ pub fn read_respiratory_from(
     Ok(out)
 }
 
-/// Reads arousals (`onset_s,offset_s`) from a file (module docs).
-///
-/// # Errors
-/// As [`read_respiratory`].
-pub fn read_arousals(path: impl AsRef<Path>) -> Result<Vec<Interval>> {
-    let path = path.as_ref();
-    read_arousals_from(open_path(path)?, Some(path))
-}
-
-/// [`read_arousals`] from any reader; `name` is only used in messages.
-///
-/// # Errors
-/// As [`read_respiratory`].
-pub fn read_arousals_from(
-    input: impl Read + Send + 'static,
-    name: Option<&Path>,
-) -> Result<Vec<Interval>> {
-    let data = match from_annotations(name, Box::new(input), |e, _| Ok(events::arousals(e)))? {
-        Ok(list) => return Ok(list),
-        Err(data) => data,
-    };
+/// Arousals from a CSV list.
+fn csv_arousals(name: Option<&Path>, data: Vec<u8>) -> Result<Vec<Interval>> {
     let mut out = Vec::new();
     csv::read_intervals(name, data, "arousal", &[], |on, off, _| {
         out.push(Interval {
@@ -122,71 +435,8 @@ pub fn read_arousals_from(
     Ok(out)
 }
 
-/// Reads the whole context — stages, respiratory events and arousals — from one NSRR
-/// XML or EDF+ annotation file, parsing it once (reading each part with its own reader
-/// would parse it three times). The hypnogram's epochs are `epoch_s` long.
-///
-/// # Errors
-/// As [`read_hypnogram`] (a file without scored stages is an error), and for a file that
-/// is neither NSRR XML nor EDF+.
-pub fn read_annotations(path: impl AsRef<Path>, epoch_s: f64) -> Result<Context> {
-    let path = path.as_ref();
-    let name = Some(path);
-    let read = from_annotations(name, open_path(path)?, |e, loc| {
-        Ok(Context {
-            hypnogram: Some(events::hypnogram(e, epoch_s, loc)?),
-            respiratory: events::respiratory(e),
-            arousals: events::arousals(e),
-        })
-    })?;
-    read.map_err(|_| {
-        Error::input(
-            Location::file(name),
-            "not an annotation file (NSRR XML or EDF+): give CSV context with --hypnogram, --respiratory or --arousals",
-        )
-    })
-}
-
-/// Reads a list of monolateral leg movements — `onset_s,offset_s,side` (side `left`/`right`
-/// or `L`/`R`; extra columns ignored), e.g. hand-scored LMs to score like PLMScoRe, or the
-/// scored limb movements of an annotation file — from a file.
-///
-/// # Errors
-/// As [`read_respiratory`], and for a missing `side` column or an unknown side.
-pub fn read_leg_movements(path: impl AsRef<Path>) -> Result<Vec<LegMovement>> {
-    let path = path.as_ref();
-    read_leg_movements_from(open_path(path)?, Some(path))
-}
-
-/// [`read_leg_movements`] from any reader; `name` is only used in messages.
-///
-/// # Errors
-/// As [`read_leg_movements`].
-pub fn read_leg_movements_from(
-    input: impl Read + Send + 'static,
-    name: Option<&Path>,
-) -> Result<Vec<LegMovement>> {
-    Ok(read_flagged_movements(Box::new(input), name)?
-        .into_iter()
-        .map(|(m, _)| m)
-        .collect())
-}
-
-/// [`read_leg_movements_from`], each movement with its `certain` flag: `false` where a CSV
-/// list's optional `certain` column says `0` (the convention of simulated truth files for
-/// barely visible movements), `true` otherwise and for annotation files.
-///
-/// # Errors
-/// As [`read_leg_movements`], and for a `certain` cell other than 0/1 (or
-/// true/false, yes/no).
-pub(crate) fn read_flagged_movements(
-    input: Box<dyn Read + Send>,
-    name: Option<&Path>,
-) -> Result<Vec<(LegMovement, bool)>> {
-    let data = match from_annotations(name, input, |e, _| Ok(events::leg_movements(e)))? {
-        Ok(list) => return Ok(list.into_iter().map(|m| (m, true)).collect()),
-        Err(data) => data,
-    };
+/// Leg movements, each with its `certain` flag, from a CSV list.
+fn csv_movements(name: Option<&Path>, data: Vec<u8>) -> Result<Vec<(LegMovement, bool)>> {
     let mut out = Vec::new();
     csv::read_intervals(
         name,
@@ -221,32 +471,6 @@ pub(crate) fn read_flagged_movements(
         },
     )?;
     Ok(out)
-}
-
-/// `Ok(convert(events))` when the input is NSRR XML ([`nsrr`]) or EDF+ with annotations
-/// ([`edf_plus`], read as a stream), else `Err(bytes)` (the whole input: context files
-/// are small) for the CSV reader. `name` is only used in messages.
-fn from_annotations<T>(
-    name: Option<&Path>,
-    mut input: Box<dyn Read + Send>,
-    convert: impl FnOnce(&[ScoredEvent], &Location) -> Result<T>,
-) -> Result<std::result::Result<T, Vec<u8>>> {
-    let loc = Location::file(name);
-    // An EDF+ file is read as a stream (it may be a whole polysomnogram).
-    let mut data = vec![0u8; crate::io::edf::MAGIC.len()];
-    let got = crate::io::edf::read_full(&mut input, &mut data).map_err(|e| Error::io(name, e))?;
-    data.truncate(got);
-    if crate::io::edf::looks_like_edf(&data) {
-        let events = edf_plus::scored_events(std::io::Cursor::new(data).chain(input), &loc)?;
-        return convert(&events, &loc).map(Ok);
-    }
-    input
-        .read_to_end(&mut data)
-        .map_err(|e| Error::io(name, e))?;
-    if !nsrr::looks_like_xml(&data) {
-        return Ok(Err(data));
-    }
-    convert(&nsrr::scored_events(&data, &loc)?, &loc).map(Ok)
 }
 
 #[cfg(test)]

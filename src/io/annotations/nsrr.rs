@@ -1,9 +1,9 @@
 //! NSRR XML annotations as scoring context: the `PSGAnnotation` files of the National
 //! Sleep Research Resource (MESA, CFS, CHAT, WSC, … in `annotations-events-nsrr/`).
 //!
-//! Input: the XML text. Output: its [`ScoredEvent`]s, times in seconds from the start of
-//! the recording (the XML's `Start`, which NSRR aligns with the EDF); what the crate takes
-//! from them is [`super::events`]'.
+//! Input: the XML text (root `PSGAnnotation`). Output: its [`Events`], times in seconds
+//! from the start of the recording (the XML's `Start`, which NSRR aligns with the EDF);
+//! what the crate takes from them is [`super::events`]'.
 //!
 //! Each `<ScoredEvent>` has an `EventType` (`Stages|Stages`, `Respiratory|Respiratory`,
 //! `Arousals|Arousals`, `Limb Movement|Limb Movement`, …), an `EventConcept`
@@ -26,163 +26,115 @@
 //!   (Right)`). Events that repeat one already read (same side, start and duration) are read
 //!   once, so a scorer's LM and PLM markings of the same movement count once.
 //!
-//! Errors name the file and the line of the event: malformed XML, and a `Start` or
-//! `Duration` that is not a non-negative number.
+//! * **Events with only an `EventConcept`** (no `EventType`, as some NSRR cohorts and
+//!   tools write them): the concept is read by [`super::vocab`], in the `name|label` form
+//!   (`Stage 2 sleep|2`, `Obstructive apnea|Obstructive Apnea`) or as an ontology term
+//!   (`SDO:HypopneaFinding`, `SDO:NonRapidEyeMovementSleep-N2`, `SRO:Stage2Sleep`).
+//!
+//! Other events (`Recording Start Time`, desaturations, technician notes, body position)
+//! are ignored whatever their content, and counted. Errors name the file and the line:
+//! malformed or cut-short XML, and a `Start` or `Duration` of a used event that is not a
+//! non-negative number.
 
-use quick_xml::events::Event;
+use super::events::{Events, When};
+use super::vocab::{Kind, classify, words};
+use super::xml::{records, seconds};
+use crate::error::{Location, Result};
+use crate::io::context::Stage;
 
-use super::events::ScoredEvent;
-use crate::error::{Error, Location, Result, shorten};
+/// The format's name.
+pub(crate) const FORMAT: &str = "NSRR XML";
 
-/// The children of a `<ScoredEvent>` that are read, in the order kept.
-const FIELDS: [&str; 4] = ["EventType", "EventConcept", "Start", "Duration"];
+/// The children of a `<ScoredEvent>` that are read.
+const FIELDS: &[&str] = &["EventType", "EventConcept", "Start", "Duration"];
 
-/// Whether `data` (after a BOM and white space) starts like XML.
-pub(crate) fn looks_like_xml(data: &[u8]) -> bool {
-    let data = data.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(data);
-    data.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<')
-}
-
-/// The scored events of an NSRR XML file.
-pub(crate) fn scored_events(data: &[u8], loc: &Location) -> Result<Vec<ScoredEvent>> {
-    let mut lines = Lines::default();
-    let text = std::str::from_utf8(data).map_err(|e| {
-        Error::parse(
-            loc.at_line(lines.at(data, e.valid_up_to())),
-            "not UTF-8 text",
-        )
-    })?;
-    let mut reader = quick_xml::Reader::from_str(text);
-    let mut out = Vec::new();
-    // Inside a <ScoredEvent>: its line and fields; the child element being read.
-    let mut current: Option<(u64, [String; 4])> = None;
-    let mut field: Option<usize> = None;
-    // Elements open, and the root's name: a file cut short is refused, not read in part.
-    let mut depth = 0usize;
-    let mut root: Option<String> = None;
-    loop {
-        let at = reader.buffer_position();
-        let event = reader.read_event().map_err(|e| {
-            Error::parse(
-                loc.at_line(lines.at(data, reader.error_position() as usize)),
-                format!("malformed XML: {e}"),
-            )
-        })?;
-        match event {
-            Event::Start(e) => {
-                let name = e.name();
-                if depth == 0 && root.is_none() {
-                    root = Some(String::from_utf8_lossy(name.as_ref()).into_owned());
-                }
-                depth += 1;
-                if name.as_ref() == b"ScoredEvent" {
-                    current = Some((lines.at(data, at as usize), Default::default()));
-                } else if current.is_some() {
-                    field = FIELDS.iter().position(|f| f.as_bytes() == name.as_ref());
-                }
-            }
-            Event::End(e) => {
-                depth = depth.saturating_sub(1);
-                if e.name().as_ref() == b"ScoredEvent" {
-                    if let Some((line, [event_type, concept, start, duration])) = current.take() {
-                        let number = |text: &str, what: &str| -> Result<f64> {
-                            text.trim()
-                                .parse::<f64>()
-                                .ok()
-                                .filter(|v| v.is_finite() && *v >= 0.0)
-                                .ok_or_else(|| {
-                                    Error::parse(
-                                        loc.at_line(line),
-                                        format!(
-                                            "scored event `{}`: {what} `{}` is not a non-negative number of seconds",
-                                            concept.trim(),
-                                            shorten(text.trim())
-                                        ),
-                                    )
-                                })
-                        };
-                        out.push(ScoredEvent {
-                            start_s: number(&start, "Start")?,
-                            duration_s: number(&duration, "Duration")?,
-                            event_type,
-                            concept,
-                            at: loc.at_line(line),
-                        });
-                    }
-                }
-                field = None;
-            }
-            Event::Text(t) => {
-                if let (Some((_, fields)), Some(f)) = (current.as_mut(), field) {
-                    let s = t.decode().map_err(|e| {
-                        Error::parse(loc.at_line(lines.at(data, at as usize)), e.to_string())
-                    })?;
-                    fields[f].push_str(&s);
-                }
-            }
-            Event::CData(t) => {
-                if let (Some((_, fields)), Some(f)) = (current.as_mut(), field) {
-                    let s = t.decode().map_err(|e| {
-                        Error::parse(loc.at_line(lines.at(data, at as usize)), e.to_string())
-                    })?;
-                    fields[f].push_str(&s);
-                }
-            }
-            Event::GeneralRef(r) => {
-                if let (Some((_, fields)), Some(f)) = (current.as_mut(), field) {
-                    let resolved = match r.as_ref() {
-                        b"amp" => Some('&'),
-                        b"lt" => Some('<'),
-                        b"gt" => Some('>'),
-                        b"quot" => Some('"'),
-                        b"apos" => Some('\''),
-                        _ => r.resolve_char_ref().ok().flatten(),
-                    };
-                    if let Some(c) = resolved {
-                        fields[f].push(c);
-                    }
-                }
-            }
-            Event::Eof => break,
-            _ => {}
+/// The scored events of an NSRR XML file (module docs).
+pub(crate) fn read(data: &[u8], loc: &Location) -> Result<Events> {
+    let mut ev = Events::new(FORMAT, loc);
+    let specs: &[(&str, &[&str])] = &[("ScoredEvent", FIELDS), ("EpochLength", &[])];
+    for r in records(data, loc, specs)? {
+        if r.spec == 1 {
+            ev.epoch_s = r.text.trim().parse::<f64>().ok().filter(|v| *v > 0.0);
+            continue;
         }
+        let [event_type, concept, start, duration] = <[String; 4]>::try_from(r.fields)
+            .unwrap_or_default();
+        let (name, label) = match concept.split_once('|') {
+            Some((n, l)) => (n.trim(), l.trim()),
+            None => (concept.trim(), ""),
+        };
+        let Some(kind) = kind_of(event_type.trim(), name, label) else {
+            ev.ignore(if name.is_empty() { event_type.trim() } else { name });
+            continue;
+        };
+        let at = loc.at_line(r.line);
+        let start_s = seconds(&start, "Start", &concept, &at)?;
+        let duration_s = seconds(&duration, "Duration", &concept, &at)?;
+        // The kind of a respiratory event is its concept's name.
+        ev.push(kind, name, When::Elapsed(start_s), duration_s, at);
     }
-    if current.is_some() {
-        return Err(Error::parse(
-            loc.at_line(lines.at(data, data.len())),
-            "the XML ends inside a <ScoredEvent>: the file is cut short",
-        ));
-    }
-    if depth > 0 {
-        return Err(Error::parse(
-            loc.at_line(lines.at(data, data.len())),
-            format!(
-                "the XML ends before </{}>: the file is cut short",
-                shorten(root.as_deref().unwrap_or("?"))
-            ),
-        ));
-    }
-    Ok(out)
+    Ok(ev)
 }
 
-/// 1-based lines of byte positions, counted on from the last position asked (positions
-/// come in increasing order while a file is parsed): linear in the file, not quadratic.
-#[derive(Default)]
-struct Lines {
-    pos: usize,
-    line: u64,
-}
-
-impl Lines {
-    /// The 1-based line of byte `pos` of `data`.
-    fn at(&mut self, data: &[u8], pos: usize) -> u64 {
-        let pos = pos.min(data.len());
-        if pos < self.pos {
-            *self = Self::default();
+/// What scoring takes an event for: by its `EventType` when it has one (`Stages`,
+/// `Respiratory`, `Arousals`, `Limb Movement`), else by its concept's name or label
+/// (`SDO:`/`SRO:` ontology terms, `Name|Label`).
+fn kind_of(event_type: &str, name: &str, label: &str) -> Option<Kind> {
+    let t = event_type.to_ascii_lowercase();
+    if t.starts_with("stages") {
+        return Some(Kind::Stage(stage_of(name, label)));
+    }
+    if t.starts_with("respiratory") {
+        return (classify(name, None, false) == Some(Kind::Respiratory)
+            || classify(label, None, false) == Some(Kind::Respiratory))
+        .then_some(Kind::Respiratory);
+    }
+    if t.starts_with("arousals") {
+        return Some(Kind::Arousal);
+    }
+    if t.starts_with("limb movement") {
+        return match classify(name, None, false).or_else(|| classify(label, None, false)) {
+            Some(Kind::Movement(side)) => Some(Kind::Movement(side)),
+            _ => Some(Kind::Movement(None)),
+        };
+    }
+    if t.is_empty() || t.starts_with("|") {
+        // A concept only.
+        let staged = label.len() == 1 && label.as_bytes()[0].is_ascii_digit() && {
+            let w = words(name);
+            w.iter()
+                .any(|x| matches!(x.as_str(), "sleep" | "wake" | "unscored" | "movement" | "stage"))
+        };
+        if staged {
+            return Some(Kind::Stage(stage_of(name, label)));
         }
-        self.line += memchr::memchr_iter(b'\n', &data[self.pos..pos]).count() as u64;
-        self.pos = pos;
-        self.line + 1
+        return match classify(name, None, false) {
+            Some(Kind::Stage(_)) => Some(Kind::Stage(stage_of(name, label))),
+            Some(k) => Some(k),
+            None => classify(label, None, false),
+        };
+    }
+    None
+}
+
+/// The stage of a stage event: the label after `|` (`0`–`5`, `9` unscored), or else the
+/// name (`Wake`, `Stage 2 sleep`, `REM sleep`, ontology terms).
+fn stage_of(name: &str, label: &str) -> Option<Stage> {
+    if !label.is_empty() {
+        return Stage::parse(label);
+    }
+    if let Some(s) = super::vocab::stage(name, true) {
+        return s;
+    }
+    let n = name.to_ascii_lowercase();
+    if n.starts_with("wake") {
+        Some(Stage::W)
+    } else if n.starts_with("rem") {
+        Some(Stage::R)
+    } else {
+        n.strip_prefix("stage ")
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(Stage::parse)
     }
 }
 
@@ -191,7 +143,7 @@ mod tests {
     use super::*;
     use crate::events::{Interval, Side};
     use crate::io::Stage;
-    use crate::io::annotations::events::{arousals, hypnogram, leg_movements, respiratory};
+    use crate::io::annotations::events::{Placed, arousals, hypnogram, leg_movements, respiratory};
 
     const XML: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="no"?>
 <PSGAnnotation>
@@ -282,13 +234,16 @@ mod tests {
 </PSGAnnotation>
 "#;
 
-    fn events() -> Vec<ScoredEvent> {
-        scored_events(XML.as_bytes(), &Location::default()).unwrap()
+    fn placed(text: &str) -> (Events, Placed) {
+        let ev = read(text.as_bytes(), &Location::default()).unwrap();
+        let p = ev.place(|_| true, None, None).unwrap();
+        (ev, p)
     }
 
     #[test]
     fn stages_are_cut_into_epochs_and_unscored_ones_left_out() {
-        let h = hypnogram(&events(), 30.0, &Location::default()).unwrap();
+        let (ev, p) = placed(XML);
+        let h = hypnogram(&ev, &p, 30.0).unwrap();
         let got: Vec<(f64, Stage)> = h.epochs().to_vec();
         assert_eq!(
             got,
@@ -306,19 +261,21 @@ mod tests {
 
     #[test]
     fn respiratory_arousal_and_limb_events() {
-        let ev = events();
-        let r = respiratory(&ev);
+        let (ev, ev_placed) = placed(XML);
+        let r = respiratory(&ev_placed);
         assert_eq!(r.len(), 2, "the desaturation is not a respiratory event");
         assert_eq!((r[0].onset_s, r[0].offset_s), (100.5, 112.7));
         assert_eq!(r[0].kind.as_deref(), Some("Obstructive apnea"));
         assert_eq!(
-            arousals(&ev),
+            arousals(&ev_placed, false),
             vec![Interval {
                 onset_s: 120.0,
                 offset_s: 125.0
             }]
         );
-        let lms = leg_movements(&ev);
+        let (lms, sideless) = leg_movements(&ev_placed);
+        assert_eq!(sideless, 0);
+        assert_eq!(ev.ignored.values().sum::<usize>(), 2, "{:?}", ev.ignored);
         assert_eq!(lms.len(), 2, "the PLM marking of the left LM counts once");
         assert_eq!((lms[0].side, lms[0].onset_s), (Side::Right, 125.25));
         assert_eq!((lms[1].side, lms[1].offset_s), (Side::Left, 131.5));
@@ -328,25 +285,23 @@ mod tests {
     fn faults_name_their_line() {
         let loc = Location::file(Some(std::path::Path::new("a.xml")));
         let bad = XML.replace("<Start>200.0</Start>", "<Start>soon</Start>");
-        let e = scored_events(bad.as_bytes(), &loc).unwrap_err().to_string();
+        let e = read(bad.as_bytes(), &loc).unwrap_err().to_string();
         assert!(
             e.starts_with("a.xml, line 56: scored event `Hypopnea|Hypopnea`: Start `soon`"),
             "{e}"
         );
         let cut = &XML[..XML.find("<Duration>15.0").unwrap()];
-        let e = scored_events(cut.as_bytes(), &loc).unwrap_err().to_string();
+        let e = read(cut.as_bytes(), &loc).unwrap_err().to_string();
         assert!(e.contains("ends inside a <ScoredEvent>"), "{e}");
-        let e = scored_events(b"<a><b></a>", &loc).unwrap_err().to_string();
+        let e = read(b"<a><b></a>", &loc).unwrap_err().to_string();
         assert!(e.contains("malformed XML"), "{e}");
         let overlap = XML.replace("<Start>180.0</Start>", "<Start>140.0</Start>");
-        let ev = scored_events(overlap.as_bytes(), &loc).unwrap();
+        let (ev, p) = placed(&overlap);
         assert!(
-            hypnogram(&ev, 30.0, &loc)
+            hypnogram(&ev, &p, 30.0)
                 .unwrap_err()
                 .to_string()
                 .contains("overlaps")
         );
-        assert!(looks_like_xml(b"\xEF\xBB\xBF  \n<?xml"));
-        assert!(!looks_like_xml(b"epoch_start_s,stage\n"));
     }
 }

@@ -1,0 +1,133 @@
+//! SOMNOmedics DOMINO text exports: one file per exported channel — the sleep profile, or
+//! an event list (arousals, flow events, leg movements).
+//!
+//! Layout: a header block of `Key: value` lines (`Signal ID:`, `Start Time: 23.09.2020
+//! 01:00:00`, `Unit:`, `Signal Type:`, `Events list:`, `Rate: 30 s`), then one row per
+//! line, `;`-separated, times of day with a decimal comma that roll over midnight from the
+//! header's start ([`super::clock`]):
+//!
+//! * sleep profile rows, `01:00:00,000; N2`: an epoch of the header's `Rate` (30 s when
+//!   absent) from that time, with the stage `Wake`, `N1`–`N4` (N3 = N3 and N4), `REM`, or
+//!   `Movement`, `A` (artifact) and other unscored marks (no stage);
+//! * event rows, `01:01:00,750-01:01:12,250; 12;PLM Arousal (EEG)`: start–end, the
+//!   duration in seconds, and the event's name, read by [`super::vocab`] (`Obstructive
+//!   Apnea`, `Hypopnea`, `Arousal`, `PLM Arousal (EEG)`, `Leg Movement`, `PLM left` …);
+//!   others are ignored and counted. A name without a side takes it from the header's
+//!   `Signal ID` when that names a leg.
+//!
+//! Errors name the file and the line of a row of a used kind.
+
+use super::clock::{DayRoll, parse_clock, parse_time_of_day};
+use super::events::{Events, When};
+use super::text::{at, header_value, key_value, lines, seconds};
+use super::vocab::{Kind, classify};
+use crate::error::{Error, Location, Result, shorten};
+use crate::io::context::Stage;
+
+/// The format's name.
+pub(crate) const FORMAT: &str = "SOMNOmedics DOMINO export";
+
+/// Whether `text` is a DOMINO export: a `Signal ID:` line, or `Start Time:` with `Rate:`
+/// or `Events list:`, in its header.
+pub(crate) fn recognise(text: &str) -> bool {
+    let keys: Vec<String> = lines(text)
+        .take(20)
+        .filter_map(|(_, l)| key_value(l).map(|(k, _)| k.to_ascii_lowercase()))
+        .collect();
+    let has = |k: &str| keys.iter().any(|x| x == k);
+    has("signal id") || (has("start time") && (has("rate") || has("events list")))
+}
+
+/// The events of a DOMINO export (module docs).
+pub(crate) fn read(text: &str, loc: &Location) -> Result<Events> {
+    let mut ev = Events::new(FORMAT, loc);
+    let start = header_value(text, "Start Time", 40)
+        .map(|(n, v)| {
+            parse_clock(v).ok_or_else(|| {
+                Error::parse(at(loc, n), format!("Start Time `{}` is not a date and time", shorten(v)))
+            })
+        })
+        .transpose()?;
+    let rate_s = header_value(text, "Rate", 40)
+        .map(|(n, v)| {
+            seconds(v).filter(|r| *r > 0.0).ok_or_else(|| {
+                Error::parse(at(loc, n), format!("Rate `{}` is not a number of seconds", shorten(v)))
+            })
+        })
+        .transpose()?
+        .unwrap_or(30.0);
+    let channel = header_value(text, "Signal ID", 40).map(|(_, v)| v.to_owned());
+    let mut roll = DayRoll::new(start.and_then(|s| s.0));
+    if let Some(s) = start {
+        // The header's start is the first time placed: the rows roll over from it.
+        let _ = roll.place(s);
+    }
+    for (n, line) in lines(text) {
+        let cells: Vec<&str> = line.split(';').map(str::trim).collect();
+        // Header lines have no `;`-separated time first: they are passed over here.
+        if cells.len() < 2 {
+            continue;
+        }
+        let time = cells[0];
+        // An event row's time is a span; a profile row's a time.
+        let (begin, span) = match time.split_once('-') {
+            Some((a, b)) => (a.trim(), Some(b.trim())),
+            None => (time, None),
+        };
+        let Some(begin_s) = parse_time_of_day(begin) else {
+            continue;
+        };
+        let name = if span.is_some() {
+            cells.get(2).copied().unwrap_or("").trim()
+        } else {
+            cells[1]
+        };
+        let kind = if span.is_some() {
+            classify(name, channel.as_deref(), false)
+        } else {
+            match Stage::parse(name).or_else(|| german_stage(name)) {
+                Some(s) => Some(Kind::Stage(Some(s))),
+                None if Stage::is_unstaged_label(name) || name.to_ascii_lowercase().starts_with("artef") => {
+                    Some(Kind::Stage(None))
+                }
+                None => {
+                    return Err(Error::parse(
+                        at(loc, n),
+                        format!(
+                            "unknown sleep stage `{}` (expected Wake, N1–N4, REM, Movement or A)",
+                            shorten(name)
+                        ),
+                    ));
+                }
+            }
+        };
+        let Some(kind) = kind else {
+            ev.ignore(name);
+            continue;
+        };
+        let duration_s = match span {
+            None => rate_s,
+            Some(end) => {
+                let end_s = parse_time_of_day(end).ok_or_else(|| {
+                    Error::parse(
+                        at(loc, n),
+                        format!("event `{}`: end `{}` is not a time of day", shorten(name), shorten(end)),
+                    )
+                })?;
+                (end_s - begin_s).rem_euclid(86_400.0)
+            }
+        };
+        ev.push(kind, name, When::Clock(roll.place((None, begin_s))), duration_s, at(loc, n));
+    }
+    Ok(ev)
+}
+
+/// The German stage names of DOMINO's German exports.
+fn german_stage(name: &str) -> Option<Stage> {
+    match name.trim().to_ascii_lowercase().as_str() {
+        "wach" => Some(Stage::W),
+        "s1" => Some(Stage::N1),
+        "rem-schlaf" => Some(Stage::R),
+        _ => None,
+    }
+}
