@@ -510,8 +510,10 @@ impl Pooled {
 }
 
 /// Reads reference leg movements: a CSV list `onset_s,offset_s,side[,certain]` (a
-/// simulated night's truth file, or hand-scored LMs), NSRR XML or EDF+/BDF+ annotations
-/// (their scored limb movements, all certain), plain or gzip.
+/// simulated night's truth file, or hand-scored LMs), or any annotation export
+/// ([`crate::io::AnnotationFile`]: its scored limb movements, all certain; clock times
+/// placed from its first stage epoch — [`crate::io::AnnotationFile::reference_movements`]
+/// places them from a given start), plain or gzip.
 ///
 /// # Errors
 /// As [`crate::io::read_leg_movements`], and for a `certain` cell other than 0 or 1.
@@ -528,16 +530,10 @@ pub fn read_reference_from(
     input: impl Read + Send + 'static,
     name: Option<&Path>,
 ) -> Result<Vec<ReferenceMovement>> {
-    Ok(
-        crate::io::annotations::read_flagged_movements(
-            Box::new(input),
-            name,
-            &crate::io::AnnotationOptions::new(30.0),
-        )?
-            .into_iter()
-            .map(|(lm, certain)| ReferenceMovement { lm, certain })
-            .collect(),
-    )
+    let o = crate::io::AnnotationOptions::new(30.0);
+    Ok(crate::io::AnnotationFile::read_from(input, name)?
+        .reference_movements(&o)?
+        .value)
 }
 
 #[cfg(test)]

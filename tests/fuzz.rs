@@ -119,6 +119,16 @@ fn seeds() -> Vec<(&'static str, Target, Vec<u8>)> {
             file("data/context/emg-256hz-15min.arousals.csv"),
         ),
         ("truth.csv", Target::LmList, file("data/emg-256hz-15min.truth.csv")),
+        // Scoring exports of other software, as context and as LM lists.
+        ("profusion.xml", Target::Context, file("data/context/emg-256hz-15min-profusion.xml")),
+        ("sdo-nsrr.xml", Target::Context, file("data/context/emg-256hz-15min-sdo-nsrr.xml")),
+        ("embla.xml", Target::Context, file("data/context/emg-256hz-15min-embla.xml")),
+        ("remlogic.txt", Target::Context, file("data/context/emg-256hz-15min-remlogic.txt")),
+        ("remlogic-lms.txt", Target::LmList, file("data/context/emg-256hz-15min-remlogic.txt")),
+        ("domino.txt", Target::Context, file("data/context/emg-256hz-15min-domino-events.txt")),
+        ("domino-profile.txt", Target::Context, file("data/context/emg-256hz-15min-domino-profile.txt")),
+        ("cap.txt", Target::Context, file("data/context/emg-256hz-15min-cap.txt")),
+        ("plmscore.edf", Target::LmList, file("data/context/emg-256hz-15min-plmscore.edf")),
         (
             "detector.json",
             Target::Config,

@@ -224,6 +224,22 @@ proptest! {
         context_readers_hold(&damaged("data/context/emg-256hz-15min-nsrr.xml", &edits, cut))?;
     }
 
+    /// Every other export the annotation layer reads (Profusion, SDO-only NSRR, Embla,
+    /// RemLogic, an event list, DOMINO, CAP, PLMScoRe-style EDF+), bytes overwritten and
+    /// cut anywhere: errors or context lists, never a panic.
+    #[test]
+    fn export_readers_never_panic_on_damaged_files(
+        edits in prop::collection::vec((any::<prop::sample::Index>(), prop::sample::select(&b"<>/&;:,.\t\r\n0123456789-|x @\x00\x14\x15"[..])), 0..8),
+        cut in prop_oneof![Just(None), any::<prop::sample::Index>().prop_map(Some)],
+        which in prop::sample::select(&[
+            "profusion.xml", "sdo-nsrr.xml", "embla.xml", "remlogic.txt", "lms.txt",
+            "domino-profile.txt", "domino-events.txt", "cap.txt", "plmscore.edf",
+        ][..]),
+    ) {
+        let file = format!("data/context/emg-256hz-15min-{which}");
+        context_readers_hold(&damaged(&file, &edits, cut))?;
+    }
+
     /// An EDF+ annotation file (Sleep-EDF style) and a BDF+ night with annotations, bytes
     /// overwritten and cut anywhere: errors or context lists, never a panic.
     #[test]

@@ -12,24 +12,40 @@
 //!   signal's ranges and physical dimension; EDF+D records placed at their onsets.
 //!
 //! The scoring context — a [`Hypnogram`], [`RespiratoryEvent`]s and arousals, together a
-//! [`Context`] — and lists of scored leg movements are read by [`read_hypnogram`],
-//! [`read_respiratory`], [`read_arousals`] and [`read_leg_movements`] (and their `_from`
-//! forms for streams), each from whichever file holds them, recognised by content:
+//! [`Context`] — and lists of scored leg movements are read from whichever file holds them,
+//! recognised by content (`io/annotations/`, one file per format): an [`AnnotationFile`]
+//! takes each part on demand, with the notes a report needs; [`read_hypnogram`],
+//! [`read_respiratory`], [`read_arousals`], [`read_leg_movements`] and
+//! [`read_annotations`] (and their `_from` forms for streams) are one-call shortcuts.
 //!
-//! * **CSV**: a hypnogram `epoch_start_s,stage` (or one `stage` column of consecutive
-//!   epochs; `W`/`Wake`/`0`, `N1`/`S1`/`1`, `N2`/`S2`/`2`, `N3`/`S3`/`S4`/`3`/`4`,
-//!   `R`/`REM`/`5`, any of them after `Sleep stage `; unscored, movement-time and artifact
-//!   epochs — `?`, `U`, `Unscored`, `MT`, `Movement`, `A`, `6`–`9`, `-1` — have no stage and
-//!   are counted), `onset_s,offset_s[,kind]` respiratory events, `onset_s,offset_s`
-//!   arousals, `onset_s,offset_s,side` leg movements;
-//! * **NSRR XML** (`PSGAnnotation` files of MESA, CFS, CHAT, WSC, …): stage events cut into
-//!   epochs (unscored and movement epochs get no stage), apneas, hypopneas and RERAs (not
-//!   desaturations or artifacts), every arousal concept, sided limb movements (each
-//!   movement once);
-//! * **EDF+ / BDF+ annotations** (a Sleep-EDF `Hypnogram.edf`, or the night's own file, read
-//!   as a stream): `Sleep stage W/1/2/3/4/R` with their durations, apneas and hypopneas,
-//!   RERAs, arousals, sided limb movements; times count from the first data record.
+//! | format | recognised by | times |
+//! |---|---|---|
+//! | CSV: `epoch_start_s,stage`, `onset_s,offset_s[,kind]`, `onset_s,offset_s,side` | anything else | s |
+//! | NSRR XML (`*-nsrr.xml`; `EventType`, or `EventConcept` alone in `Name\|Label` or `SDO:`/`SRO:` terms) | root `PSGAnnotation` | s |
+//! | Compumedics Profusion XML (`*-profusion.xml`) | root `CMPStudyConfig` | s |
+//! | EDF+ / BDF+ annotations (Sleep-EDF, the night's own EDF+, PLMScoRe/Polyman `Limb movement@@LAT`) | the EDF header | s |
+//! | Embla XML event export | root `EventExport` | clock |
+//! | RemLogic event export (text; MATPLM and PLMScoRe read it) | `RemLogic Event Export`, or a `Time`/`Event`/`Duration[s]` tab table | clock |
+//! | CAP Sleep Database scorer file (`.txt`) | that table with a `Sleep Stage` column, untitled | clock |
+//! | SOMNOmedics DOMINO text export (profile or events) | `Signal ID:`, `Start Time:` + `Rate:` | clock |
+//! | event list `Start⇥Type⇥Duration` (also MNE's `onset,duration,description`) | its first row | clock or s |
 //!
+//! Stage labels in CSV: `W`/`Wake`/`0`, `N1`/`S1`/`1`, `N2`/`S2`/`2`, `N3`/`S3`/`S4`/`3`/`4`,
+//! `R`/`REM`/`5`, any of them after `Sleep stage `; unscored, movement-time and artifact
+//! epochs — `?`, `U`, `Unscored`, `MT`, `Movement`, `A`, `6`–`9`, `-1` — have no stage and
+//! are counted. In the exports, names are read by their words (`SLEEP-S2`, `APNEA-CENTRAL`,
+//! `Arousal ()`, `right-LM`, `Limb Movement (Left)`, `SDO:HypopneaFinding`): apneas,
+//! hypopneas and RERAs are respiratory events (not desaturations), anything named an
+//! arousal is one, limb and leg movements with a side in the name or the channel are scored
+//! LMs (each movement once). Events of other types are ignored whatever their content and
+//! counted in a note; a malformed event of a used type is an error naming its line; an
+//! export holding none of what is asked for is an error listing the names it has.
+//!
+//! Clock times are placed from [`AnnotationOptions::start`] (a [`ClockStart`]: the EDF
+//! start, a `--start-time`, the night's date-time stamps), else from the start the file
+//! states (DOMINO), else from its first stage epoch; times of day roll over midnight, and
+//! events before t = 0 or after [`AnnotationOptions::end_s`] are dropped and counted.
+
 //! Every fault of a file is a [`crate::Error`] naming the file and the place
 //! (line and column, or byte) and the field.
 //!
@@ -61,8 +77,9 @@ use std::path::Path;
 
 pub use accel_recording::{AccelLeg, AccelRecording};
 pub use annotations::{
-    AnnotationFile, AnnotationOptions, ClockStart, Taken, read_annotations, read_arousals, read_arousals_from, read_hypnogram, read_hypnogram_from,
-    read_leg_movements, read_leg_movements_from, read_respiratory, read_respiratory_from,
+    AnnotationFile, AnnotationOptions, ClockStart, Taken, read_annotations, read_arousals,
+    read_arousals_from, read_hypnogram, read_hypnogram_from, read_leg_movements,
+    read_leg_movements_from, read_respiratory, read_respiratory_from,
 };
 pub use context::{Context, Hypnogram, RespiratoryEvent, Stage};
 pub use grid::TimeBase;
@@ -80,6 +97,35 @@ pub enum Night {
     Emg(Recording),
     /// Leg accelerometers.
     Accel(AccelRecording),
+}
+
+impl Night {
+    /// Wall-clock time of the first sample, when the file gave one (ISO 8601).
+    #[must_use]
+    pub fn start_time(&self) -> Option<&str> {
+        match self {
+            Night::Emg(r) => r.start_time(),
+            Night::Accel(r) => r.start_time(),
+        }
+    }
+
+    /// How the time grid was built ([`TimeBase::EdfRecords`] for an EDF file).
+    #[must_use]
+    pub fn time_base(&self) -> TimeBase {
+        match self {
+            Night::Emg(r) => r.time_base(),
+            Night::Accel(r) => r.time_base(),
+        }
+    }
+
+    /// Duration, s.
+    #[must_use]
+    pub fn duration_s(&self) -> f64 {
+        match self {
+            Night::Emg(r) => r.duration_s(),
+            Night::Accel(r) => r.duration_s(),
+        }
+    }
 }
 
 /// How to read a night (module docs), for one file or a cohort: a [`Reader`] is set once

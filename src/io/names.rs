@@ -117,6 +117,29 @@ pub(crate) fn find_unique(
 }
 
 /// Headers among `headers` (other than `taken`) that look like a name of the leg whose
+/// The fix to show when no leg was recognised among `labels`: `--left 'Leg 1' --right
+/// 'Leg 2'` when exactly two labels look like leg channels (a pair such as `Leg 1`/`Leg 2`
+/// is ambiguous, so it is never taken for left and right unasked), else the options.
+pub(crate) fn leg_fix(labels: &[String]) -> String {
+    let legs: Vec<&String> = labels
+        .iter()
+        .filter(|l| {
+            let n = normalise(l);
+            ["leg", "tib", "emg", "plm", "lm", "limb"]
+                .iter()
+                .any(|w| n.contains(w))
+        })
+        .collect();
+    match legs.as_slice() {
+        [a, b] => format!(
+            "if they are the legs, say which is which: --left '{}' --right '{}'",
+            crate::error::shorten(a),
+            crate::error::shorten(b)
+        ),
+        _ => "name the legs with --left NAME and --right NAME".to_owned(),
+    }
+}
+
 /// `aliases` found no column: within two edits of an alias of four letters or more, or
 /// naming the side (`rihgt_uv`, `Right leg EMG`), so that a misspelt leg is not dropped
 /// without a word.

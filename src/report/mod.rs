@@ -97,10 +97,37 @@ pub struct ContextInfo {
     pub respiratory_events: usize,
     /// Number of arousals.
     pub arousals: usize,
-    /// The files the context was read from (`hypnogram: night.hyp.csv`), as the caller
-    /// recorded them (the `plm` binary does; the library is given a [`Context`]).
+    /// The files the context was read from, one entry per part, as the caller recorded
+    /// them (the `plm` binary does; the library is given a [`Context`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub files: Vec<String>,
+    pub sources: Vec<ContextSource>,
+    /// Where t = 0 of clock-time context files came from (`EDF start
+    /// 2013-07-26T22:00:00`, `--start-time 22:00:00`, …), when one had clock times.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_origin: Option<String>,
+}
+
+/// One part of the context and the file it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContextSource {
+    /// `hypnogram`, `respiratory`, `arousals` or `leg_movements`.
+    pub part: String,
+    /// The file.
+    pub file: String,
+    /// The format recognised (`CSV`, `NSRR XML`, `Compumedics Profusion XML`, …).
+    pub format: String,
+    /// Items read: epochs with a stage, events or movements.
+    pub count: usize,
+}
+
+impl std::fmt::Display for ContextSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} ({}, {})",
+            self.part, self.file, self.format, self.count
+        )
+    }
 }
 
 /// Whether `n` is zero (a field left out of the JSON then).
@@ -191,7 +218,8 @@ impl Report {
                     .map_or(0, Hypnogram::unstaged_epochs),
                 respiratory_events: context.respiratory.len(),
                 arousals: context.arousals.len(),
-                files: Vec::new(),
+                sources: Vec::new(),
+                clock_origin: None,
             },
             leg_movements: scored.leg_movements,
             candidate_movements: scored.candidate_movements,

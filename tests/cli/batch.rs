@@ -151,8 +151,13 @@ fn single_and_batch_runs_read_the_same_context_beside_the_night_and_say_so() {
     let report: Value = serde_json::from_slice(&single.stdout).unwrap();
     let hyp = d.join("n.hyp.csv");
     assert_eq!(
-        report["context"]["files"],
-        serde_json::json!([format!("hypnogram: {}", hyp.display())])
+        report["context"]["sources"],
+        serde_json::json!([{
+            "part": "hypnogram",
+            "file": hyp.display().to_string(),
+            "format": "CSV",
+            "count": 30
+        }])
     );
     assert_eq!(report["context"]["hypnogram"], true);
     let summary = String::from_utf8_lossy(&single.stderr);
@@ -191,5 +196,8 @@ fn single_and_batch_runs_read_the_same_context_beside_the_night_and_say_so() {
     ]);
     let given: Value = serde_json::from_slice(&given.stdout).unwrap();
     assert_eq!(given["context"]["hypnogram"], false);
-    assert_eq!(given["context"]["files"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        given["context"]["sources"].as_array().map(Vec::len),
+        Some(1)
+    );
 }

@@ -11,6 +11,7 @@ mod batch;
 mod compare;
 mod detect;
 mod errors;
+mod exports;
 mod formats;
 mod hostile;
 
@@ -46,7 +47,7 @@ fn stdout_json(out: &Output) -> Value {
     let mut report: Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
     // The context files a run read name this machine's paths: compared where they matter.
     if let Some(c) = report.get_mut("context").and_then(Value::as_object_mut) {
-        c.remove("files");
+        c.remove("sources");
     }
     report
 }

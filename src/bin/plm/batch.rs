@@ -269,8 +269,8 @@ fn output_names(nights: &[PathBuf]) -> Vec<String> {
 /// One night of a batch: its context from the files beside it, the analysis, and its
 /// report files `name.*` in `out_dir`.
 fn night_in_batch(s: &Setup, night: &Path, name: &str, out_dir: &Path) -> Result<Report, Error> {
-    let found = night_context(s, None, night)?;
-    let report = analyse(s, night, &found)?;
+    let files = night_context(s, None, night)?;
+    let (report, found) = analyse(s, night, &files)?;
     write_output(&out_dir.join(format!("{name}.json")), |w| {
         report.write_json(w)
     })?;
@@ -280,7 +280,7 @@ fn night_in_batch(s: &Setup, night: &Path, name: &str, out_dir: &Path) -> Result
     write_figure(
         &out_dir.join(format!("{name}.svg")),
         &report,
-        found.0.hypnogram.as_ref(),
+        found.context.hypnogram.as_ref(),
     )?;
     Ok(report)
 }

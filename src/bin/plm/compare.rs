@@ -4,10 +4,10 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use plm_detect::io::read_leg_movements;
-use plm_detect::{Context, Error, Report, Rules, Span};
+use plm_detect::{Error, Report, Span};
 
-use super::{CompareArgs, context, context_beside, night_name, rules, say, write_output};
+use super::context::{ContextFiles, NightClock};
+use super::{CompareArgs, night_name, rules, say, write_output};
 
 /// `plm compare`: one detection file against one reference file, or two directories
 /// ([`compare_batch`]).
@@ -15,9 +15,8 @@ pub(super) fn compare(a: &CompareArgs) -> Result<(), Error> {
     if a.detection.is_dir() {
         return compare_batch(a);
     }
-    let comparison = compare_pair(a, &a.detection, &a.reference, &|rules| {
-        context(&a.context, rules).map(|found| found.0)
-    })?;
+    let files = ContextFiles::given(&a.context)?;
+    let comparison = compare_pair(a, &a.detection, &a.reference, &files)?;
     let to_stdout = a.json.as_deref() == Some(Path::new("-"));
     if let Some(p) = &a.json {
         write_json_value(p, &comparison)?;
@@ -34,13 +33,13 @@ pub(super) fn compare(a: &CompareArgs) -> Result<(), Error> {
     Ok(())
 }
 
-/// One detection file against one reference file, the context from `context` (given the
-/// rules, whose epoch length a hypnogram needs).
+/// One detection file against one reference file, with the context in `files`; its notes
+/// go to stderr.
 fn compare_pair(
     a: &CompareArgs,
     detection: &Path,
     reference: &Path,
-    context: &dyn Fn(&Rules) -> Result<Context, Error>,
+    files: &ContextFiles,
 ) -> Result<plm_detect::Comparison, Error> {
     let mut rules = rules(&a.context)?;
     let report = read_report(detection)?;
@@ -59,9 +58,13 @@ fn compare_pair(
             });
         }
     }
-    let ctx = context(&rules)?;
-    let detection_report = if let Some(report) = report {
-        if report.context.hypnogram && ctx.hypnogram.is_none() {
+    let (found, detection_report, movements) = if let Some(report) = report {
+        let (found, mut lists) = files.take_with(
+            &rules,
+            NightClock::of_report(&report),
+            &[("reference", reference)],
+        )?;
+        if report.context.hypnogram && found.context.hypnogram.is_none() {
             return Err(Error::Config {
                 field: "hypnogram",
                 message: format!(
@@ -70,18 +73,39 @@ fn compare_pair(
                 ),
             });
         }
-        report
+        (found, report, lists.pop().unwrap_or_default())
     } else {
-        let lms = read_leg_movements(detection)?;
+        let night = NightClock {
+            start: None,
+            end_s: a.duration,
+        };
+        let (found, mut lists) = files.take_with(
+            &rules,
+            night,
+            &[("detection", detection), ("reference", reference)],
+        )?;
+        let movements = lists.pop().unwrap_or_default();
+        let lms: Vec<_> = lists.into_iter().flatten().map(|m| m.lm).collect();
         let span = Span {
             duration_s: a.duration,
             ..Span::default()
         };
-        plm_detect::score(&lms, &ctx, &rules, span).map_err(|e| e.in_file(detection))?
+        let mut report = plm_detect::score(&lms, &found.context, &rules, span)
+            .map_err(|e| e.in_file(detection))?;
+        found.apply(&mut report);
+        (found, report, movements)
     };
-    let movements = plm_detect::compare::read_reference(reference)?;
-    plm_detect::compare(&detection_report, &movements, &ctx, &rules, a.tolerance)
-        .map_err(|e| e.in_file(reference))
+    for n in found.notes() {
+        eprintln!("plm: note: {n}");
+    }
+    plm_detect::compare(
+        &detection_report,
+        &movements,
+        &found.context,
+        &rules,
+        a.tolerance,
+    )
+    .map_err(|e| e.in_file(reference))
 }
 
 /// Reference files looked for beside the context, in this order.
@@ -190,9 +214,8 @@ fn compare_batch(a: &CompareArgs) -> Result<(), Error> {
                 ),
             })
             .and_then(|reference| {
-                compare_pair(a, report, &reference, &|rules| {
-                    context_beside(&a.reference, &name, rules).map(|found| found.0)
-                })
+                let files = ContextFiles::beside(&a.reference, &name)?;
+                compare_pair(a, report, &reference, &files)
             });
         match outcome {
             Ok(c) => {

@@ -15,12 +15,11 @@ use clap::{Args, Parser, Subcommand};
 
 mod batch;
 mod compare;
-use plm_detect::io::{
-    read_annotations, read_arousals, read_hypnogram, read_leg_movements, read_respiratory,
-};
+mod context;
+use context::{ContextArgs, ContextFiles, Found, NightClock};
 use plm_detect::sim::{AccelSimConfig, SimConfig};
 use plm_detect::{
-    Context, Detector, DetectorConfig, Error, Hypnogram, Night, NotchMode, Reader, Report, Rules,
+    Detector, DetectorConfig, Error, Hypnogram, Night, NotchMode, Reader, Report, Rules,
     SignalKind, Span, Unit,
 };
 
@@ -70,41 +69,6 @@ struct SimulateArgs {
     /// Simulate ankle accelerometers instead of EMG (`--config` then holds `AccelSimConfig`).
     #[arg(long)]
     accel: bool,
-}
-
-#[derive(Args)]
-struct ContextArgs {
-    /// Hypnogram CSV: `epoch_start_s,stage` (30-s epochs; W/N1/N2/N3/R, S1–S4, 0–5), or
-    /// NSRR XML or EDF+/BDF+ annotations (`Sleep stage W`, ... as in Sleep-EDF hypnograms).
-    #[arg(long, value_name = "CSV")]
-    hypnogram: Option<PathBuf>,
-    /// Respiratory events CSV: `onset_s,offset_s[,kind]`.
-    #[arg(long, value_name = "CSV")]
-    respiratory: Option<PathBuf>,
-    /// Arousals CSV: `onset_s,offset_s`.
-    #[arg(long, value_name = "CSV")]
-    arousals: Option<PathBuf>,
-    /// NSRR XML or EDF+/BDF+ annotations (the night's own file too): stages, respiratory
-    /// events and arousals from one file (`--hypnogram`, `--respiratory` and `--arousals`
-    /// take precedence; each of them also accepts such a file).
-    #[arg(long, value_name = "XML|EDF")]
-    annotations: Option<PathBuf>,
-    /// Scoring rules preset [default: wasm2016; for `compare`, the detection report's rules].
-    #[arg(long, value_name = "wasm2016|aasm")]
-    rules: Option<String>,
-    /// JSON file overriding fields of the rules preset (see the README's rules table).
-    #[arg(long, value_name = "JSON")]
-    config: Option<PathBuf>,
-}
-
-impl ContextArgs {
-    /// Whether a context file was given (batch modes find each night's beside it).
-    fn any_file(&self) -> bool {
-        self.hypnogram.is_some()
-            || self.respiratory.is_some()
-            || self.arousals.is_some()
-            || self.annotations.is_some()
-    }
 }
 
 #[derive(Args)]
@@ -292,51 +256,6 @@ fn with_file(e: Error, path: &Path) -> Error {
     }
 }
 
-/// A night's context, and the files it came from (`hypnogram: night.hyp.csv`), for the
-/// report and the summary.
-type Found = (Context, Vec<String>);
-
-/// The context files given (`--hypnogram`, `--respiratory`, `--arousals`, each falling
-/// back on `--annotations`); a hypnogram's epochs are `rules.epoch_s` long.
-fn context(a: &ContextArgs, rules: &Rules) -> Result<Found, Error> {
-    let xml = a.annotations.as_deref();
-    if let (Some(x), None, None, None) = (xml, &a.hypnogram, &a.respiratory, &a.arousals) {
-        // One annotation file for all three: parsed once.
-        let context = read_annotations(x, rules.epoch_s)?;
-        let files = ["hypnogram", "respiratory", "arousals"]
-            .map(|what| format!("{what}: {}", x.display()))
-            .to_vec();
-        return Ok((context, files));
-    }
-    read_context(
-        [
-            a.hypnogram.as_deref().or(xml),
-            a.respiratory.as_deref().or(xml),
-            a.arousals.as_deref().or(xml),
-        ],
-        rules,
-    )
-}
-
-/// The context in the files `[hypnogram, respiratory, arousals]` (those given).
-fn read_context([hyp, resp, arousals]: [Option<&Path>; 3], rules: &Rules) -> Result<Found, Error> {
-    let mut files = Vec::new();
-    let mut note = |what: &str, p: Option<&Path>| {
-        if let Some(p) = p {
-            files.push(format!("{what}: {}", p.display()));
-        }
-    };
-    note("hypnogram", hyp);
-    note("respiratory", resp);
-    note("arousals", arousals);
-    let context = Context {
-        hypnogram: hyp.map(|p| read_hypnogram(p, rules.epoch_s)).transpose()?,
-        respiratory: resp.map(read_respiratory).transpose()?.unwrap_or_default(),
-        arousals: arousals.map(read_arousals).transpose()?.unwrap_or_default(),
-    };
-    Ok((context, files))
-}
-
 /// Everything `detect` needs besides the night and its context.
 struct Setup {
     rules: Rules,
@@ -402,15 +321,19 @@ fn setup(a: &DetectArgs) -> Result<Setup, Error> {
     })
 }
 
-/// Reads and analyses one night.
-fn analyse(s: &Setup, night: &Path, (ctx, files): &Found) -> Result<Report, Error> {
-    let mut report = match s.reader.read_path(night)? {
+/// Reads and analyses one night, its context taken from `files` once the night's clock
+/// and length are known. Also gives the context used (for the figure).
+fn analyse(s: &Setup, night: &Path, files: &ContextFiles) -> Result<(Report, Found), Error> {
+    let recording = s.reader.read_path(night)?;
+    let found = files.take(&s.rules, NightClock::of(&recording))?;
+    let ctx = &found.context;
+    let mut report = match recording {
         Night::Emg(recording) => s.detector.run_owned(recording, ctx),
         Night::Accel(recording) => s.detector.run_accel(&recording, ctx),
     }
     .map_err(|e| e.in_file(night))?;
-    report.context.files.clone_from(files);
-    Ok(report)
+    found.apply(&mut report);
+    Ok((report, found))
 }
 
 /// `plm detect`: one night, or several ([`batch::batch`]).
@@ -420,13 +343,13 @@ fn detect(a: &DetectArgs) -> Result<(), Error> {
         return batch::batch(a);
     }
     let s = setup(a)?;
-    let found = night_context(&s, Some(&a.context), &a.night[0])?;
-    let report = analyse(&s, &a.night[0], &found)?;
+    let files = night_context(&s, Some(&a.context), &a.night[0])?;
+    let (report, found) = analyse(&s, &a.night[0], &files)?;
     emit(
         &report,
         &a.output,
         Some(&a.night[0]),
-        found.0.hypnogram.as_ref(),
+        found.context.hypnogram.as_ref(),
     )
 }
 
@@ -448,26 +371,15 @@ fn night_name(p: &Path) -> String {
     base.to_owned()
 }
 
-/// The context files of the night `name` in `dir`: `NAME.hyp.csv`, `NAME.resp.csv` and
-/// `NAME.arousals.csv`, those that exist.
-fn context_beside(dir: &Path, name: &str, rules: &Rules) -> Result<Found, Error> {
-    let beside = |suffix: &str| {
-        let p = dir.join(format!("{name}{suffix}"));
-        p.is_file().then_some(p)
-    };
-    let [h, r, a] = [".hyp.csv", ".resp.csv", ".arousals.csv"].map(beside);
-    read_context([h.as_deref(), r.as_deref(), a.as_deref()], rules)
-}
-
-/// The context of a night in `plm detect`: the files given in `a`, or else (unless
+/// The context files of a night in `plm detect`: those given in `a`, or else (unless
 /// `--no-beside`) those beside the night, as in batch mode.
-fn night_context(s: &Setup, a: Option<&ContextArgs>, night: &Path) -> Result<Found, Error> {
+fn night_context(s: &Setup, a: Option<&ContextArgs>, night: &Path) -> Result<ContextFiles, Error> {
     match a {
-        Some(a) if a.any_file() => context(a, &s.rules),
-        _ if !s.beside => Ok((Context::default(), Vec::new())),
+        Some(a) if a.any_file() => ContextFiles::given(a),
+        _ if !s.beside => Ok(ContextFiles::none()),
         _ => {
             let dir = night.parent().unwrap_or(Path::new(""));
-            context_beside(dir, &night_name(night), &s.rules)
+            ContextFiles::beside(dir, &night_name(night))
         }
     }
 }
@@ -498,20 +410,25 @@ fn axes(field: &'static str, s: &str) -> Result<[String; 3], Error> {
 /// `plm score`: a list of scored leg movements through the same scoring.
 fn score(a: &ScoreArgs) -> Result<(), Error> {
     let rules = rules(&a.context)?;
-    let (ctx, files) = context(&a.context, &rules)?;
-    let lms = read_leg_movements(&a.movements)?;
+    let files = ContextFiles::given(&a.context)?;
+    let night = NightClock {
+        start: None,
+        end_s: a.duration,
+    };
+    let (found, lists) = files.take_with(&rules, night, &[("leg_movements", &a.movements)])?;
+    let lms: Vec<_> = lists.into_iter().flatten().map(|m| m.lm).collect();
     let span = Span {
         duration_s: a.duration,
         ..Span::default()
     };
-    let mut report =
-        plm_detect::score(&lms, &ctx, &rules, span).map_err(|e| e.in_file(&a.movements))?;
-    report.context.files = files;
+    let mut report = plm_detect::score(&lms, &found.context, &rules, span)
+        .map_err(|e| e.in_file(&a.movements))?;
+    found.apply(&mut report);
     emit(
         &report,
         &a.output,
         Some(&a.movements),
-        ctx.hypnogram.as_ref(),
+        found.context.hypnogram.as_ref(),
     )
 }
 
@@ -596,13 +513,20 @@ fn emit(
             Some(p) => format!("input       {}\n", p.display()),
             None => String::new(),
         };
-        let files = &report.context.files;
+        let files = &report.context.sources;
         let files = if files.is_empty() {
             "none".to_owned()
         } else {
-            files.join(", ")
+            files
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         let _ = writeln!(text, "files       {files}");
+        if let Some(origin) = &report.context.clock_origin {
+            let _ = writeln!(text, "clock       t = 0 is {origin}");
+        }
         text.push_str(&report.summary_text());
         say(&text, stdout_taken);
     }

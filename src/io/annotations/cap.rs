@@ -34,3 +34,29 @@ pub(crate) fn recognise(text: &str) -> bool {
 pub(crate) fn read(text: &str, loc: &Location) -> Result<Events> {
     read_table(text, loc, FORMAT)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::io::annotations::{AnnotationFile, AnnotationOptions};
+
+    const CAP: &str = "Patient Name:\tn1\nRecording Date:\t01/03/2024\nEvents Included:\nSLEEP-S0\nMCAP-A1\n\nSleep Stage\tPosition\tTime [hh.mm.ss]\tEvent\tDuration [s]\tLocation\nW\tUnknown Position\t23.59.30\tSLEEP-S0\t30\tROC-LOC\nS4\tUnknown Position\t00.00.00\tSLEEP-S4\t30\tROC-LOC\nS4\tUnknown Position\t00.00.10\tMCAP-A2\t7\tC4-A1\nMT\tUnknown Position\t00.00.30\tSLEEP-MT\t30\tROC-LOC\n";
+
+    #[test]
+    fn stages_and_cap_phases_only_when_asked() {
+        let f =
+            AnnotationFile::read_from(std::io::Cursor::new(CAP.as_bytes().to_vec()), None).unwrap();
+        assert_eq!(f.format(), "CAP Sleep Database scorer file");
+        let o = AnnotationOptions::new(30.0);
+        let h = f.hypnogram(&o).unwrap().value;
+        assert_eq!(h.epochs().len(), 2);
+        assert_eq!(h.unstaged_epochs(), 1);
+        let e = f.arousals(&o).unwrap_err().to_string();
+        assert!(e.contains("--cap-arousals"), "{e}");
+        let o = AnnotationOptions {
+            cap_phases_as_arousals: true,
+            ..o
+        };
+        let a = f.arousals(&o).unwrap().value;
+        assert_eq!((a.len(), a[0].onset_s, a[0].offset_s), (1, 40.0, 47.0));
+    }
+}

@@ -18,24 +18,26 @@ use std::fmt;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 
-/// Seconds in a day.
-const DAY_S: f64 = 86_400.0;
+/// Nanoseconds in a day: clock times are kept in whole nanoseconds, so that millisecond
+/// times (`23:53:09.110`) become exactly the seconds a CSV list writes (39.11 s after
+/// 23:52:30, not 39.10999999999325).
+const DAY_NS: i64 = 86_400_000_000_000;
 
 /// A clock time read from a file: a day and the seconds into it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Clock {
     /// Days since 0001-01-01 when `dated`; else days since the file's first time.
     pub(crate) day: i64,
-    /// Seconds since midnight, [0, 86400).
-    pub(crate) tod_s: f64,
+    /// Nanoseconds since midnight, [0, 86400 s).
+    pub(crate) tod_ns: i64,
     /// Whether `day` is a calendar day.
     pub(crate) dated: bool,
 }
 
 impl Clock {
-    /// Seconds from `other` to `self` (both on the same kind of day count).
-    fn since(&self, other: &Clock) -> f64 {
-        (self.day - other.day) as f64 * DAY_S + (self.tod_s - other.tod_s)
+    /// Nanoseconds from `other` to `self`.
+    pub(crate) fn since_ns(&self, other: &Clock) -> i64 {
+        (self.day - other.day) * DAY_NS + (self.tod_ns - other.tod_ns)
     }
 }
 
@@ -51,19 +53,12 @@ impl ClockStart {
     /// `22:30:05` / `22:30`.
     #[must_use]
     pub fn parse(text: &str) -> Option<ClockStart> {
-        let (date, tod_s) = parse_clock(text)?;
+        let (date, tod_ns) = parse_clock(text)?;
         Some(ClockStart {
-            clock: match date {
-                Some(d) => Clock {
-                    day: day_number(d),
-                    tod_s,
-                    dated: true,
-                },
-                None => Clock {
-                    day: 0,
-                    tod_s,
-                    dated: false,
-                },
+            clock: Clock {
+                day: date.map_or(0, day_number),
+                tod_ns,
+                dated: date.is_some(),
             },
         })
     }
@@ -81,21 +76,17 @@ impl ClockStart {
 
 impl fmt::Display for ClockStart {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let whole = self.clock.tod_s.floor();
-        let (h, m, s) = (
-            (whole / 3600.0) as u32,
-            ((whole % 3600.0) / 60.0) as u32,
-            (whole % 60.0) as u32,
-        );
-        let frac = self.clock.tod_s - whole;
+        let whole = self.clock.tod_ns / 1_000_000_000;
+        let (h, m, s) = (whole / 3600, (whole % 3600) / 60, whole % 60);
+        let ms = (self.clock.tod_ns % 1_000_000_000) / 1_000_000;
         if self.clock.dated {
             if let Some(d) = NaiveDate::from_num_days_from_ce_opt((self.clock.day + 1) as i32) {
                 write!(f, "{}T", d.format("%Y-%m-%d"))?;
             }
         }
         write!(f, "{h:02}:{m:02}:{s:02}")?;
-        if frac > 5e-4 {
-            write!(f, ".{:03}", ((frac * 1000.0).round() as u32).min(999))?;
+        if ms > 0 {
+            write!(f, ".{ms:03}")?;
         }
         Ok(())
     }
@@ -106,16 +97,19 @@ fn day_number(d: NaiveDate) -> i64 {
     i64::from(d.num_days_from_ce()) - 1
 }
 
-/// Seconds since midnight of a date-time.
-fn tod_of(t: &NaiveDateTime) -> f64 {
-    f64::from(t.num_seconds_from_midnight()) + f64::from(t.nanosecond().min(999_999_999)) * 1e-9
+/// Nanoseconds since midnight of a date-time (a leap second's are folded into the second).
+fn tod_of(t: &NaiveDateTime) -> i64 {
+    i64::from(t.num_seconds_from_midnight()) * 1_000_000_000
+        + i64::from(t.nanosecond().min(999_999_999))
 }
 
 /// A date: `2013-07-26`, `26.07.2013`, `26/07/2013` (day first, as European exports write
 /// it; `07/26/2013` is read month first only because 26 cannot be a month).
 pub(crate) fn parse_date(text: &str) -> Option<NaiveDate> {
     let t = text.trim();
-    for fmt in ["%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%d-%m-%Y", "%m/%d/%Y", "%d.%m.%y", "%d/%m/%y"] {
+    for fmt in [
+        "%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%d-%m-%Y", "%m/%d/%Y", "%d.%m.%y", "%d/%m/%y",
+    ] {
         if let Ok(d) = NaiveDate::parse_from_str(t, fmt) {
             return Some(d);
         }
@@ -125,7 +119,7 @@ pub(crate) fn parse_date(text: &str) -> Option<NaiveDate> {
 
 /// A clock cell: a date-time (ISO, or a date as [`parse_date`] reads it and a time of day)
 /// or a time of day (`hh:mm:ss[.fff]`, `hh:mm:ss,fff`, `hh.mm.ss`, `hh:mm`).
-pub(crate) fn parse_clock(text: &str) -> Option<(Option<NaiveDate>, f64)> {
+pub(crate) fn parse_clock(text: &str) -> Option<(Option<NaiveDate>, i64)> {
     let t = text.trim();
     if let Some(dt) = crate::io::csv::row::parse_datetime(t.as_bytes()) {
         let naive = dt.naive_local();
@@ -138,22 +132,22 @@ pub(crate) fn parse_clock(text: &str) -> Option<(Option<NaiveDate>, f64)> {
     Some((None, parse_time_of_day(t)?))
 }
 
-/// `hh:mm:ss[.fff]`, `hh:mm:ss,fff`, `hh.mm.ss[.fff]`, `hh:mm` → seconds since midnight.
-pub(crate) fn parse_time_of_day(text: &str) -> Option<f64> {
+/// `hh:mm:ss[.fff]`, `hh:mm:ss,fff`, `hh.mm.ss[.fff]`, `hh:mm` → nanoseconds since
+/// midnight.
+pub(crate) fn parse_time_of_day(text: &str) -> Option<i64> {
     let t = text.trim();
-    let (main, frac) = match t.split_once(':') {
+    let (main, frac) = if t.contains(':') {
         // With colons, `.` or `,` starts the fraction.
-        Some(_) => match t.find(['.', ',']) {
+        match t.find(['.', ',']) {
             Some(i) => (&t[..i], Some(&t[i + 1..])),
             None => (t, None),
-        },
-        // `hh.mm.ss[.fff]`: the fourth part is the fraction.
-        None => {
-            let mut parts = t.splitn(4, '.');
-            let hms = [parts.next()?, parts.next()?, parts.next()?];
-            let head = &t[..hms.iter().map(|p| p.len()).sum::<usize>() + 2];
-            (head, parts.next())
         }
+    } else {
+        // `hh.mm.ss[.fff]`: the fourth part is the fraction.
+        let mut parts = t.splitn(4, '.');
+        let hms = [parts.next()?, parts.next()?, parts.next()?];
+        let head = &t[..hms.iter().map(|p| p.len()).sum::<usize>() + 2];
+        (head, parts.next())
     };
     let fields: Vec<&str> = main.split([':', '.']).collect();
     if !(2..=3).contains(&fields.len()) {
@@ -168,23 +162,24 @@ pub(crate) fn parse_time_of_day(text: &str) -> Option<f64> {
     let h = num(fields[0], 23)?;
     let m = num(fields[1], 59)?;
     let s = fields.get(2).map_or(Some(0), |s| num(s, 59))?;
-    let frac = match frac {
+    let frac_ns = match frac {
         Some(f) if !f.is_empty() && f.len() <= 9 && f.bytes().all(|b| b.is_ascii_digit()) => {
-            f.parse::<f64>().ok()? / 10f64.powi(f.len() as i32)
+            f.parse::<i64>().ok()? * 10i64.pow(9 - f.len() as u32)
         }
         Some(_) => return None,
-        None => 0.0,
+        None => 0,
     };
-    Some(f64::from(h * 3600 + m * 60 + s) + frac)
+    Some(i64::from(h * 3600 + m * 60 + s) * 1_000_000_000 + frac_ns)
 }
 
 /// Seconds from `start` to `stop` (each as [`parse_clock`] reads it): exact when both
 /// have dates, else the time of day from one to the other, over midnight if need be.
-pub(crate) fn span_s(start: (Option<NaiveDate>, f64), stop: (Option<NaiveDate>, f64)) -> f64 {
-    match (start.0, stop.0) {
-        (Some(a), Some(b)) => (day_number(b) - day_number(a)) as f64 * DAY_S + (stop.1 - start.1),
-        _ => (stop.1 - start.1).rem_euclid(DAY_S),
-    }
+pub(crate) fn span_s(start: (Option<NaiveDate>, i64), stop: (Option<NaiveDate>, i64)) -> f64 {
+    let ns = match (start.0, stop.0) {
+        (Some(a), Some(b)) => (day_number(b) - day_number(a)) * DAY_NS + (stop.1 - start.1),
+        _ => (stop.1 - start.1).rem_euclid(DAY_NS),
+    };
+    ns as f64 / 1e9
 }
 
 /// Puts the clock times of a file on days, in file order.
@@ -205,39 +200,32 @@ impl DayRoll {
     /// Places a time read as `(date, time of day)`: a date is kept; a time of day goes on
     /// the day nearest the previous time (the header's date, or the unknown day 0, for
     /// the first).
-    pub(crate) fn place(&mut self, (date, tod_s): (Option<NaiveDate>, f64)) -> Clock {
+    pub(crate) fn place(&mut self, (date, tod_ns): (Option<NaiveDate>, i64)) -> Clock {
         let clock = match (date, self.prev) {
             (Some(d), _) => Clock {
                 day: day_number(d),
-                tod_s,
+                tod_ns,
                 dated: true,
             },
             (None, Some(prev)) => {
-                let same = Clock {
-                    day: prev.day,
-                    ..prev
-                };
-                let gap = tod_s - same.tod_s;
-                let day = if gap < -DAY_S / 2.0 {
+                let gap = tod_ns - prev.tod_ns;
+                let day = if gap < -DAY_NS / 2 {
                     prev.day + 1
-                } else if gap > DAY_S / 2.0 {
+                } else if gap > DAY_NS / 2 {
                     prev.day - 1
                 } else {
                     prev.day
                 };
-                Clock { day, tod_s, ..prev }
+                Clock {
+                    day,
+                    tod_ns,
+                    ..prev
+                }
             }
-            (None, None) => match self.base {
-                Some(d) => Clock {
-                    day: day_number(d),
-                    tod_s,
-                    dated: true,
-                },
-                None => Clock {
-                    day: 0,
-                    tod_s,
-                    dated: false,
-                },
+            (None, None) => Clock {
+                day: self.base.map_or(0, day_number),
+                tod_ns,
+                dated: self.base.is_some(),
             },
         };
         self.prev = Some(clock);
@@ -256,23 +244,22 @@ pub(crate) enum Placing {
     DatesDisagree,
 }
 
-/// Seconds from `start` to each of `clocks`, and how they were placed (module docs).
-pub(crate) fn offsets(clocks: &[Clock], start: &ClockStart) -> (Vec<f64>, Placing) {
+/// Nanoseconds from `start` to each of `clocks`, and how they were placed (module docs).
+pub(crate) fn offsets(clocks: &[Clock], start: &ClockStart) -> (Vec<i64>, Placing) {
     let s = start.clock;
-    let Some(first) = clocks
-        .iter()
-        .min_by(|a, b| a.since(b).total_cmp(&0.0))
-        .copied()
-    else {
+    let Some(first) = clocks.iter().min_by_key(|c| (c.day, c.tod_ns)).copied() else {
         return (Vec::new(), Placing::Dated);
     };
     let dated = s.dated && clocks.iter().all(|c| c.dated);
-    if dated && first.since(&s).abs() <= DAY_S {
-        return (clocks.iter().map(|c| c.since(&s)).collect(), Placing::Dated);
+    if dated && first.since_ns(&s).abs() <= DAY_NS {
+        return (
+            clocks.iter().map(|c| c.since_ns(&s)).collect(),
+            Placing::Dated,
+        );
     }
-    let mut shift = (first.tod_s - s.tod_s).rem_euclid(DAY_S);
-    if shift >= DAY_S / 2.0 {
-        shift -= DAY_S;
+    let mut shift = (first.tod_ns - s.tod_ns).rem_euclid(DAY_NS);
+    if shift >= DAY_NS / 2 {
+        shift -= DAY_NS;
     }
     let placing = if dated {
         Placing::DatesDisagree
@@ -280,7 +267,7 @@ pub(crate) fn offsets(clocks: &[Clock], start: &ClockStart) -> (Vec<f64>, Placin
         Placing::TimeOfDay
     };
     (
-        clocks.iter().map(|c| shift + c.since(&first)).collect(),
+        clocks.iter().map(|c| shift + c.since_ns(&first)).collect(),
         placing,
     )
 }
@@ -291,24 +278,37 @@ mod tests {
 
     #[test]
     fn reads_the_clock_spellings() {
-        assert_eq!(parse_time_of_day("01:03:20.150"), Some(3800.15));
-        assert_eq!(parse_time_of_day("01:03:20,250"), Some(3800.25));
-        assert_eq!(parse_time_of_day("22.07.39"), Some(79659.0));
-        assert_eq!(parse_time_of_day("22:07"), Some(79620.0));
-        for bad in ["24:00:00", "1:2:3:4", "aa:bb:cc", "", "12:60:00", "12:00:00.x"] {
+        let s = |t: &str| parse_time_of_day(t).map(|ns| ns as f64 / 1e9);
+        assert_eq!(s("01:03:20.150"), Some(3800.15));
+        assert_eq!(s("01:03:20,250"), Some(3800.25));
+        assert_eq!(s("22.07.39"), Some(79659.0));
+        assert_eq!(s("22:07"), Some(79620.0));
+        for bad in [
+            "24:00:00",
+            "1:2:3:4",
+            "aa:bb:cc",
+            "",
+            "12:60:00",
+            "12:00:00.x",
+        ] {
             assert_eq!(parse_time_of_day(bad), None, "{bad}");
         }
         let (d, t) = parse_clock("2013-07-26T01:03:20.150").unwrap();
-        assert_eq!((d.unwrap().day(), t), (26, 3800.15));
+        assert_eq!((d.unwrap().day(), t), (26, 3_800_150_000_000));
         let (d, t) = parse_clock("23.09.2020 01:00:00").unwrap();
-        assert_eq!((d.unwrap().month(), t), (9, 3600.0));
+        assert_eq!((d.unwrap().month(), t), (9, 3_600_000_000_000));
         assert_eq!(parse_date("26/07/2013").map(|d| d.month()), Some(7));
         assert_eq!(parse_date("07/26/2013").map(|d| d.day()), Some(26));
         assert_eq!(
-            ClockStart::parse("2024-03-01 22:30:05").unwrap().to_string(),
+            ClockStart::parse("2024-03-01 22:30:05")
+                .unwrap()
+                .to_string(),
             "2024-03-01T22:30:05"
         );
-        assert_eq!(ClockStart::parse("22:30:05.5").unwrap().to_string(), "22:30:05.500");
+        assert_eq!(
+            ClockStart::parse("22:30:05.5").unwrap().to_string(),
+            "22:30:05.500"
+        );
     }
 
     #[test]
@@ -325,6 +325,7 @@ mod tests {
 
     #[test]
     fn offsets_by_date_or_by_time_of_day() {
+        const S: i64 = 1_000_000_000;
         let mut roll = DayRoll::new(parse_date("2013-07-26"));
         let clocks: Vec<Clock> = ["22:30:00", "23:59:59", "00:00:01"]
             .iter()
@@ -332,14 +333,17 @@ mod tests {
             .collect();
         let dated = ClockStart::parse("2013-07-26T22:00:00").unwrap();
         let (t, how) = offsets(&clocks, &dated);
-        assert_eq!((t, how), (vec![1800.0, 7199.0, 7201.0], Placing::Dated));
+        assert_eq!(
+            (t, how),
+            (vec![1800 * S, 7199 * S, 7201 * S], Placing::Dated)
+        );
         let tod = ClockStart::parse("22:00:00").unwrap();
-        assert_eq!(offsets(&clocks, &tod).0, vec![1800.0, 7199.0, 7201.0]);
+        assert_eq!(offsets(&clocks, &tod).0, vec![1800 * S, 7199 * S, 7201 * S]);
         // Lights off after the first event: it lies before t = 0.
         let late = ClockStart::parse("22:31:00").unwrap();
-        assert_eq!(offsets(&clocks, &late).0[0], -60.0);
+        assert_eq!(offsets(&clocks, &late).0[0], -60 * S);
         let other_day = ClockStart::parse("2014-01-01T22:00:00").unwrap();
         let (t, how) = offsets(&clocks, &other_day);
-        assert_eq!((t[0], how), (1800.0, Placing::DatesDisagree));
+        assert_eq!((t[0], how), (1800 * S, Placing::DatesDisagree));
     }
 }

@@ -27,7 +27,14 @@ pub(crate) const ROOT: &str = "EventExport";
 /// The events of an Embla XML file (module docs).
 pub(crate) fn read(data: &[u8], loc: &Location) -> Result<Events> {
     let mut ev = Events::new(FORMAT, loc);
-    let fields: &[&str] = &["Type", "StartTime", "StopTime", "Duration", "Location", "Channel"];
+    let fields: &[&str] = &[
+        "Type",
+        "StartTime",
+        "StopTime",
+        "Duration",
+        "Location",
+        "Channel",
+    ];
     let mut roll = DayRoll::new(None);
     for r in records(data, loc, &[("Event", fields)])? {
         let [kind_name, start, stop, duration, location, channel] =
@@ -52,21 +59,7 @@ pub(crate) fn read(data: &[u8], loc: &Location) -> Result<Events> {
         };
         let begin = parse_clock(&start).ok_or_else(|| bad("StartTime", &start))?;
         let clock = roll.place(begin);
-        let duration_s = if !stop.trim().is_empty() {
-            let end = parse_clock(&stop).ok_or_else(|| bad("StopTime", &stop))?;
-            let d = span_s(begin, end);
-            if !(d >= 0.0) {
-                return Err(Error::parse(
-                    at,
-                    format!(
-                        "event `{}`: StopTime `{}` is before its StartTime",
-                        shorten(kind_name.trim()),
-                        shorten(stop.trim())
-                    ),
-                ));
-            }
-            d
-        } else {
+        let duration_s = if stop.trim().is_empty() {
             duration_seconds(&duration).ok_or_else(|| {
                 Error::parse(
                     at.clone(),
@@ -77,6 +70,20 @@ pub(crate) fn read(data: &[u8], loc: &Location) -> Result<Events> {
                     ),
                 )
             })?
+        } else {
+            let end = parse_clock(&stop).ok_or_else(|| bad("StopTime", &stop))?;
+            let d = span_s(begin, end);
+            if d < 0.0 {
+                return Err(Error::parse(
+                    at,
+                    format!(
+                        "event `{}`: StopTime `{}` is before its StartTime",
+                        shorten(kind_name.trim()),
+                        shorten(stop.trim())
+                    ),
+                ));
+            }
+            d
         };
         ev.push(kind, &kind_name, When::Clock(clock), duration_s, at);
     }
@@ -108,4 +115,71 @@ fn duration_seconds(text: &str) -> Option<f64> {
         t.parse::<f64>().ok()?
     };
     (value.is_finite() && value >= 0.0).then_some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duration_seconds;
+    use crate::io::annotations::{AnnotationFile, AnnotationOptions, ClockStart};
+
+    const XML: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<EventExport>
+ <Events>
+  <Event><Type>SLEEP-S2</Type><StartTime>2013-07-26T23:59:45.000000</StartTime><StopTime>2013-07-27T00:00:15.000000</StopTime></Event>
+  <Event><Type>AROUSAL-RESP</Type><StartTime>2013-07-26T23:59:50.500000</StartTime><Duration>PT4.5S</Duration></Event>
+  <Event><Type>LM</Type><Location>Leg R</Location><StartTime>2013-07-27T00:00:01</StartTime><Duration>1.25</Duration></Event>
+  <Event><Type>SpO2-DESAT</Type><StartTime></StartTime></Event>
+ </Events>
+</EventExport>
+"#;
+
+    #[test]
+    fn clock_times_from_the_recording_start() {
+        let f =
+            AnnotationFile::read_from(std::io::Cursor::new(XML.as_bytes().to_vec()), None).unwrap();
+        assert_eq!(f.format(), "Embla XML");
+        let o = AnnotationOptions {
+            start: ClockStart::parse("2013-07-26T23:59:45"),
+            ..AnnotationOptions::new(30.0)
+        };
+        assert_eq!(f.hypnogram(&o).unwrap().value.epochs().len(), 1);
+        let a = f.arousals(&o).unwrap().value;
+        assert_eq!((a[0].onset_s, a[0].offset_s), (5.5, 10.0));
+        let m = f.leg_movements(&o).unwrap().value;
+        assert_eq!(
+            (m[0].onset_s, m[0].offset_s, m[0].side),
+            (16.0, 17.25, crate::Side::Right)
+        );
+        // Events after the recording's end are dropped and counted.
+        let o = AnnotationOptions {
+            end_s: Some(10.0),
+            ..o
+        };
+        let m = f.arousals(&o).unwrap();
+        assert!(
+            m.notes.iter().any(|n| n.contains("1 event of types")),
+            "{:?}",
+            m.notes
+        );
+        let e = f.leg_movements(&o).unwrap_err().to_string();
+        assert!(e.contains("no leg movements"), "{e}");
+    }
+
+    #[test]
+    fn durations_and_bad_times() {
+        assert_eq!(duration_seconds("PT1M2.5S"), Some(62.5));
+        assert_eq!(duration_seconds("12"), Some(12.0));
+        assert_eq!(duration_seconds("-1"), None);
+        assert_eq!(duration_seconds("PTxS"), None);
+        let bad = XML.replace("2013-07-27T00:00:01", "soon");
+        let e = AnnotationFile::read_from(std::io::Cursor::new(bad.into_bytes()), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("line 6: event `LM`: StartTime `soon`"), "{e}");
+        let cut = &XML[..XML.find("<Duration>1.25").unwrap()];
+        let e = AnnotationFile::read_from(std::io::Cursor::new(cut.as_bytes().to_vec()), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("ends inside a <Event>"), "{e}");
+    }
 }

@@ -25,25 +25,47 @@ type Layout = ([usize; 3], u64, char);
 fn layout(text: &str) -> Option<Layout> {
     let (n, first) = lines(text).find(|(_, l)| !l.trim().is_empty())?;
     let sep = if first.contains('\t') { '\t' } else { ',' };
-    let cells: Vec<String> = first
+    let raw: Vec<&str> = first
         .split(sep)
-        .map(|c| c.trim().trim_matches('"').to_ascii_lowercase())
+        .map(|c| c.trim().trim_matches('"'))
         .collect();
+    let cells: Vec<String> = raw.iter().map(|c| c.to_ascii_lowercase()).collect();
     let find = |names: &[&str]| cells.iter().position(|c| names.contains(&c.as_str()));
     if let (Some(s), Some(t), Some(d)) = (
-        find(&["start", "onset", "time", "start time", "starttime"]),
-        find(&["type", "event", "description", "annotation", "name", "label"]),
-        find(&["duration", "duration[s]", "duration [s]", "duration_s", "dur"]),
+        find(&[
+            "start",
+            "onset",
+            "time",
+            "start time",
+            "starttime",
+            "onset_s",
+            "start_s",
+        ]),
+        find(&[
+            "type",
+            "event",
+            "description",
+            "annotation",
+            "name",
+            "label",
+        ]),
+        find(&[
+            "duration",
+            "duration[s]",
+            "duration [s]",
+            "duration_s",
+            "dur",
+        ]),
     ) {
         // A CSV context list (`onset_s,offset_s,…`) has no duration column, so it is
         // never taken for one.
         return Some(([s, t, d], n, sep));
     }
     // No header: a first row `date-time, type, seconds`.
-    (cells.len() >= 3
-        && parse_clock(&cells[0]).is_some_and(|(date, _)| date.is_some())
-        && seconds(&cells[2]).is_some()
-        && !cells[1].is_empty())
+    (raw.len() >= 3
+        && parse_clock(raw[0]).is_some_and(|(date, _)| date.is_some())
+        && seconds(raw[2]).is_some()
+        && !raw[1].is_empty())
     .then_some(([0, 1, 2], n - 1, sep))
 }
 
@@ -63,7 +85,10 @@ pub(crate) fn read(text: &str, loc: &Location) -> Result<Events> {
         if line.trim().is_empty() {
             continue;
         }
-        let cells: Vec<&str> = line.split(sep).map(|c| c.trim().trim_matches('"')).collect();
+        let cells: Vec<&str> = line
+            .split(sep)
+            .map(|c| c.trim().trim_matches('"'))
+            .collect();
         let cell = |c: usize| cells.get(c).copied().unwrap_or("");
         let name = cell(t);
         let Some(kind) = classify(name, None, true) else {
@@ -98,4 +123,45 @@ pub(crate) fn read(text: &str, loc: &Location) -> Result<Events> {
         ev.push(kind, name, when, duration_s, at(loc, n));
     }
     Ok(ev)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::events::Side;
+    use crate::io::annotations::{AnnotationFile, AnnotationOptions, ClockStart};
+
+    fn read(text: &str) -> crate::Result<AnnotationFile> {
+        AnnotationFile::read_from(std::io::Cursor::new(text.as_bytes().to_vec()), None)
+    }
+
+    #[test]
+    fn iso_lists_with_or_without_a_header_and_mne_csv() {
+        let o = AnnotationOptions {
+            start: ClockStart::parse("2013-07-26T23:59:59"),
+            ..AnnotationOptions::new(30.0)
+        };
+        for text in [
+            "Start\tType\tDuration\n2013-07-26T23:59:59.500\tright-LM\t1.11\n2013-07-27T00:00:10.150\tleft-LM\t0.9\n",
+            "2013-07-26T23:59:59.500\tright-LM\t1.11\n2013-07-27T00:00:10.150\tleft-LM\t0.9\n",
+            "onset,duration,description\n2013-07-26 23:59:59.500,1.11,LM right\n2013-07-27 00:00:10.150,0.9,LM left\n",
+        ] {
+            let f = read(text).unwrap();
+            assert_eq!(f.format(), "event list (start, type, duration)", "{text}");
+            let m = f.leg_movements(&o).unwrap().value;
+            assert_eq!(m.len(), 2, "{text}");
+            assert_eq!((m[0].side, m[0].onset_s), (Side::Right, 0.5));
+            assert!((m[1].onset_s - 11.15).abs() < 1e-9 && m[1].side == Side::Left);
+        }
+        // Relative seconds need no start.
+        let f = read("onset,duration,description\n10.5,2,Hypopnea\n").unwrap();
+        let r = f.respiratory(&AnnotationOptions::new(30.0)).unwrap().value;
+        assert_eq!((r[0].onset_s, r[0].offset_s), (10.5, 12.5));
+        let e = read("Start\tType\tDuration\n2013-07-26T23:59:59\tright-LM\tlong\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "line 2, column 3 (duration): event `right-LM`: duration `long` is not a non-negative number of seconds"
+        );
+    }
 }

@@ -53,11 +53,13 @@ pub(crate) struct Events {
     pub(crate) format: &'static str,
     /// The file (for messages).
     pub(crate) loc: Location,
-    pub(crate) events: Vec<ScoredEvent>,
+    pub(crate) scored: Vec<ScoredEvent>,
     /// Events scoring does not use, by name.
     pub(crate) ignored: BTreeMap<String, usize>,
     /// The epoch length the file states, s.
     pub(crate) epoch_s: Option<f64>,
+    /// The recording's start the file states (DOMINO's `Start Time`).
+    pub(crate) declared_start: Option<ClockStart>,
 }
 
 /// The events placed on the recording's time axis.
@@ -75,15 +77,23 @@ impl Events {
         Self {
             format,
             loc: loc.clone(),
-            events: Vec::new(),
+            scored: Vec::new(),
             ignored: BTreeMap::new(),
             epoch_s: None,
+            declared_start: None,
         }
     }
 
     /// Adds an event scoring uses.
-    pub(crate) fn push(&mut self, kind: Kind, name: &str, start: When, duration_s: f64, at: Location) {
-        self.events.push(ScoredEvent {
+    pub(crate) fn push(
+        &mut self,
+        kind: Kind,
+        name: &str,
+        start: When,
+        duration_s: f64,
+        at: Location,
+    ) {
+        self.scored.push(ScoredEvent {
             kind,
             name: name.trim().to_owned(),
             start,
@@ -115,20 +125,16 @@ impl Events {
                 "{}: {total} event{} of types scoring does not use ignored: {}",
                 self.what(),
                 if total == 1 { "" } else { "s" },
-                self.names_seen(&self.ignored)
+                Self::names_seen(&self.ignored)
             )
         })
     }
 
     /// `name ×count, …` of the most frequent names, for notes and errors.
-    fn names_seen(&self, names: &BTreeMap<String, usize>) -> String {
+    fn names_seen(names: &BTreeMap<String, usize>) -> String {
         let mut v: Vec<(&String, &usize)> = names.iter().collect();
         v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        let mut s: Vec<String> = v
-            .iter()
-            .take(8)
-            .map(|(n, c)| format!("{n} ×{c}"))
-            .collect();
+        let mut s: Vec<String> = v.iter().take(8).map(|(n, c)| format!("{n} ×{c}")).collect();
         if v.len() > 8 {
             s.push(format!("… ({} more names)", v.len() - 8));
         }
@@ -138,19 +144,22 @@ impl Events {
     /// The error for a file without any event of `what` (stages, respiratory events …).
     pub(crate) fn none_of(&self, what: &str) -> Error {
         let mut names: BTreeMap<String, usize> = self.ignored.clone();
-        for e in &self.events {
+        for e in &self.scored {
             *names.entry(shorten(&e.name)).or_insert(0) += 1;
         }
         let total: usize = names.values().sum();
         Error::input(
             self.loc.clone(),
             if total == 0 {
-                format!("{}: no {what}: the file holds no scored events", self.format)
+                format!(
+                    "{}: no {what}: the file holds no scored events",
+                    self.format
+                )
             } else {
                 format!(
                     "{}: no {what} among {total} scored events; event names seen: {}",
                     self.format,
-                    self.names_seen(&names)
+                    Self::names_seen(&names)
                 )
             },
         )
@@ -158,25 +167,27 @@ impl Events {
 
     /// The clock time of the first stage epoch, when stages have clock times.
     pub(crate) fn first_stage_clock(&self) -> Option<ClockStart> {
-        self.events
+        self.scored
             .iter()
             .filter(|e| matches!(e.kind, Kind::Stage(_)))
             .filter_map(|e| match e.start {
                 When::Clock(c) => Some(c),
                 When::Elapsed(_) => None,
             })
-            .min_by(|a, b| (a.day, a.tod_s).partial_cmp(&(b.day, b.tod_s)).unwrap_or(std::cmp::Ordering::Equal))
+            .min_by_key(|c| (c.day, c.tod_ns))
             .map(ClockStart::from_clock)
     }
 
     /// Whether some events have clock times.
     pub(crate) fn has_clock_times(&self) -> bool {
-        self.events.iter().any(|e| matches!(e.start, When::Clock(_)))
+        self.scored
+            .iter()
+            .any(|e| matches!(e.start, When::Clock(_)))
     }
 
     /// The events of `keep` kinds on the recording's time axis: clock times placed from
-    /// `start` (else from the file's first stage epoch), those before 0 or after `end_s`
-    /// dropped and counted.
+    /// `start` (else from the recording start the file states, else from its first stage
+    /// epoch), those before 0 or after `end_s` dropped and counted.
     ///
     /// # Errors
     /// [`Error::Input`] for clock times with no start to place them from.
@@ -186,7 +197,7 @@ impl Events {
         start: Option<&ClockStart>,
         end_s: Option<f64>,
     ) -> Result<Placed> {
-        let chosen: Vec<&ScoredEvent> = self.events.iter().filter(|e| keep(e.kind)).collect();
+        let chosen: Vec<&ScoredEvent> = self.scored.iter().filter(|e| keep(e.kind)).collect();
         let clocks: Vec<Clock> = chosen
             .iter()
             .filter_map(|e| match e.start {
@@ -195,49 +206,54 @@ impl Events {
             })
             .collect();
         let mut placed = Placed::default();
-        let mut offsets_s = Vec::new().into_iter();
+        let mut offsets_ns = Vec::new().into_iter();
         if !clocks.is_empty() {
-            let origin = match start.copied().or_else(|| self.first_stage_clock()) {
-                Some(s) => s,
-                None => {
-                    return Err(Error::input(
-                        self.loc.clone(),
-                        format!(
-                            "{}: the events are in clock time, and nothing gives the recording's start: give --start-time (hh:mm:ss or a date-time), a night with a start, or a hypnogram in clock time",
-                            self.format
-                        ),
-                    ));
-                }
+            let Some(origin) = start
+                .copied()
+                .or(self.declared_start)
+                .or_else(|| self.first_stage_clock())
+            else {
+                return Err(Error::input(
+                    self.loc.clone(),
+                    format!(
+                        "{}: the events are in clock time, and nothing gives the recording's start: give --start-time (hh:mm:ss or a date-time), a night with a start, or a hypnogram in clock time",
+                        self.format
+                    ),
+                ));
             };
             let (t, how) = offsets(&clocks, &origin);
-            match how {
-                Placing::Dated => {}
-                Placing::TimeOfDay => {}
-                Placing::DatesDisagree => placed.notes.push(format!(
+            if how == Placing::DatesDisagree {
+                placed.notes.push(format!(
                     "{}: its dates are more than a day from the recording's start ({origin}): placed by time of day",
                     self.what()
-                )),
+                ));
             }
-            offsets_s = t.into_iter();
+            offsets_ns = t.into_iter();
         }
         let (mut before, mut after) = (0usize, 0usize);
         for e in chosen {
-            let (onset, clock) = match e.start {
-                When::Elapsed(s) => (s, false),
-                When::Clock(_) => (offsets_s.next().unwrap_or(f64::NAN), true),
+            let (onset, offset) = match e.start {
+                When::Elapsed(s) => (s, end_of(s, e.duration_s)),
+                When::Clock(_) => {
+                    // In whole nanoseconds, so that `23:53:09.110` for 3.536 s is exactly
+                    // 39.11 s to 42.646 s from 23:52:30, as a CSV list would say.
+                    let on_ns = offsets_ns.next().unwrap_or(i64::MIN);
+                    let dur_ns = (e.duration_s * 1e9).round() as i64;
+                    if on_ns < 0 {
+                        before += 1;
+                        continue;
+                    }
+                    let onset = on_ns as f64 / 1e9;
+                    if end_s.is_some_and(|end| onset >= end) {
+                        after += 1;
+                        continue;
+                    }
+                    (onset, on_ns.saturating_add(dur_ns) as f64 / 1e9)
+                }
             };
-            if clock && onset < -1e-6 {
-                before += 1;
-                continue;
-            }
-            if clock && end_s.is_some_and(|end| onset >= end) {
-                after += 1;
-                continue;
-            }
-            let onset = if clock { onset.max(0.0) } else { onset };
             placed
                 .events
-                .push((e.kind, e.name.clone(), onset, onset + e.duration_s, e.at.clone()));
+                .push((e.kind, e.name.clone(), onset, offset, e.at.clone()));
         }
         if before + after > 0 {
             placed.notes.push(format!(
@@ -251,12 +267,21 @@ impl Events {
     }
 }
 
+/// The end of an event from `onset_s` lasting `duration_s`, summed in whole nanoseconds
+/// where both fit (exactly the decimal a file's `Start` and `Duration` add up to: 39.11,
+/// not 39.110000000000006), else as floats.
+fn end_of(onset_s: f64, duration_s: f64) -> f64 {
+    const EXACT: f64 = 4.0e15; // below 2^53 ns
+    let (on, du) = (onset_s * 1e9, duration_s * 1e9);
+    if on.abs() < EXACT && du.abs() < EXACT {
+        ((on.round() + du.round()) / 1e9).max(onset_s)
+    } else {
+        onset_s + duration_s
+    }
+}
+
 /// The hypnogram of the placed stage events, cut into `epoch_s` epochs.
-pub(crate) fn hypnogram(
-    ev: &Events,
-    placed: &Placed,
-    epoch_s: f64,
-) -> Result<Hypnogram> {
+pub(crate) fn hypnogram(ev: &Events, placed: &Placed, epoch_s: f64) -> Result<Hypnogram> {
     if let Some(file_epoch) = ev.epoch_s {
         if (file_epoch - epoch_s).abs() > 1e-6 {
             return Err(Error::input(

@@ -1,30 +1,13 @@
 //! Reading the scoring context — a hypnogram, respiratory events, arousals — and lists of
-//! scored leg movements, from whichever file holds them: a CSV file or the export of the
-//! software that scored the night.
+//! scored leg movements from a CSV file or the export of the software that scored the
+//! night: [`AnnotationFile`] (the formats and rules are in the `io` module docs).
 //!
-//! A file is recognised by its content, whatever its name, plain or gzip:
-//!
-//! | format | recognised by | module |
-//! |---|---|---|
-//! | EDF+ / BDF+ annotations (Sleep-EDF hypnograms, the night's own EDF+, PLMScoRe/Polyman `@@` channels) | the EDF header | [`edf_plus`] |
-//! | NSRR XML (`*-nsrr.xml`; `EventType` or `EventConcept`/ontology terms) | root `PSGAnnotation` | [`nsrr`] |
-//! | Compumedics Profusion XML (`*-profusion.xml`) | root `CMPStudyConfig` | [`profusion`] |
-//! | Embla XML event export | root `EventExport` | [`embla`] |
-//! | RemLogic event export (text) | `RemLogic Event Export`, or a `Time`/`Event`/`Duration` tab table | [`remlogic`] |
-//! | CAP Sleep Database scorer file | that table with a `Sleep Stage` column, untitled | [`cap`] |
-//! | SOMNOmedics DOMINO export | `Signal ID:` / `Start Time:` + `Rate:` header | [`domino`] |
-//! | event list `Start  Type  Duration` (also MNE's `onset,duration,description`) | its first row | [`event_list`] |
-//! | CSV (`epoch_start_s,stage`; `onset_s,offset_s[,kind/side]`) | anything else | [`csv`] |
-//!
-//! Every format but CSV is read into the same events ([`events`], names classified by
-//! [`vocab`]), from which an [`AnnotationFile`] takes the part asked for. Formats with
-//! clock times (Embla, RemLogic, CAP, DOMINO, event lists) are placed on the recording's
-//! time axis from an [`AnnotationOptions::start`] ([`clock`]); an event before its start or
-//! after [`AnnotationOptions::end_s`] is dropped and counted in a note. Events of types
-//! scoring does not use are ignored whatever their content, and counted in a note by name;
-//! a malformed event of a used type is an error naming the line; a recognised file that
-//! holds none of what was asked for is an error listing the event names it has. Times are
-//! seconds from the start of the recording.
+//! One file per format — [`csv`], [`nsrr`], [`profusion`], [`edf_plus`], [`embla`],
+//! [`remlogic`], [`cap`], [`domino`], [`event_list`] — each recognised here by content and
+//! read into the same [`events`] (names classified by [`vocab`]; clock times placed by
+//! [`clock`]; text decoded by [`text`], XML walked by [`xml`]), from which an
+//! [`AnnotationFile`] takes the part asked for. Times are seconds from the start of the
+//! recording.
 
 pub(crate) mod cap;
 pub(crate) mod clock;
@@ -46,15 +29,14 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 pub use self::clock::ClockStart;
-pub(crate) use self::read::read_flagged_movements;
+use self::events::{Events, Placed};
 pub use self::read::{
     read_annotations, read_arousals, read_arousals_from, read_hypnogram, read_hypnogram_from,
     read_leg_movements, read_leg_movements_from, read_respiratory, read_respiratory_from,
 };
-use self::events::{Events, Placed};
 use self::vocab::Kind;
 use crate::error::{Error, Location, Result, shorten};
-use crate::events::{Interval, LegMovement, Side};
+use crate::events::{Interval, LegMovement, ReferenceMovement, Side};
 use crate::io::context::{Context, Hypnogram, RespiratoryEvent};
 use crate::io::csv::source::open_path;
 
@@ -63,8 +45,8 @@ use crate::io::csv::source::open_path;
 pub struct AnnotationOptions {
     /// Hypnogram epoch length, s: the rules' `epoch_s` (30 s).
     pub epoch_s: f64,
-    /// The recording's clock at t = 0, for formats with clock times. `None`: the file's
-    /// own first stage epoch (an error when it has none).
+    /// The recording's clock at t = 0, for formats with clock times. `None`: the start the
+    /// file states (DOMINO), else its own first stage epoch (an error when it has none).
     pub start: Option<ClockStart>,
     /// The recording's length, s: clock-time events from then on are dropped and counted.
     pub end_s: Option<f64>,
@@ -150,6 +132,15 @@ impl AnnotationFile {
         matches!(&self.content, Content::Events(e) if e.has_clock_times())
     }
 
+    /// The recording's start the file states (a DOMINO header's `Start Time`), if any.
+    #[must_use]
+    pub fn declared_start(&self) -> Option<ClockStart> {
+        match &self.content {
+            Content::Events(e) => e.declared_start,
+            Content::Csv(_) => None,
+        }
+    }
+
     /// The clock time of the file's first stage epoch, when its stages have clock times.
     #[must_use]
     pub fn first_stage_time(&self) -> Option<ClockStart> {
@@ -165,7 +156,7 @@ impl AnnotationFile {
 
     /// The events of `keep` kinds placed on the recording's time axis, with the notes on
     /// ignored and dropped events.
-    fn placed(&self, ev: &Events, keep: impl Fn(Kind) -> bool, o: &AnnotationOptions) -> Result<Placed> {
+    fn placed(ev: &Events, keep: impl Fn(Kind) -> bool, o: &AnnotationOptions) -> Result<Placed> {
         let mut placed = ev.place(keep, o.start.as_ref(), o.end_s)?;
         if let Some(n) = ev.ignored_note() {
             placed.notes.insert(0, n);
@@ -186,7 +177,7 @@ impl AnnotationFile {
                 notes: Vec::new(),
             }),
             Content::Events(ev) => {
-                let placed = self.placed(ev, |k| matches!(k, Kind::Stage(_)), o)?;
+                let placed = Self::placed(ev, |k| matches!(k, Kind::Stage(_)), o)?;
                 let value = events::hypnogram(ev, &placed, o.epoch_s)?;
                 Ok(Taken {
                     value,
@@ -208,7 +199,7 @@ impl AnnotationFile {
                 notes: Vec::new(),
             }),
             Content::Events(ev) => {
-                let placed = self.placed(ev, |k| k == Kind::Respiratory, o)?;
+                let placed = Self::placed(ev, |k| k == Kind::Respiratory, o)?;
                 let value = events::respiratory(&placed);
                 if value.is_empty() {
                     return Err(ev.none_of("respiratory events"));
@@ -233,15 +224,20 @@ impl AnnotationFile {
             }),
             Content::Events(ev) => {
                 let cap = o.cap_phases_as_arousals;
-                let placed =
-                    self.placed(ev, |k| k == Kind::Arousal || (cap && k == Kind::CapPhase), o)?;
+                let placed = Self::placed(
+                    ev,
+                    |k| k == Kind::Arousal || (cap && k == Kind::CapPhase),
+                    o,
+                )?;
                 let value = events::arousals(&placed, cap);
                 if value.is_empty() {
-                    return Err(ev.none_of(if ev.events.iter().any(|e| e.kind == Kind::CapPhase) {
-                        "arousals (its CAP A phases count as arousals with --cap-arousals)"
-                    } else {
-                        "arousals"
-                    }));
+                    return Err(ev.none_of(
+                        if ev.scored.iter().any(|e| e.kind == Kind::CapPhase) {
+                            "arousals (its CAP A phases count as arousals with --cap-arousals)"
+                        } else {
+                            "arousals"
+                        },
+                    ));
                 }
                 Ok(Taken {
                     value,
@@ -265,7 +261,7 @@ impl AnnotationFile {
             ));
         };
         let cap = o.cap_phases_as_arousals;
-        let placed = self.placed(
+        let placed = Self::placed(
             ev,
             |k| {
                 matches!(k, Kind::Stage(_) | Kind::Respiratory | Kind::Arousal)
@@ -279,9 +275,17 @@ impl AnnotationFile {
             arousals: events::arousals(&placed, cap),
         };
         let mut notes = placed.notes;
+        let cap_hint = !cap && ev.scored.iter().any(|e| e.kind == Kind::CapPhase);
         for (empty, what) in [
             (context.respiratory.is_empty(), "respiratory events"),
-            (context.arousals.is_empty(), "arousals"),
+            (
+                context.arousals.is_empty(),
+                if cap_hint {
+                    "arousals (its CAP A phases count as arousals with --cap-arousals)"
+                } else {
+                    "arousals"
+                },
+            ),
         ] {
             if empty {
                 notes.push(format!("{}: holds no {what}", ev.what()));
@@ -306,19 +310,38 @@ impl AnnotationFile {
         })
     }
 
-    /// [`AnnotationFile::leg_movements`], each with its `certain` flag: `false` where a
-    /// CSV list's optional `certain` column says `0`, `true` otherwise.
-    pub(crate) fn flagged_movements(
+    /// [`AnnotationFile::leg_movements`] as reference movements for
+    /// [`compare`](crate::compare()): `certain` is `false` where a CSV list's optional
+    /// `certain` column says `0` (the convention of simulated truth files for barely visible
+    /// movements), `true` otherwise.
+    ///
+    /// # Errors
+    /// As [`AnnotationFile::leg_movements`], and for a `certain` cell other than 0/1 (or
+    /// true/false, yes/no).
+    pub fn reference_movements(
         &self,
         o: &AnnotationOptions,
-    ) -> Result<Taken<Vec<(LegMovement, bool)>>> {
+    ) -> Result<Taken<Vec<ReferenceMovement>>> {
+        let t = self.flagged_movements(o)?;
+        Ok(Taken {
+            value: t
+                .value
+                .into_iter()
+                .map(|(lm, certain)| ReferenceMovement { lm, certain })
+                .collect(),
+            notes: t.notes,
+        })
+    }
+
+    /// [`AnnotationFile::leg_movements`], each with its `certain` flag.
+    fn flagged_movements(&self, o: &AnnotationOptions) -> Result<Taken<Vec<(LegMovement, bool)>>> {
         match &self.content {
             Content::Csv(data) => Ok(Taken {
                 value: csv_movements(self.name.as_deref(), data.clone())?,
                 notes: Vec::new(),
             }),
             Content::Events(ev) => {
-                let placed = self.placed(ev, |k| matches!(k, Kind::Movement(_)), o)?;
+                let placed = Self::placed(ev, |k| matches!(k, Kind::Movement(_)), o)?;
                 let (value, sideless) = events::leg_movements(&placed);
                 if value.is_empty() {
                     return Err(ev.none_of(if sideless > 0 {
@@ -364,7 +387,9 @@ fn recognise(name: Option<&Path>, mut input: Box<dyn Read + Send>) -> Result<Con
         let events = match root.as_str() {
             profusion::ROOT => profusion::read(&data, &loc)?,
             embla::ROOT => embla::read(&data, &loc)?,
-            _ if root == "PSGAnnotation" || memchr::memmem::find(&data, b"<ScoredEvent").is_some() => {
+            _ if root == "PSGAnnotation"
+                || memchr::memmem::find(&data, b"<ScoredEvent").is_some() =>
+            {
                 nsrr::read(&data, &loc)?
             }
             _ => {

@@ -57,14 +57,18 @@ pub(crate) fn read(data: &[u8], loc: &Location) -> Result<Events> {
             ev.epoch_s = r.text.trim().parse::<f64>().ok().filter(|v| *v > 0.0);
             continue;
         }
-        let [event_type, concept, start, duration] = <[String; 4]>::try_from(r.fields)
-            .unwrap_or_default();
+        let [event_type, concept, start, duration] =
+            <[String; 4]>::try_from(r.fields).unwrap_or_default();
         let (name, label) = match concept.split_once('|') {
             Some((n, l)) => (n.trim(), l.trim()),
             None => (concept.trim(), ""),
         };
         let Some(kind) = kind_of(event_type.trim(), name, label) else {
-            ev.ignore(if name.is_empty() { event_type.trim() } else { name });
+            ev.ignore(if name.is_empty() {
+                event_type.trim()
+            } else {
+                name
+            });
             continue;
         };
         let at = loc.at_line(r.line);
@@ -98,12 +102,16 @@ fn kind_of(event_type: &str, name: &str, label: &str) -> Option<Kind> {
             _ => Some(Kind::Movement(None)),
         };
     }
-    if t.is_empty() || t.starts_with("|") {
+    if t.is_empty() || t.starts_with('|') {
         // A concept only.
         let staged = label.len() == 1 && label.as_bytes()[0].is_ascii_digit() && {
             let w = words(name);
-            w.iter()
-                .any(|x| matches!(x.as_str(), "sleep" | "wake" | "unscored" | "movement" | "stage"))
+            w.iter().any(|x| {
+                matches!(
+                    x.as_str(),
+                    "sleep" | "wake" | "unscored" | "movement" | "stage"
+                )
+            })
         };
         if staged {
             return Some(Kind::Stage(stage_of(name, label)));

@@ -46,7 +46,10 @@ pub(crate) fn read(data: &[u8], loc: &Location) -> Result<Events> {
             .ok_or_else(|| {
                 Error::parse(
                     loc.at_line(r.line),
-                    format!("<EpochLength> `{}` is not a positive number of seconds", shorten(r.text.trim())),
+                    format!(
+                        "<EpochLength> `{}` is not a positive number of seconds",
+                        shorten(r.text.trim())
+                    ),
                 )
             })?,
         None => 30.0,
@@ -93,4 +96,76 @@ pub(crate) fn read(data: &[u8], loc: &Location) -> Result<Events> {
         }
     }
     Ok(ev)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::events::Side;
+    use crate::io::Stage;
+    use crate::io::annotations::{AnnotationFile, AnnotationOptions};
+
+    const XML: &str = "<?xml version=\"1.0\"?>\r\n<CMPStudyConfig>\r\n<EpochLength>30</EpochLength>\r\n<ScoredEvents>\r\n<ScoredEvent><Name>Technician Notes</Name><Start></Start><Duration>0</Duration></ScoredEvent>\r\n<ScoredEvent><Name>SpO2 desaturation</Name><Start>3</Start><Duration>Invalid Duration</Duration></ScoredEvent>\r\n<ScoredEvent><Name>Hypopnea</Name><Start>31.5</Start><Duration>12</Duration><Input>Nasal</Input></ScoredEvent>\r\n<ScoredEvent><Name>Arousal ()</Name><Start>40</Start><Duration>4</Duration></ScoredEvent>\r\n<ScoredEvent><Name>Limb Movement (Left)</Name><Start>50</Start><Duration>1.5</Duration></ScoredEvent>\r\n<ScoredEvent><Name>PLM (Left)</Name><Start>50</Start><Duration>1.5</Duration></ScoredEvent>\r\n<ScoredEvent><Name>Limb Movement</Name><Start>60</Start><Duration>1</Duration><Input>RAT</Input></ScoredEvent>\r\n</ScoredEvents>\r\n<SleepStages>\r\n<SleepStage>0</SleepStage>\r\n<SleepStage>4</SleepStage>\r\n<SleepStage>9</SleepStage>\r\n<SleepStage>5</SleepStage>\r\n</SleepStages>\r\n</CMPStudyConfig>\r\n";
+
+    fn read(text: &str) -> crate::Result<AnnotationFile> {
+        AnnotationFile::read_from(
+            std::io::Cursor::new(text.as_bytes().to_vec()),
+            Some(std::path::Path::new("p.xml")),
+        )
+    }
+
+    #[test]
+    fn stages_events_and_movements() {
+        let f = read(XML).unwrap();
+        let o = AnnotationOptions::new(30.0);
+        let c = f.context(&o).unwrap();
+        let h = c.value.hypnogram.unwrap();
+        assert_eq!(
+            h.epochs(),
+            vec![(0.0, Stage::W), (30.0, Stage::N3), (90.0, Stage::R)]
+        );
+        assert_eq!(h.unstaged_epochs(), 1);
+        assert_eq!(c.value.respiratory.len(), 1);
+        assert_eq!(c.value.arousals.len(), 1);
+        // The empty Start and the invalid duration are on events scoring does not use.
+        assert!(c.notes[0].ends_with("2 events of types scoring does not use ignored: SpO2 desaturation ×1, Technician Notes ×1"), "{:?}", c.notes);
+        let m = f.leg_movements(&o).unwrap().value;
+        assert_eq!(m.len(), 2, "the PLM marking repeats the left LM");
+        assert_eq!(
+            (m[1].side, m[1].onset_s),
+            (Side::Right, 60.0),
+            "side from the Input channel"
+        );
+        // Epochs of another length than the rules' are refused.
+        let e = f
+            .hypnogram(&AnnotationOptions::new(20.0))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("its epochs are 30 s long, the rules' epoch_s is 20 s"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bad_used_events_and_cut_files_are_errors() {
+        let e = read(&XML.replace("<Start>31.5</Start>", "<Start></Start>"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "p.xml, line 7: scored event `Hypopnea`: Start `` is not a non-negative number of seconds"
+        );
+        let e = read(&XML.replace("<SleepStage>9</SleepStage>", "<SleepStage>N2</SleepStage>"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("p.xml, line 16: <SleepStage> `N2`"), "{e}");
+        let e = read(&XML[..XML.find("</SleepStages>").unwrap()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("ends before </CMPStudyConfig>"), "{e}");
+        let e = read("<?xml version=\"1.0\"?><Other><a/></Other>")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("XML with root <Other>"), "{e}");
+    }
 }

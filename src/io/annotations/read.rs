@@ -1,7 +1,7 @@
 //! One-call readers of one part of the context, for callers that need neither the notes
 //! nor a clock start: each reads the file as an [`AnnotationFile`] and takes the part with
-//! [`AnnotationOptions::new`] (clock times are placed from the file's own first stage
-//! epoch).
+//! [`AnnotationOptions::new`] (clock times are placed from the start the file states, else
+//! from its own first stage epoch).
 
 use std::io::Read;
 use std::path::Path;
@@ -15,7 +15,7 @@ use crate::io::context::{Context, Hypnogram, RespiratoryEvent};
 const ANY_EPOCH_S: f64 = 30.0;
 
 /// Reads a hypnogram whose epochs are `epoch_s` long (the rules' `epoch_s`, 30 s) from a
-/// file of any format ([`super`]).
+/// file of any format ([`AnnotationFile`]).
 ///
 /// # Errors
 /// As [`AnnotationFile::read`] and [`AnnotationFile::hypnogram`].
@@ -56,7 +56,9 @@ pub fn read_respiratory_from(
     name: Option<&Path>,
 ) -> Result<Vec<RespiratoryEvent>> {
     let o = AnnotationOptions::new(ANY_EPOCH_S);
-    Ok(AnnotationFile::read_from(input, name)?.respiratory(&o)?.value)
+    Ok(AnnotationFile::read_from(input, name)?
+        .respiratory(&o)?
+        .value)
 }
 
 /// Reads arousals (CSV `onset_s,offset_s`, or an export's arousals) from a file.
@@ -111,20 +113,7 @@ pub fn read_leg_movements_from(
     name: Option<&Path>,
 ) -> Result<Vec<LegMovement>> {
     let o = AnnotationOptions::new(ANY_EPOCH_S);
-    Ok(AnnotationFile::read_from(input, name)?.leg_movements(&o)?.value)
-}
-
-/// [`read_leg_movements_from`], each movement with its `certain` flag (`false` where a
-/// CSV list's optional `certain` column says `0`, the convention of simulated truth files
-/// for barely visible movements), placed with `o`.
-///
-/// # Errors
-/// As [`read_leg_movements`], and for a `certain` cell other than 0/1 (or true/false,
-/// yes/no).
-pub(crate) fn read_flagged_movements(
-    input: Box<dyn Read + Send>,
-    name: Option<&Path>,
-    o: &AnnotationOptions,
-) -> Result<Vec<(LegMovement, bool)>> {
-    Ok(AnnotationFile::read_from(input, name)?.flagged_movements(o)?.value)
+    Ok(AnnotationFile::read_from(input, name)?
+        .leg_movements(&o)?
+        .value)
 }

@@ -50,7 +50,10 @@ pub(crate) struct Columns {
 /// The table header among the first lines of `text`: its line and columns.
 pub(crate) fn table_header(text: &str) -> Option<(u64, Columns)> {
     lines(text).take(400).find_map(|(n, l)| {
-        let cells: Vec<String> = l.split('\t').map(|c| c.trim().to_ascii_lowercase()).collect();
+        let cells: Vec<String> = l
+            .split('\t')
+            .map(|c| c.trim().to_ascii_lowercase())
+            .collect();
         let find = |pred: &dyn Fn(&str) -> bool| cells.iter().position(|c| pred(c));
         let time = find(&|c| c.starts_with("time"))?;
         let event = find(&|c| c == "event")?;
@@ -78,13 +81,18 @@ pub(crate) fn read_table(text: &str, loc: &Location, format: &'static str) -> Re
     let Some((header_line, cols)) = table_header(text) else {
         return Err(Error::input(
             loc.clone(),
-            format!("{format}: no table header (a line with `Time […]`, `Event` and `Duration[s]` columns, tab-separated)"),
+            format!(
+                "{format}: no table header (a line with `Time […]`, `Event` and `Duration[s]` columns, tab-separated)"
+            ),
         ));
     };
     let date = header_value(text, "Recording Date", header_line as usize)
         .map(|(n, v)| {
             parse_date(v).ok_or_else(|| {
-                Error::parse(at(loc, n), format!("Recording Date `{}` is not a date", shorten(v)))
+                Error::parse(
+                    at(loc, n),
+                    format!("Recording Date `{}` is not a date", shorten(v)),
+                )
             })
         })
         .transpose()?;
@@ -119,7 +127,11 @@ pub(crate) fn rows(
         let clock = parse_clock(time).ok_or_else(|| {
             Error::parse(
                 field(cols.time, "time"),
-                format!("event `{}`: `{}` is not a clock time", shorten(name), shorten(time)),
+                format!(
+                    "event `{}`: `{}` is not a clock time",
+                    shorten(name),
+                    shorten(time)
+                ),
             )
         })?;
         let duration = cell(cols.duration);
@@ -133,7 +145,95 @@ pub(crate) fn rows(
                 ),
             )
         })?;
-        ev.push(kind, name, When::Clock(roll.place(clock)), duration_s, at(&loc, n));
+        ev.push(
+            kind,
+            name,
+            When::Clock(roll.place(clock)),
+            duration_s,
+            at(&loc, n),
+        );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::events::Side;
+    use crate::io::Stage;
+    use crate::io::annotations::{AnnotationFile, AnnotationOptions, ClockStart};
+
+    const EXPORT: &str = "RemLogic Event Export\r\nPatient:\tX\r\nRecording Date:\t26/07/2013\r\nEvents Included:\r\n\tSLEEP-S0\r\n\r\nSleep Stage\tPosition\tTime [hh:mm:ss]\tEvent\tDuration[s]\tLocation\r\nW\tSupine\t23:59:30\tSLEEP-S0\t30\t\r\nN2\tSupine\t00:00:00\tSLEEP-S2\t30\t\r\nN2\tSupine\t00:00:05\tLM\t1,5\tEMG.Tibialis-Leg.Left\r\nN2\tSupine\t00:00:10\tright-LM\t2\t\r\nN2\tSupine\t00:00:10\tPLM-LM\t2\t\r\nN2\tSupine\t00:00:20\tPOS-LEFT\tbad\t\r\nR\tSupine\t00:00:30\tSLEEP-REM\t30\t\r\n";
+
+    fn read(text: &str) -> crate::Result<AnnotationFile> {
+        AnnotationFile::read_from(
+            std::io::Cursor::new(text.as_bytes().to_vec()),
+            Some(std::path::Path::new("r.txt")),
+        )
+    }
+
+    #[test]
+    fn crlf_midnight_decimal_commas_and_locations() {
+        let f = read(EXPORT).unwrap();
+        assert_eq!(f.format(), "RemLogic event export");
+        let o = AnnotationOptions::new(30.0);
+        let h = f.hypnogram(&o).unwrap();
+        assert_eq!(
+            h.value.epochs(),
+            vec![(0.0, Stage::W), (30.0, Stage::N2), (60.0, Stage::R)]
+        );
+        // The unused `POS-LEFT` with a bad duration is counted, not an error.
+        assert!(
+            h.notes[0].contains("1 event of types scoring does not use ignored: POS-LEFT ×1"),
+            "{:?}",
+            h.notes
+        );
+        let lms = f.leg_movements(&o).unwrap().value;
+        assert_eq!(lms.len(), 2, "the side-less PLM-LM repeats the right LM");
+        assert_eq!(
+            (lms[0].side, lms[0].onset_s, lms[0].offset_s),
+            (Side::Left, 35.0, 36.5)
+        );
+        assert_eq!((lms[1].side, lms[1].onset_s), (Side::Right, 40.0));
+        // From the recording's start at 23:59:00, everything is 30 s later.
+        let o = AnnotationOptions {
+            start: ClockStart::parse("2013-07-26T23:59:00"),
+            ..o
+        };
+        assert_eq!(f.leg_movements(&o).unwrap().value[0].onset_s, 65.0);
+    }
+
+    #[test]
+    fn a_bad_cell_of_a_used_event_names_its_line_and_column() {
+        let e = read(&EXPORT.replace("right-LM\t2", "right-LM\tx"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "r.txt, line 11, column 5 (duration): event `right-LM`: duration `x` is not a non-negative number of seconds"
+        );
+        let e = read(&EXPORT.replace("00:00:05", "00:61:05"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("r.txt, line 10, column 3 (time): event `LM`"),
+            "{e}"
+        );
+        let e = read(&EXPORT.replace("26/07/2013", "someday"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 3: Recording Date `someday`"), "{e}");
+    }
+
+    #[test]
+    fn an_export_without_what_is_asked_is_an_error_naming_what_it_has() {
+        let f = read(EXPORT).unwrap();
+        let e = f
+            .respiratory(&AnnotationOptions::new(30.0))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("r.txt: RemLogic event export: no respiratory events among 7 scored events; event names seen:"),
+            "{e}"
+        );
+    }
 }

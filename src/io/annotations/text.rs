@@ -15,7 +15,13 @@ pub(crate) fn decode(data: &[u8]) -> String {
     let utf16 = |rest: &[u8], le: bool| -> String {
         let units: Vec<u16> = rest
             .chunks_exact(2)
-            .map(|p| if le { u16::from_le_bytes([p[0], p[1]]) } else { u16::from_be_bytes([p[0], p[1]]) })
+            .map(|p| {
+                if le {
+                    u16::from_le_bytes([p[0], p[1]])
+                } else {
+                    u16::from_be_bytes([p[0], p[1]])
+                }
+            })
             .collect();
         String::from_utf16_lossy(&units)
     };
@@ -52,9 +58,11 @@ pub(crate) fn key_value(line: &str) -> Option<(&str, &str)> {
 
 /// The value of the header line `key` among the first lines of `text`.
 pub(crate) fn header_value<'a>(text: &'a str, key: &str, within: usize) -> Option<(u64, &'a str)> {
-    lines(text)
-        .take(within)
-        .find_map(|(n, l)| key_value(l).filter(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| (n, v)))
+    lines(text).take(within).find_map(|(n, l)| {
+        key_value(l)
+            .filter(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| (n, v))
+    })
 }
 
 /// A number of seconds, with a decimal point or comma.

@@ -73,6 +73,7 @@ pub(crate) fn words(name: &str) -> Vec<String> {
 /// The stage a stage name gives (`Some(None)`: a stage event without a stage), or `None`
 /// when the name is not a stage. `bare_labels`: whether bare labels (`W`, `N2`, `R`,
 /// `Unscored`) are stages, in formats whose event column holds them.
+#[allow(clippy::option_option)] // `Some(None)`: a stage event without a stage.
 pub(crate) fn stage(name: &str, bare_labels: bool) -> Option<Option<Stage>> {
     let t = name.trim();
     let upper = t.to_ascii_uppercase();
@@ -101,7 +102,10 @@ pub(crate) fn stage(name: &str, bare_labels: bool) -> Option<Option<Stage>> {
             "wakestate" | "wake" | "wakefulness" => Some(Stage::W),
             "nonrapideyemovementsleepn1" | "stage1sleep" | "nrem1sleep" => Some(Stage::N1),
             "nonrapideyemovementsleepn2" | "stage2sleep" | "nrem2sleep" => Some(Stage::N2),
-            "nonrapideyemovementsleepn3" | "stage3sleep" | "stage4sleep" | "nrem3sleep"
+            "nonrapideyemovementsleepn3"
+            | "stage3sleep"
+            | "stage4sleep"
+            | "nrem3sleep"
             | "nonrapideyemovementsleepn4" => Some(Stage::N3),
             "rapideyemovementsleep" | "rapideyemovement" | "remsleep" => Some(Stage::R),
             "unscored" | "unscoredsleep" | "sleepstageunscored" | "movementtime" => None,
@@ -123,7 +127,9 @@ pub(crate) fn stage(name: &str, bare_labels: bool) -> Option<Option<Stage>> {
 
 /// A side in a name's words (`left`, `right`, `l`, `r`, `links`, `rechts`).
 fn side_in_words(w: &[String]) -> Option<Side> {
-    let left = w.iter().any(|x| matches!(x.as_str(), "left" | "l" | "lt" | "links" | "sx"));
+    let left = w
+        .iter()
+        .any(|x| matches!(x.as_str(), "left" | "l" | "lt" | "links" | "sx"));
     let right = w
         .iter()
         .any(|x| matches!(x.as_str(), "right" | "r" | "rt" | "rechts" | "dx"));
@@ -196,7 +202,10 @@ mod tests {
     #[test]
     fn names_of_every_export() {
         let c = |n: &str| classify(n, None, false);
-        assert_eq!(words("SDO:ObstructiveApneaFinding"), ["sdo", "obstructive", "apnea", "finding"]);
+        assert_eq!(
+            words("SDO:ObstructiveApneaFinding"),
+            ["sdo", "obstructive", "apnea", "finding"]
+        );
         assert_eq!(c("SDO:HypopneaFinding"), Some(Kind::Respiratory));
         assert_eq!(c("SRO:CentralApnea"), Some(Kind::Respiratory));
         assert_eq!(c("APNEA-OBSTRUCTIVE"), Some(Kind::Respiratory));
@@ -207,10 +216,16 @@ mod tests {
         assert_eq!(c("Arousal ()"), Some(Kind::Arousal));
         assert_eq!(c("AROUSAL-LM"), Some(Kind::Arousal));
         assert_eq!(c("PLM Arousal (EEG)"), Some(Kind::Arousal));
-        assert_eq!(c("Respiratory effort related arousal"), Some(Kind::Respiratory));
+        assert_eq!(
+            c("Respiratory effort related arousal"),
+            Some(Kind::Respiratory)
+        );
         assert_eq!(c("right-LM"), Some(Kind::Movement(Some(Side::Right))));
         assert_eq!(c("LM-LEFT"), Some(Kind::Movement(Some(Side::Left))));
-        assert_eq!(c("Limb Movement (Left)"), Some(Kind::Movement(Some(Side::Left))));
+        assert_eq!(
+            c("Limb Movement (Left)"),
+            Some(Kind::Movement(Some(Side::Left)))
+        );
         assert_eq!(c("PLM-LM"), Some(Kind::Movement(None)));
         assert_eq!(
             classify("Limb movement", Some("LAT"), false),

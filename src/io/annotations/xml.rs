@@ -81,7 +81,8 @@ pub(crate) fn records(
                 depth += 1;
                 match &current {
                     None => {
-                        if let Some(i) = specs.iter().position(|s| s.0.as_bytes() == name.as_ref()) {
+                        if let Some(i) = specs.iter().position(|s| s.0.as_bytes() == name.as_ref())
+                        {
                             let rec = Record {
                                 spec: i,
                                 line: lines.at(data, at),
@@ -99,16 +100,17 @@ pub(crate) fn records(
                     }
                 }
             }
-            Event::Empty(e) => {
-                if current.is_none() {
-                    if let Some(i) = specs.iter().position(|s| s.0.as_bytes() == e.name().as_ref()) {
-                        out.push(Record {
-                            spec: i,
-                            line: lines.at(data, at),
-                            fields: vec![String::new(); specs[i].1.len()],
-                            text: String::new(),
-                        });
-                    }
+            Event::Empty(e) if current.is_none() => {
+                if let Some(i) = specs
+                    .iter()
+                    .position(|s| s.0.as_bytes() == e.name().as_ref())
+                {
+                    out.push(Record {
+                        spec: i,
+                        line: lines.at(data, at),
+                        fields: vec![String::new(); specs[i].1.len()],
+                        text: String::new(),
+                    });
                 }
             }
             Event::End(_) => {
@@ -121,14 +123,18 @@ pub(crate) fn records(
                 field = None;
             }
             Event::Text(t) => {
-                text_piece = Some(t.decode().map_err(|e| {
-                    Error::parse(loc.at_line(lines.at(data, at)), e.to_string())
-                })?.into_owned());
+                text_piece = Some(
+                    t.decode()
+                        .map_err(|e| Error::parse(loc.at_line(lines.at(data, at)), e.to_string()))?
+                        .into_owned(),
+                );
             }
             Event::CData(t) => {
-                text_piece = Some(t.decode().map_err(|e| {
-                    Error::parse(loc.at_line(lines.at(data, at)), e.to_string())
-                })?.into_owned());
+                text_piece = Some(
+                    t.decode()
+                        .map_err(|e| Error::parse(loc.at_line(lines.at(data, at)), e.to_string()))?
+                        .into_owned(),
+                );
             }
             Event::GeneralRef(r) => {
                 let resolved = match r.as_ref() {
@@ -222,13 +228,19 @@ mod tests {
         let x = b"<R>\n<E><A>1</A><B>x &amp; y</B></E>\n<S>2</S><E/>\n</R>";
         let r = records(x, &loc, &[("E", &["A", "B"]), ("S", &[])]).unwrap();
         assert_eq!(r.len(), 3);
-        assert_eq!((r[0].line, r[0].fields.clone()), (2, vec!["1".into(), "x & y".into()]));
+        assert_eq!(
+            (r[0].line, r[0].fields.clone()),
+            (2, vec!["1".into(), "x & y".into()])
+        );
         assert_eq!((r[1].spec, r[1].text.as_str()), (1, "2"));
         let e = records(b"<R><E><A>1</A>", &loc, &[("E", &["A"])]).unwrap_err();
         assert!(e.to_string().contains("ends inside a <E>"), "{e}");
         let e = records(b"<R><E></E>", &loc, &[("E", &["A"])]).unwrap_err();
         assert!(e.to_string().contains("ends before </R>"), "{e}");
-        assert_eq!(root_name(b"<?xml version=\"1.0\"?>\n<CMPStudyConfig>").as_deref(), Some("CMPStudyConfig"));
+        assert_eq!(
+            root_name(b"<?xml version=\"1.0\"?>\n<CMPStudyConfig>").as_deref(),
+            Some("CMPStudyConfig")
+        );
         assert!(looks_like_xml(b"\xEF\xBB\xBF  \n<?xml"));
         assert!(!looks_like_xml(b"epoch_start_s,stage\n"));
     }

@@ -95,8 +95,9 @@ fn read_emg_with(mut src: CsvSource, options: &Options, parse: Parse) -> Result<
         return Err(Error::input(
             loc.at_line(1),
             format!(
-                "no leg column found in the header ({}); name them e.g. `left_uv,right_uv` or use --left/--right",
-                shorten(&src.headers.join(", "))
+                "no leg column recognised in the header ({}); {} (or name the columns e.g. `left_uv,right_uv`)",
+                shorten(&src.headers.join(", ")),
+                crate::io::names::leg_fix(&src.headers)
             ),
         ));
     }
@@ -502,6 +503,12 @@ mod tests {
                 .contains("line 4, column 1 (time_s): time goes backwards")
         );
         assert!(e("time_s,foo\n0,1\n").contains("no leg column"));
+        // `Leg 1`/`Leg 2` is ambiguous: never taken unasked, but the fix is shown.
+        assert!(
+            e("time_s,Leg 1,Leg 2\n0,1,2\n").contains("--left 'Leg 1' --right 'Leg 2'"),
+            "{}",
+            e("time_s,Leg 1,Leg 2\n0,1,2\n")
+        );
         // Finite in the file, infinite once converted (V → µV): said where, not later.
         let volts = |r: Reader| r.unit(Unit::Volt);
         assert_eq!(

@@ -136,8 +136,9 @@ fn read_emg(
         return Err(Error::input(
             loc.clone(),
             format!(
-                "no leg EMG signal found among the EDF signals ({}); name them with --left/--right",
-                shorten(&data_labels(header).join(", "))
+                "no leg EMG signal recognised among the EDF signals ({}); {}",
+                shorten(&data_labels(header).join(", ")),
+                crate::io::names::leg_fix(&data_labels(header))
             ),
         ));
     }
@@ -352,7 +353,7 @@ mod tests {
         // No leg at all.
         let eeg_only = edf_bytes("", 1.0, &[("EEG", "uV", -1.0, 1.0, 2, vec![0; 2])], 1);
         let e = emg(&eeg_only).unwrap_err().to_string();
-        assert!(e.contains("no leg EMG signal found"), "{e}");
+        assert!(e.contains("no leg EMG signal recognised"), "{e}");
         // An unknown dimension needs --unit.
         let odd = edf_bytes("", 1.0, &[("LAT", "furlong", -1.0, 1.0, 2, vec![0; 2])], 1);
         assert!(emg(&odd).unwrap_err().to_string().contains("--unit"));
