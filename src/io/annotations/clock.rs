@@ -35,9 +35,12 @@ pub(crate) struct Clock {
 }
 
 impl Clock {
-    /// Nanoseconds from `other` to `self`.
+    /// Nanoseconds from `other` to `self` (saturating: dates ten thousand years apart
+    /// do not fit, and such an event lies outside any night anyway).
     pub(crate) fn since_ns(&self, other: &Clock) -> i64 {
-        (self.day - other.day) * DAY_NS + (self.tod_ns - other.tod_ns)
+        (self.day.saturating_sub(other.day))
+            .saturating_mul(DAY_NS)
+            .saturating_add(self.tod_ns - other.tod_ns)
     }
 }
 
@@ -176,7 +179,9 @@ pub(crate) fn parse_time_of_day(text: &str) -> Option<i64> {
 /// have dates, else the time of day from one to the other, over midnight if need be.
 pub(crate) fn span_s(start: (Option<NaiveDate>, i64), stop: (Option<NaiveDate>, i64)) -> f64 {
     let ns = match (start.0, stop.0) {
-        (Some(a), Some(b)) => (day_number(b) - day_number(a)) * DAY_NS + (stop.1 - start.1),
+        (Some(a), Some(b)) => (day_number(b) - day_number(a))
+            .saturating_mul(DAY_NS)
+            .saturating_add(stop.1 - start.1),
         _ => (stop.1 - start.1).rem_euclid(DAY_NS),
     };
     ns as f64 / 1e9
@@ -251,7 +256,7 @@ pub(crate) fn offsets(clocks: &[Clock], start: &ClockStart) -> (Vec<i64>, Placin
         return (Vec::new(), Placing::Dated);
     };
     let dated = s.dated && clocks.iter().all(|c| c.dated);
-    if dated && first.since_ns(&s).abs() <= DAY_NS {
+    if dated && first.since_ns(&s).unsigned_abs() <= DAY_NS.unsigned_abs() {
         return (
             clocks.iter().map(|c| c.since_ns(&s)).collect(),
             Placing::Dated,
@@ -267,7 +272,10 @@ pub(crate) fn offsets(clocks: &[Clock], start: &ClockStart) -> (Vec<i64>, Placin
         Placing::TimeOfDay
     };
     (
-        clocks.iter().map(|c| shift + c.since_ns(&first)).collect(),
+        clocks
+            .iter()
+            .map(|c| shift.saturating_add(c.since_ns(&first)))
+            .collect(),
         placing,
     )
 }
@@ -321,6 +329,19 @@ mod tests {
             .collect();
         let d0 = days[0];
         assert_eq!(days, vec![d0, d0 + 1, d0 + 1, d0, d0 + 1]);
+    }
+
+    #[test]
+    fn dates_far_apart_saturate() {
+        let c = |t: &str| ClockStart::parse(t).unwrap().clock;
+        let (a, b) = (c("0001-01-01T00:00:00"), c("9999-12-31T23:59:59"));
+        assert_eq!(b.since_ns(&a), i64::MAX);
+        assert_eq!(a.since_ns(&b), i64::MIN);
+        let (t, how) = offsets(&[b], &ClockStart { clock: a });
+        assert_eq!(
+            (t[0], how),
+            (86_399_000_000_000 - DAY_NS, Placing::DatesDisagree)
+        );
     }
 
     #[test]

@@ -157,7 +157,7 @@ mod tests {
     use crate::io::Stage;
     use crate::io::annotations::{AnnotationFile, AnnotationOptions, ClockStart};
 
-    fn read(text: &str) -> crate::Result<AnnotationFile> {
+    fn read(text: &str) -> crate::error::Result<AnnotationFile> {
         AnnotationFile::read_from(
             std::io::Cursor::new(text.as_bytes().to_vec()),
             Some(std::path::Path::new("d.txt")),

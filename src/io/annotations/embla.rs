@@ -148,7 +148,7 @@ mod tests {
         let m = f.leg_movements(&o).unwrap().value;
         assert_eq!(
             (m[0].onset_s, m[0].offset_s, m[0].side),
-            (16.0, 17.25, crate::Side::Right)
+            (16.0, 17.25, crate::events::Side::Right)
         );
         // Events after the recording's end are dropped and counted.
         let o = AnnotationOptions {

@@ -130,7 +130,7 @@ mod tests {
     use crate::events::Side;
     use crate::io::annotations::{AnnotationFile, AnnotationOptions, ClockStart};
 
-    fn read(text: &str) -> crate::Result<AnnotationFile> {
+    fn read(text: &str) -> crate::error::Result<AnnotationFile> {
         AnnotationFile::read_from(std::io::Cursor::new(text.as_bytes().to_vec()), None)
     }
 

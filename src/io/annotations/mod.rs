@@ -382,19 +382,22 @@ fn recognise(name: Option<&Path>, mut input: Box<dyn Read + Send>) -> Result<Con
     input
         .read_to_end(&mut data)
         .map_err(|e| Error::io(name, e))?;
-    if xml::looks_like_xml(&data) {
-        let root = xml::root_name(&data).unwrap_or_default();
+    // UTF-16 and single-byte exports become UTF-8 text (line numbers are kept).
+    let text = text::decode(&data);
+    if xml::looks_like_xml(text.as_bytes()) {
+        let xml_text = text.as_bytes();
+        let root = xml::root_name(xml_text).unwrap_or_default();
         let events = match root.as_str() {
-            profusion::ROOT => profusion::read(&data, &loc)?,
-            embla::ROOT => embla::read(&data, &loc)?,
+            profusion::ROOT => profusion::read(xml_text, &loc)?,
+            embla::ROOT => embla::read(xml_text, &loc)?,
             _ if root == "PSGAnnotation"
-                || memchr::memmem::find(&data, b"<ScoredEvent").is_some() =>
+                || memchr::memmem::find(xml_text, b"<ScoredEvent").is_some() =>
             {
-                nsrr::read(&data, &loc)?
+                nsrr::read(xml_text, &loc)?
             }
             _ => {
                 // Parse it all the same: a malformed file gets the parser's message.
-                let _ = xml::records(&data, &loc, &[])?;
+                let _ = xml::records(xml_text, &loc, &[])?;
                 return Err(Error::input(
                     loc,
                     format!(
@@ -406,7 +409,6 @@ fn recognise(name: Option<&Path>, mut input: Box<dyn Read + Send>) -> Result<Con
         };
         return Ok(Content::Events(events));
     }
-    let text = text::decode(&data);
     let events = if remlogic::recognise(&text) {
         remlogic::read(&text, &loc)?
     } else if domino::recognise(&text) {

@@ -106,7 +106,7 @@ mod tests {
 
     const XML: &str = "<?xml version=\"1.0\"?>\r\n<CMPStudyConfig>\r\n<EpochLength>30</EpochLength>\r\n<ScoredEvents>\r\n<ScoredEvent><Name>Technician Notes</Name><Start></Start><Duration>0</Duration></ScoredEvent>\r\n<ScoredEvent><Name>SpO2 desaturation</Name><Start>3</Start><Duration>Invalid Duration</Duration></ScoredEvent>\r\n<ScoredEvent><Name>Hypopnea</Name><Start>31.5</Start><Duration>12</Duration><Input>Nasal</Input></ScoredEvent>\r\n<ScoredEvent><Name>Arousal ()</Name><Start>40</Start><Duration>4</Duration></ScoredEvent>\r\n<ScoredEvent><Name>Limb Movement (Left)</Name><Start>50</Start><Duration>1.5</Duration></ScoredEvent>\r\n<ScoredEvent><Name>PLM (Left)</Name><Start>50</Start><Duration>1.5</Duration></ScoredEvent>\r\n<ScoredEvent><Name>Limb Movement</Name><Start>60</Start><Duration>1</Duration><Input>RAT</Input></ScoredEvent>\r\n</ScoredEvents>\r\n<SleepStages>\r\n<SleepStage>0</SleepStage>\r\n<SleepStage>4</SleepStage>\r\n<SleepStage>9</SleepStage>\r\n<SleepStage>5</SleepStage>\r\n</SleepStages>\r\n</CMPStudyConfig>\r\n";
 
-    fn read(text: &str) -> crate::Result<AnnotationFile> {
+    fn read(text: &str) -> crate::error::Result<AnnotationFile> {
         AnnotationFile::read_from(
             std::io::Cursor::new(text.as_bytes().to_vec()),
             Some(std::path::Path::new("p.xml")),

@@ -55,10 +55,21 @@ pub(crate) fn table_header(text: &str) -> Option<(u64, Columns)> {
             .map(|c| c.trim().to_ascii_lowercase())
             .collect();
         let find = |pred: &dyn Fn(&str) -> bool| cells.iter().position(|c| pred(c));
-        let time = find(&|c| c.starts_with("time"))?;
-        let event = find(&|c| c == "event")?;
-        let duration = find(&|c| c.starts_with("duration"))?;
-        let location = find(&|c| c == "location");
+        // English, and the German, French and Dutch of localised RemLogic installations.
+        let time = find(&|c| {
+            ["time", "zeit", "heure", "tijd"]
+                .iter()
+                .any(|w| c.starts_with(w))
+        })?;
+        let event =
+            find(&|c| ["event", "ereignis", "événement", "evenement", "gebeurtenis"].contains(&c))?;
+        let duration = find(&|c| {
+            ["duration", "dauer", "durée", "duree", "duur"]
+                .iter()
+                .any(|w| c.starts_with(w))
+        })?;
+        let location =
+            find(&|c| ["location", "ort", "lokalisierung", "channel", "kanal"].contains(&c));
         Some((
             n,
             Columns {
@@ -164,7 +175,7 @@ mod tests {
 
     const EXPORT: &str = "RemLogic Event Export\r\nPatient:\tX\r\nRecording Date:\t26/07/2013\r\nEvents Included:\r\n\tSLEEP-S0\r\n\r\nSleep Stage\tPosition\tTime [hh:mm:ss]\tEvent\tDuration[s]\tLocation\r\nW\tSupine\t23:59:30\tSLEEP-S0\t30\t\r\nN2\tSupine\t00:00:00\tSLEEP-S2\t30\t\r\nN2\tSupine\t00:00:05\tLM\t1,5\tEMG.Tibialis-Leg.Left\r\nN2\tSupine\t00:00:10\tright-LM\t2\t\r\nN2\tSupine\t00:00:10\tPLM-LM\t2\t\r\nN2\tSupine\t00:00:20\tPOS-LEFT\tbad\t\r\nR\tSupine\t00:00:30\tSLEEP-REM\t30\t\r\n";
 
-    fn read(text: &str) -> crate::Result<AnnotationFile> {
+    fn read(text: &str) -> crate::error::Result<AnnotationFile> {
         AnnotationFile::read_from(
             std::io::Cursor::new(text.as_bytes().to_vec()),
             Some(std::path::Path::new("r.txt")),

@@ -116,6 +116,10 @@ pub(crate) fn stage(name: &str, bare_labels: bool) -> Option<Option<Stage>> {
     if bare_labels && (Stage::parse(t).is_some() || Stage::is_unstaged_label(t)) {
         return Some(Stage::parse(t));
     }
+    // Sleep-EDF's `Movement time` epochs, and unscored epochs in words.
+    if (has("movement") && has("time") && w.len() == 2) || (has("unscored") && w.len() <= 2) {
+        return Some(None);
+    }
     if has("wake") && w.len() <= 2 {
         return Some(Some(Stage::W));
     }
@@ -163,10 +167,11 @@ pub(crate) fn classify(name: &str, channel: Option<&str>, bare_labels: bool) -> 
     let w = words(name);
     let has = |x: &str| w.iter().any(|v| v == x);
     let has_prefix = |x: &str| w.iter().any(|v| v.starts_with(x));
+    // English and German spellings (DOMINO: `Obstruktive Apnoe`, `Hypopnoe`).
     if has_prefix("apnea")
-        || has_prefix("apnoea")
+        || has_prefix("apnoe")
         || has_prefix("hypopnea")
-        || has_prefix("hypopnoea")
+        || has_prefix("hypopnoe")
         || has("rera")
         || (has("effort") && has("related") && has("arousal"))
     {
@@ -187,7 +192,8 @@ pub(crate) fn classify(name: &str, channel: Option<&str>, bare_labels: bool) -> 
         || has("plm")
         || has("plms")
         || has("plmw")
-        || ((has("limb") || has("leg")) && has_prefix("movement"));
+        || ((has("limb") || has("leg")) && has_prefix("movement"))
+        || has_prefix("beinbeweg");
     if movement {
         let side = side_in_words(&w).or_else(|| channel.and_then(side_of_channel));
         return Some(Kind::Movement(side));
@@ -236,6 +242,13 @@ mod tests {
             Some(Kind::Movement(Some(Side::Right)))
         );
         assert_eq!(c("MCAP-A2"), Some(Kind::CapPhase));
+        assert_eq!(c("Obstruktive Apnoe"), Some(Kind::Respiratory));
+        assert_eq!(c("Hypopnoe"), Some(Kind::Respiratory));
+        assert_eq!(
+            c("Beinbewegung links"),
+            Some(Kind::Movement(Some(Side::Left)))
+        );
+        assert_eq!(c("Movement time"), Some(Kind::Stage(None)));
         assert_eq!(c("Lights off"), None);
         assert_eq!(c("Technician Notes"), None);
     }
