@@ -312,3 +312,55 @@ fn compare_takes_a_reference_in_any_format() {
         assert_eq!(got["plm"], want["plm"], "{which}");
     }
 }
+
+/// The night's own EDF+ (`data/emg-256hz-15min.edf`) with the scoring of
+/// `…-plmscore.edf` written into its annotation signal, as a PSG system would: each
+/// record's time-keeping annotation, then as many of the scored events as fit.
+fn night_with_its_scoring(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut night = std::fs::read(data(&format!("{NIGHT}.edf"))).unwrap();
+    let scoring = std::fs::read(data(&format!("context/{NIGHT}-plmscore.edf"))).unwrap();
+    // The scoring file: a 512-byte header, then one record of TALs; the first is its
+    // time-keeping one.
+    let mut queue: std::collections::VecDeque<Vec<u8>> = scoring[512..]
+        .split(|&b| b == 0)
+        .filter(|t| !t.is_empty())
+        .skip(1)
+        .map(|t| [t, &[0]].concat())
+        .collect();
+    assert!(queue.len() > 80);
+    // The night: 3 signals (two legs of 256 samples, 57 annotation samples) in 900 records.
+    let (header, legs, slot) = (4 * 256, 2 * 256 * 2, 57 * 2);
+    for r in 0..900 {
+        let at = header + r * (legs + slot) + legs;
+        let mut tals = format!("+{r}\x14\x14\0").into_bytes();
+        while queue.front().is_some_and(|t| tals.len() + t.len() <= slot) {
+            tals.extend(queue.pop_front().unwrap());
+        }
+        tals.resize(slot, 0);
+        night[at..at + slot].copy_from_slice(&tals);
+    }
+    assert!(queue.is_empty(), "every scored event fits");
+    let path = dir.join("night.edf");
+    std::fs::write(&path, night).unwrap();
+    path
+}
+
+#[test]
+fn the_night_s_own_edf_plus_scoring_is_read_from_the_night() {
+    let dir = tempfile::tempdir().unwrap();
+    let night = night_with_its_scoring(dir.path());
+    let night = night.to_str().unwrap();
+    let scoring = export("plmscore.edf");
+    // `plm score NIGHT.edf --annotations NIGHT.edf`: its LMs, scored with its context.
+    let got = json(&["score", night, "--annotations", night]);
+    let want = json(&["score", &scoring, "--annotations", &scoring]);
+    for key in ["leg_movements", "candidate_movements", "series", "summary"] {
+        assert_eq!(got[key], want[key], "{key}");
+    }
+    assert_eq!(got["summary"]["plm_count"], 31);
+    // `plm detect NIGHT.edf --annotations NIGHT.edf`: detection with that context.
+    let got = json(&["detect", night, "--annotations", night]);
+    let want = json(&["detect", night, "--annotations", &scoring]);
+    assert_eq!(got["summary"], want["summary"]);
+    assert_eq!(got["context"], want["context"]);
+}

@@ -236,6 +236,16 @@ mod tests {
     }
 
     #[test]
+    fn a_file_cut_mid_row_is_an_error_at_that_row() {
+        let cut = &EXPORT[..EXPORT.find("right-LM\t2").unwrap() + "right-LM".len()];
+        let e = read(cut).unwrap_err().to_string();
+        assert!(
+            e.starts_with("r.txt, line 11, column 5 (duration): event `right-LM`: duration ``"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn an_export_without_what_is_asked_is_an_error_naming_what_it_has() {
         let f = read(EXPORT).unwrap();
         let e = f
