@@ -20,7 +20,7 @@
 
 use super::clock::{DayRoll, parse_clock, parse_time_of_day, span_s};
 use super::events::{Events, When};
-use super::text::{at, header_value, key_value, lines, seconds};
+use super::text::{header_value, key_value, lines, seconds};
 use super::vocab::{Kind, classify};
 use crate::error::{Error, Location, Result, shorten};
 use crate::io::context::Stage;
@@ -46,7 +46,7 @@ pub(crate) fn read(text: &str, loc: &Location) -> Result<Events> {
         .map(|(n, v)| {
             parse_clock(v).ok_or_else(|| {
                 Error::parse(
-                    at(loc, n),
+                    loc.at_line(n),
                     format!("Start Time `{}` is not a date and time", shorten(v)),
                 )
             })
@@ -56,7 +56,7 @@ pub(crate) fn read(text: &str, loc: &Location) -> Result<Events> {
         .map(|(n, v)| {
             seconds(v).filter(|r| *r > 0.0).ok_or_else(|| {
                 Error::parse(
-                    at(loc, n),
+                    loc.at_line(n),
                     format!("Rate `{}` is not a number of seconds", shorten(v)),
                 )
             })
@@ -102,7 +102,7 @@ pub(crate) fn read(text: &str, loc: &Location) -> Result<Events> {
                 }
                 None => {
                     return Err(Error::parse(
-                        at(loc, n),
+                        loc.at_line(n),
                         format!(
                             "unknown sleep stage `{}` (expected Wake, N1–N4, REM, Movement or A)",
                             shorten(name)
@@ -120,7 +120,7 @@ pub(crate) fn read(text: &str, loc: &Location) -> Result<Events> {
             Some(end) => {
                 let end_ns = parse_time_of_day(end).ok_or_else(|| {
                     Error::parse(
-                        at(loc, n),
+                        loc.at_line(n),
                         format!(
                             "event `{}`: end `{}` is not a time of day",
                             shorten(name),
@@ -136,7 +136,7 @@ pub(crate) fn read(text: &str, loc: &Location) -> Result<Events> {
             name,
             When::Clock(roll.place((None, begin_ns))),
             duration_s,
-            at(loc, n),
+            loc.at_line(n),
         );
     }
     Ok(ev)

@@ -11,7 +11,7 @@
 
 use super::clock::{DayRoll, parse_clock};
 use super::events::{Events, When};
-use super::text::{at, lines, seconds};
+use super::text::{lines, seconds};
 use super::vocab::classify;
 use crate::error::{Error, Location, Result, shorten};
 
@@ -120,7 +120,7 @@ pub(crate) fn read(text: &str, loc: &Location) -> Result<Events> {
                 ),
             )
         })?;
-        ev.push(kind, name, when, duration_s, at(loc, n));
+        ev.push(kind, name, when, duration_s, loc.at_line(n));
     }
     Ok(ev)
 }

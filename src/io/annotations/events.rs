@@ -62,11 +62,20 @@ pub(crate) struct Events {
     pub(crate) declared_start: Option<ClockStart>,
 }
 
+/// An event on the recording's time axis.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PlacedEvent {
+    pub(crate) kind: Kind,
+    pub(crate) name: String,
+    pub(crate) onset_s: f64,
+    pub(crate) offset_s: f64,
+    pub(crate) at: Location,
+}
+
 /// The events placed on the recording's time axis.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Placed {
-    /// Kind, name, onset and offset (s), where read.
-    pub(crate) events: Vec<(Kind, String, f64, f64, Location)>,
+    pub(crate) events: Vec<PlacedEvent>,
     /// Notes on the placing (events dropped, clocks placed by time of day).
     pub(crate) notes: Vec<String>,
 }
@@ -251,9 +260,13 @@ impl Events {
                     (onset, on_ns.saturating_add(dur_ns) as f64 / 1e9)
                 }
             };
-            placed
-                .events
-                .push((e.kind, e.name.clone(), onset, offset, e.at.clone()));
+            placed.events.push(PlacedEvent {
+                kind: e.kind,
+                name: e.name.clone(),
+                onset_s: onset,
+                offset_s: offset,
+                at: e.at.clone(),
+            });
         }
         if before + after > 0 {
             placed.notes.push(format!(
@@ -295,16 +308,23 @@ pub(crate) fn hypnogram(ev: &Events, placed: &Placed, epoch_s: f64) -> Result<Hy
             ));
         }
     }
-    let mut stages: Vec<&(Kind, String, f64, f64, Location)> = placed
+    let mut stages: Vec<&PlacedEvent> = placed
         .events
         .iter()
-        .filter(|e| matches!(e.0, Kind::Stage(_)))
+        .filter(|e| matches!(e.kind, Kind::Stage(_)))
         .collect();
-    stages.sort_by(|a, b| a.2.total_cmp(&b.2));
+    stages.sort_by(|a, b| a.onset_s.total_cmp(&b.onset_s));
     let mut epochs: Vec<(f64, Stage)> = Vec::new();
     let mut unstaged = 0usize;
-    for (kind, name, onset, offset, at) in stages {
-        let duration_s = offset - onset;
+    for PlacedEvent {
+        kind,
+        name,
+        onset_s: onset,
+        offset_s,
+        at,
+    } in stages
+    {
+        let duration_s = offset_s - onset;
         let n = ((duration_s / epoch_s).round() as usize).max(1);
         if n > 1_000_000 {
             return Err(Error::parse(
@@ -345,11 +365,11 @@ pub(crate) fn respiratory(placed: &Placed) -> Vec<RespiratoryEvent> {
     placed
         .events
         .iter()
-        .filter(|e| e.0 == Kind::Respiratory)
-        .map(|(_, name, onset_s, offset_s, _)| RespiratoryEvent {
-            onset_s: *onset_s,
-            offset_s: *offset_s,
-            kind: Some(name.clone()),
+        .filter(|e| e.kind == Kind::Respiratory)
+        .map(|e| RespiratoryEvent {
+            onset_s: e.onset_s,
+            offset_s: e.offset_s,
+            kind: Some(e.name.clone()),
         })
         .collect()
 }
@@ -359,8 +379,11 @@ pub(crate) fn arousals(placed: &Placed, cap_phases: bool) -> Vec<Interval> {
     placed
         .events
         .iter()
-        .filter(|e| e.0 == Kind::Arousal || (cap_phases && e.0 == Kind::CapPhase))
-        .map(|&(_, _, onset_s, offset_s, _)| Interval { onset_s, offset_s })
+        .filter(|e| e.kind == Kind::Arousal || (cap_phases && e.kind == Kind::CapPhase))
+        .map(|e| Interval {
+            onset_s: e.onset_s,
+            offset_s: e.offset_s,
+        })
         .collect()
 }
 
@@ -369,10 +392,10 @@ pub(crate) fn arousals(placed: &Placed, cap_phases: bool) -> Vec<Interval> {
 pub(crate) fn leg_movements(placed: &Placed) -> (Vec<LegMovement>, usize) {
     let mut out: Vec<LegMovement> = Vec::new();
     let mut sideless = Vec::new();
-    for &(kind, _, onset_s, offset_s, _) in &placed.events {
-        match kind {
-            Kind::Movement(Some(side)) => out.push(LegMovement::new(onset_s, offset_s, side)),
-            Kind::Movement(None) => sideless.push((onset_s, offset_s)),
+    for e in &placed.events {
+        match e.kind {
+            Kind::Movement(Some(side)) => out.push(LegMovement::new(e.onset_s, e.offset_s, side)),
+            Kind::Movement(None) => sideless.push((e.onset_s, e.offset_s)),
             _ => {}
         }
     }

@@ -23,7 +23,7 @@
 
 use super::clock::{DayRoll, parse_clock, parse_date};
 use super::events::{Events, When};
-use super::text::{at, header_value, lines, seconds};
+use super::text::{header_value, lines, seconds};
 use super::vocab::classify;
 use crate::error::{Error, Location, Result, shorten};
 
@@ -101,7 +101,7 @@ pub(crate) fn read_table(text: &str, loc: &Location, format: &'static str) -> Re
         .map(|(n, v)| {
             parse_date(v).ok_or_else(|| {
                 Error::parse(
-                    at(loc, n),
+                    loc.at_line(n),
                     format!("Recording Date `{}` is not a date", shorten(v)),
                 )
             })
@@ -161,7 +161,7 @@ pub(crate) fn rows(
             name,
             When::Clock(roll.place(clock)),
             duration_s,
-            at(&loc, n),
+            loc.at_line(n),
         );
     }
     Ok(())

@@ -5,8 +5,6 @@
 //! are not UTF-8: names are ASCII, and a stray `µ` or `ä` in a patient field must not
 //! reject the file). Lines end in LF or CRLF.
 
-use crate::error::Location;
-
 /// The text of `data`, decoded as the module docs say.
 pub(crate) fn decode(data: &[u8]) -> String {
     if let Some(rest) = data.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
@@ -71,9 +69,4 @@ pub(crate) fn seconds(cell: &str) -> Option<f64> {
     let t = t.strip_suffix('s').unwrap_or(t).trim();
     let v: f64 = t.replace(',', ".").parse().ok()?;
     (v.is_finite() && v >= 0.0).then_some(v)
-}
-
-/// `loc` at `line`.
-pub(crate) fn at(loc: &Location, line: u64) -> Location {
-    loc.at_line(line)
 }
