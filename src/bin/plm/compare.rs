@@ -108,11 +108,20 @@ fn compare_pair(
     .map_err(|e| e.in_file(reference))
 }
 
-/// Reference files looked for beside the context, in this order.
-const REFERENCE_SUFFIXES: &[&str] = &[".truth.csv", ".lms.csv", "-nsrr.xml", ".xml"];
+/// Reference files looked for beside the context, in this order: CSV lists, then scoring
+/// exports (any format [`plm_detect::AnnotationFile`] reads), then the night's own EDF+.
+const REFERENCE_SUFFIXES: &[&str] = &[
+    ".truth.csv",
+    ".lms.csv",
+    "-nsrr.xml",
+    "-profusion.xml",
+    ".xml",
+    ".txt",
+    ".edf",
+];
 
 /// Batch comparison: every `NAME.json` report of a detection directory against the
-/// reference `NAME.truth.csv` (or `.lms.csv`, `-nsrr.xml`, `.xml`) in the reference
+/// reference `NAME.truth.csv` (or another of [`REFERENCE_SUFFIXES`]) in the reference
 /// directory, with the context files there; one table row per night, then the pooled
 /// figures. A night that fails is reported and skipped.
 fn compare_batch(a: &CompareArgs) -> Result<(), Error> {
@@ -209,7 +218,7 @@ fn compare_batch(a: &CompareArgs) -> Result<(), Error> {
             .ok_or_else(|| Error::Input {
                 location: plm_detect::Location::file(Some(report)),
                 message: format!(
-                    "no reference {name}.truth.csv (or .lms.csv, -nsrr.xml, .xml) in {}",
+                    "no reference {name}.truth.csv (or .lms.csv, -nsrr.xml, -profusion.xml, .xml, .txt, .edf) in {}",
                     a.reference.display()
                 ),
             })

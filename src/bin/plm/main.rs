@@ -141,8 +141,9 @@ struct DetectArgs {
 
 #[derive(Args)]
 struct ScoreArgs {
-    /// Leg movements CSV: `onset_s,offset_s,side` (side left/right), or NSRR XML or
-    /// EDF+/BDF+ annotations (their scored limb movements).
+    /// Leg movements: CSV `onset_s,offset_s,side` (side left/right), or the scored limb
+    /// movements of any annotation export (RemLogic, EDF+ `Limb movement@@LAT`, NSRR or
+    /// Profusion XML, Embla, DOMINO, a `Start Type Duration` list).
     movements: PathBuf,
     /// Recording length in seconds (default: the hypnogram's end, else the last offset).
     #[arg(long, value_name = "S")]
@@ -156,11 +157,12 @@ struct ScoreArgs {
 #[derive(Args)]
 struct CompareArgs {
     /// The detection: a JSON report written by `plm detect --json`, or a leg-movement list
-    /// (CSV, NSRR XML or EDF+/BDF+ annotations) scored here with the same context.
+    /// (CSV or any annotation export) scored here with the same context.
     detection: PathBuf,
     /// The reference leg movements: `onset_s,offset_s,side[,certain]` CSV (`certain` 0
-    /// marks a barely visible movement that counts neither way), NSRR XML or EDF+/BDF+
-    /// annotations. Scored with the context given here and the detection's rules.
+    /// marks a barely visible movement that counts neither way), or any annotation export.
+    /// Scored with the context given here and the detection's rules; clock times are
+    /// placed from the detection's start.
     reference: PathBuf,
     /// Intervals match when they overlap or lie at most this far apart, s.
     #[arg(long, default_value_t = 0.5, value_name = "S")]

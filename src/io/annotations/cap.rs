@@ -1,8 +1,8 @@
 //! The CAP Sleep Database's scorer files (PhysioNet `capslpdb`, `*.txt`): RemLogic tables
 //! with the cyclic alternating pattern scored, read by [`super::remlogic`]'s table reader.
 //!
-//! Layout: header lines (`Patient Name:`, `Recording Date: dd/mm/yyyy`, `Events
-//! Included:` …), then a tab table with `Sleep Stage`, `Position`, `Time [hh:mm:ss]` (also
+//! Layout: header lines (`Patient Name:`, `Room #:`, `Recording Date: dd/mm/yyyy`,
+//! `Events Included:` …), then a tab table with `Sleep Stage`, `Position`, `Time [hh:mm:ss]` (also
 //! written `Time [hh.mm.ss]`), `Event`, `Duration[s]` (or `Duration [s]`) and `Location`.
 //! Events: the stages `SLEEP-S0`…`S4`, `SLEEP-REM`, `SLEEP-MT` (movement time: no stage),
 //! and the CAP A phases `MCAP-A1`, `MCAP-A2`, `MCAP-A3`. A phases are EEG activations, not
@@ -19,15 +19,22 @@ use crate::error::{Location, Result};
 /// The format's name.
 pub(crate) const FORMAT: &str = "CAP Sleep Database scorer file";
 
-/// Whether `text` is a CAP scorer file: a RemLogic-style table (with the `Sleep Stage`
-/// column) without the RemLogic title.
+/// Whether `text` is a CAP scorer file: a RemLogic-style table with the `Sleep Stage`
+/// column, without the RemLogic title (checked first), and with CAP's header
+/// (`Patient Name:`, `Room #:`) or its A phases.
 pub(crate) fn recognise(text: &str) -> bool {
     let Some((n, _)) = table_header(text) else {
         return false;
     };
-    lines(text)
-        .nth(n as usize - 1)
-        .is_some_and(|(_, l)| l.to_ascii_lowercase().contains("sleep stage"))
+    let head: Vec<&str> = lines(text).take(n as usize).map(|(_, l)| l).collect();
+    let staged = head
+        .last()
+        .is_some_and(|l| l.to_ascii_lowercase().contains("sleep stage"));
+    let cap_header = head.iter().any(|l| {
+        let l = l.trim_start().to_ascii_lowercase();
+        l.starts_with("patient name:") || l.starts_with("room #")
+    });
+    staged && (cap_header || text.contains("MCAP-A"))
 }
 
 /// The events of a CAP scorer file (module docs).

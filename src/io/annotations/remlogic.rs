@@ -236,6 +236,26 @@ mod tests {
     }
 
     #[test]
+    fn untitled_exports_are_recognised_by_their_table() {
+        let untitled = EXPORT.replacen("RemLogic Event Export\r\n", "", 1);
+        let f = read(&untitled).unwrap();
+        assert_eq!(
+            f.format(),
+            "RemLogic event export",
+            "not CAP: no CAP header"
+        );
+        assert_eq!(
+            f.leg_movements(&AnnotationOptions::new(30.0))
+                .unwrap()
+                .value
+                .len(),
+            2
+        );
+        let bare = "Time [hh:mm:ss.xxx]\tEvent\tDuration[s]\n23:00:00.000\tSLEEP-S0\t30\n";
+        assert_eq!(read(bare).unwrap().format(), "RemLogic event export");
+    }
+
+    #[test]
     fn a_file_cut_mid_row_is_an_error_at_that_row() {
         let cut = &EXPORT[..EXPORT.find("right-LM\t2").unwrap() + "right-LM".len()];
         let e = read(cut).unwrap_err().to_string();
