@@ -70,3 +70,36 @@ pub(crate) fn seconds(cell: &str) -> Option<f64> {
     let v: f64 = t.replace(',', ".").parse().ok()?;
     (v.is_finite() && v >= 0.0).then_some(v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf16_latin1_and_bom_become_the_same_text() {
+        let text = "Patient:\tMüller\r\nTime [hh:mm:ss]\tEvent\tDuration[s]\r\n";
+        let le: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let be: Vec<u8> = [0xFE, 0xFF]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_be_bytes))
+            .collect();
+        let unmarked: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let latin1: Vec<u8> = text.chars().map(|c| c as u8).collect();
+        let bom = [&[0xEF, 0xBB, 0xBF][..], text.as_bytes()].concat();
+        for data in [le, be, unmarked, latin1, bom] {
+            assert_eq!(decode(&data), text);
+        }
+        let l: Vec<(u64, &str)> = lines(text).collect();
+        assert_eq!(l[1], (2, "Time [hh:mm:ss]\tEvent\tDuration[s]"));
+        assert_eq!(
+            key_value("Recording Date:\t26/07/2013"),
+            Some(("Recording Date", "26/07/2013"))
+        );
+        assert_eq!(seconds("1,5"), Some(1.5));
+        assert_eq!(seconds("30 s"), Some(30.0));
+        assert_eq!(seconds("-1"), None);
+    }
+}
