@@ -255,19 +255,38 @@ impl Reader {
     }
 }
 
+/// Bytes of a night's head looked at to tell a scoring export from a night.
+const HEAD: u64 = 1 << 14;
+
+/// The error for a night file that is a scoring export (`head`: its first bytes), if it is
+/// one.
+fn not_a_night(head: &[u8], name: Option<&Path>) -> Result<()> {
+    match annotations::export_named(head) {
+        Some(format) => Err(Error::input(
+            Location::file(name),
+            format!(
+                "{format}: this file holds scoring, not a night's signals: give it with --annotations, --hypnogram, --respiratory or --arousals, or to plm score"
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Reads the night at `path` (EDF by its first bytes after gzip, else CSV).
 fn read_path(path: &Path, options: &Options) -> Result<Night> {
-    let mut head = [0u8; 8];
-    let n = csv::source::open_path(path)?
-        .read(&mut head)
+    let mut head = Vec::new();
+    csv::source::open_path(path)?
+        .take(HEAD)
+        .read_to_end(&mut head)
         .map_err(|e| Error::io(Some(path), e))?;
-    if edf::looks_like_edf(&head[..n]) {
+    if edf::looks_like_edf(&head[..head.len().min(8)]) {
         edf::read_night(
             csv::source::open_path(path)?,
             &Location::file(Some(path)),
             options,
         )
     } else {
+        not_a_night(&head, Some(path))?;
         read_csv(csv::source::open_file(path)?, options)
     }
 }
@@ -279,13 +298,17 @@ fn read_stream(
     options: &Options,
 ) -> Result<Night> {
     let mut input = csv::source::ungzip(input).map_err(|e| Error::io(name, e))?;
-    let mut head = Vec::with_capacity(8);
+    let mut head = Vec::new();
     (&mut input)
-        .take(8)
+        .take(HEAD)
         .read_to_end(&mut head)
         .map_err(|e| Error::io(name, e))?;
-    let whole: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(head.clone()).chain(input));
-    if edf::looks_like_edf(&head) {
+    let edf = edf::looks_like_edf(&head[..head.len().min(8)]);
+    if !edf {
+        not_a_night(&head, name)?;
+    }
+    let whole: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(head).chain(input));
+    if edf {
         edf::read_night(whole, &Location::file(name), options)
     } else {
         read_csv(csv::source::open_csv(name, whole)?, options)

@@ -364,3 +364,25 @@ fn the_night_s_own_edf_plus_scoring_is_read_from_the_night() {
     assert_eq!(got["summary"], want["summary"]);
     assert_eq!(got["context"], want["context"]);
 }
+
+/// An export given where the night belongs: told what it is and where it goes, whatever
+/// its format.
+#[test]
+fn an_export_given_as_the_night_says_where_it_belongs() {
+    for (which, format) in [
+        ("remlogic.txt", "RemLogic event export"),
+        ("profusion.xml", "Compumedics Profusion XML"),
+        ("embla.xml", "Embla XML"),
+        ("domino-events.txt", "SOMNOmedics DOMINO export"),
+        ("cap.txt", "CAP Sleep Database scorer file"),
+        ("lms.txt", "event list (start, type, duration)"),
+    ] {
+        let out = run(&["detect", &export(which)]);
+        assert_eq!(out.status.code(), Some(2), "{which}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("{format}: this file holds scoring, not a night's signals: give it with --annotations")),
+            "{err}"
+        );
+    }
+}

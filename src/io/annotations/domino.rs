@@ -28,15 +28,16 @@ use crate::io::context::Stage;
 /// The format's name.
 pub(crate) const FORMAT: &str = "SOMNOmedics DOMINO export";
 
-/// Whether `text` is a DOMINO export: a `Signal ID:` line, or `Start Time:` with `Rate:`
-/// or `Events list:`, in its header.
+/// Whether `text` is a DOMINO scoring export: a `Start Time:` line with `Rate:` (a
+/// profile) or `Events list:` (events) in its header (a raw signal export has a `Sample
+/// Rate:` instead, and is not scoring).
 pub(crate) fn recognise(text: &str) -> bool {
     let keys: Vec<String> = lines(text)
         .take(20)
         .filter_map(|(_, l)| key_value(l).map(|(k, _)| k.to_ascii_lowercase()))
         .collect();
     let has = |k: &str| keys.iter().any(|x| x == k);
-    has("signal id") || (has("start time") && (has("rate") || has("events list")))
+    has("start time") && (has("rate") || has("events list"))
 }
 
 /// The events of a DOMINO export (module docs).

@@ -384,49 +384,94 @@ fn recognise(name: Option<&Path>, mut input: Box<dyn Read + Send>) -> Result<Con
         .map_err(|e| Error::io(name, e))?;
     // UTF-16 and single-byte exports become UTF-8 text (line numbers are kept).
     let text = text::decode(&data);
-    if xml::looks_like_xml(text.as_bytes()) {
-        let xml_text = text.as_bytes();
-        let root = xml::root_name(xml_text).unwrap_or_default();
-        let events = match root.as_str() {
-            profusion::ROOT => profusion::read(xml_text, &loc)?,
-            embla::ROOT => embla::read(xml_text, &loc)?,
-            _ if root == "PSGAnnotation"
-                || memchr::memmem::find(xml_text, b"<ScoredEvent").is_some() =>
-            {
-                nsrr::read(xml_text, &loc)?
-            }
-            _ => {
-                // Parse it all the same: a malformed file gets the parser's message.
-                let _ = xml::records(xml_text, &loc, &[])?;
-                return Err(Error::input(
-                    loc,
-                    format!(
-                        "XML with root <{}>: not an annotation format read here (NSRR PSGAnnotation, Compumedics CMPStudyConfig, Embla EventExport)",
-                        shorten(&root)
-                    ),
-                ));
-            }
-        };
-        return Ok(Content::Events(events));
-    }
-    let events = if remlogic::recognise(&text) {
-        remlogic::read(&text, &loc)?
-    } else if domino::recognise(&text) {
-        domino::read(&text, &loc)?
-    } else if cap::recognise(&text) {
-        cap::read(&text, &loc)?
-    } else if remlogic::table_header(&text).is_some() {
-        remlogic::read(&text, &loc)?
-    } else if event_list::recognise(&text) {
-        event_list::read(&text, &loc)?
-    } else {
-        return Ok(Content::Csv(if std::str::from_utf8(&data).is_ok() {
-            data
-        } else {
-            text.into_bytes()
-        }));
+    let t = text.as_bytes();
+    let events = match format_of(&text) {
+        Some(Format::Profusion) => profusion::read(t, &loc)?,
+        Some(Format::Embla) => embla::read(t, &loc)?,
+        Some(Format::Nsrr) => nsrr::read(t, &loc)?,
+        Some(Format::OtherXml) => {
+            // Parse it all the same: a malformed file gets the parser's message.
+            let _ = xml::records(t, &loc, &[])?;
+            return Err(Error::input(
+                loc,
+                format!(
+                    "XML with root <{}>: not an annotation format read here (NSRR PSGAnnotation, Compumedics CMPStudyConfig, Embla EventExport)",
+                    shorten(&xml::root_name(t).unwrap_or_default())
+                ),
+            ));
+        }
+        Some(Format::RemLogic) => remlogic::read(&text, &loc)?,
+        Some(Format::Domino) => domino::read(&text, &loc)?,
+        Some(Format::Cap) => cap::read(&text, &loc)?,
+        Some(Format::EventList) => event_list::read(&text, &loc)?,
+        None => {
+            return Ok(Content::Csv(if std::str::from_utf8(&data).is_ok() {
+                data
+            } else {
+                text.into_bytes()
+            }));
+        }
     };
     Ok(Content::Events(events))
+}
+
+/// The formats recognised by content (besides EDF+ and CSV).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Nsrr,
+    Profusion,
+    Embla,
+    /// XML of another kind: refused.
+    OtherXml,
+    RemLogic,
+    Domino,
+    Cap,
+    EventList,
+}
+
+/// The export format `text` is (`None`: CSV, or anything else).
+fn format_of(text: &str) -> Option<Format> {
+    let t = text.as_bytes();
+    if xml::looks_like_xml(t) {
+        let root = xml::root_name(t).unwrap_or_default();
+        return Some(match root.as_str() {
+            profusion::ROOT => Format::Profusion,
+            embla::ROOT => Format::Embla,
+            _ if root == "PSGAnnotation" || memchr::memmem::find(t, b"<ScoredEvent").is_some() => {
+                Format::Nsrr
+            }
+            _ => Format::OtherXml,
+        });
+    }
+    if remlogic::recognise(text) {
+        Some(Format::RemLogic)
+    } else if domino::recognise(text) {
+        Some(Format::Domino)
+    } else if cap::recognise(text) {
+        Some(Format::Cap)
+    } else if remlogic::table_header(text).is_some() {
+        Some(Format::RemLogic)
+    } else if event_list::recognise(text) {
+        Some(Format::EventList)
+    } else {
+        None
+    }
+}
+
+/// The name of the scoring export `head` (a file's first bytes) starts like, if any: a
+/// night reader refuses such a file with a pointer to the context options rather than
+/// failing on its "columns".
+pub(crate) fn export_named(head: &[u8]) -> Option<&'static str> {
+    Some(match format_of(&text::decode(head))? {
+        Format::Nsrr => nsrr::FORMAT,
+        Format::Profusion => profusion::FORMAT,
+        Format::Embla => embla::FORMAT,
+        Format::OtherXml => "XML",
+        Format::RemLogic => remlogic::FORMAT,
+        Format::Domino => domino::FORMAT,
+        Format::Cap => cap::FORMAT,
+        Format::EventList => event_list::FORMAT,
+    })
 }
 
 /// Respiratory events from a CSV list.
