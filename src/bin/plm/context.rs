@@ -279,12 +279,20 @@ impl ContextFiles {
         night: NightClock<'_>,
         lm_files: &[(&str, &Path)],
     ) -> Result<(Found, Vec<Vec<ReferenceMovement>>), Error> {
-        let lm_read: Vec<(&str, &Path, AnnotationFile)> = lm_files
+        // A file already read as context (`plm score X --annotations X`) is not read again.
+        let known = |p: &Path| self.files.iter().find(|(q, _)| q == p).map(|(_, f)| f);
+        let read: Vec<AnnotationFile> = lm_files
             .iter()
-            .map(|&(part, p)| Ok((part, p, AnnotationFile::read(p)?)))
+            .filter(|(_, p)| known(p).is_none())
+            .map(|(_, p)| AnnotationFile::read(p))
             .collect::<Result<_, Error>>()?;
+        let mut fresh = read.iter();
+        let lm_read: Vec<(&str, &Path, &AnnotationFile)> = lm_files
+            .iter()
+            .filter_map(|&(part, p)| Some((part, p, known(p).or_else(|| fresh.next())?)))
+            .collect();
         let extra: Vec<(&Path, &AnnotationFile)> =
-            lm_read.iter().map(|(_, p, f)| (*p, f)).collect();
+            lm_read.iter().map(|(_, p, f)| (*p, *f)).collect();
         let origin = self.origin(night, &extra);
         let o = self.options(rules, origin.as_ref(), night.end_s);
         let mut found = Found {
