@@ -8,6 +8,7 @@
 //! SVG figure of the night ([`Report::svg`]). Times are seconds from the start of the recording, amplitudes µV (EMG) or
 //! mg (accelerometers), indices per hour (denominators in [`Summary`]).
 
+mod export;
 mod figure;
 mod summary;
 mod write;

@@ -386,3 +386,71 @@ fn an_export_given_as_the_night_says_where_it_belongs() {
         );
     }
 }
+
+/// `--edf-annotations` and `--nsrr-xml` write the detection where scorers open it, and
+/// both read back through `plm score` into the detection's indices.
+#[test]
+fn detections_written_as_edf_plus_and_nsrr_xml_score_back_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let (edf, xml) = (dir.path().join("lm.edf"), dir.path().join("lm.xml"));
+    let hyp = csv(&format!("{NIGHT}.hyp.csv"));
+    let arousals = csv(&format!("context/{NIGHT}.arousals.csv"));
+    for (night, edf_night) in [
+        (csv(&format!("{NIGHT}.edf")), true),
+        (csv("accel-50hz-15min.csv"), false),
+    ] {
+        let detected = json(&[
+            "detect",
+            &night,
+            "--hypnogram",
+            &hyp,
+            "--arousals",
+            &arousals,
+            "--edf-annotations",
+            edf.to_str().unwrap(),
+            "--nsrr-xml",
+            xml.to_str().unwrap(),
+        ]);
+        let duration = detected["recording"]["duration_s"].to_string();
+        for export in [&edf, &xml] {
+            let scored = json(&[
+                "score",
+                export.to_str().unwrap(),
+                "--hypnogram",
+                &hyp,
+                "--arousals",
+                &arousals,
+                "--duration",
+                &duration,
+            ]);
+            for key in [
+                "plms_index",
+                "clms_index",
+                "plmw_index",
+                "plms_arousal_index",
+                "periodicity_index",
+                "plm_count",
+                "clm_count",
+                "nonclm_count",
+            ] {
+                assert_eq!(
+                    scored["summary"][key], detected["summary"][key],
+                    "{night} {export:?} {key}"
+                );
+            }
+            let (a, b) = (&scored["leg_movements"], &detected["leg_movements"]);
+            assert_eq!(a.as_array().unwrap().len(), b.as_array().unwrap().len());
+            for (x, y) in a.as_array().unwrap().iter().zip(b.as_array().unwrap()) {
+                assert_eq!(
+                    (&x["onset_s"], &x["offset_s"], &x["side"]),
+                    (&y["onset_s"], &y["offset_s"], &y["side"])
+                );
+            }
+        }
+        // The EDF+ header carries the night's start when it has one.
+        let bytes = std::fs::read(&edf).unwrap();
+        if edf_night {
+            assert_eq!(&bytes[168..184], b"01.03.2422.30.05");
+        }
+    }
+}

@@ -36,7 +36,17 @@ pub(super) fn batch(a: &DetectArgs) -> Result<(), Error> {
             message: "in batch mode each night's context is read from NAME.hyp.csv, NAME.resp.csv and NAME.arousals.csv beside it".into(),
         });
     }
-    if a.output.json.is_some() || a.output.events.is_some() || a.output.figure.is_some() {
+    let o = &a.output;
+    if [
+        &o.json,
+        &o.events,
+        &o.figure,
+        &o.edf_annotations,
+        &o.nsrr_xml,
+    ]
+    .iter()
+    .any(|p| p.is_some())
+    {
         return Err(Error::Config {
             field: "json",
             message: "in batch mode reports go to --out-dir".into(),

@@ -83,6 +83,14 @@ struct OutputArgs {
     /// histogram; `-` for stdout).
     #[arg(long, value_name = "FILE")]
     figure: Option<PathBuf>,
+    /// Write the leg movements as an EDF+ annotations-only file here (`Limb movement@@CHANNEL`
+    /// with `PLM`/`CLM`/`nonCLM`, the night's start; opens in EDFbrowser and Polyman).
+    #[arg(long, value_name = "FILE")]
+    edf_annotations: Option<PathBuf>,
+    /// Write the leg movements as an NSRR XML annotation file here (`Limb Movement (Left)`,
+    /// `PLM (Left)` …).
+    #[arg(long, value_name = "FILE")]
+    nsrr_xml: Option<PathBuf>,
     /// Do not print the human summary (the report's notes still go to stderr).
     #[arg(long, short)]
     quiet: bool,
@@ -483,18 +491,20 @@ fn emit(
     hypnogram: Option<&Hypnogram>,
 ) -> Result<(), Error> {
     let dash = |p: &Option<PathBuf>| p.as_deref() == Some(Path::new("-"));
-    if [&a.json, &a.events, &a.figure]
-        .iter()
-        .filter(|p| dash(p))
-        .count()
-        > 1
-    {
+    let outputs = [
+        &a.json,
+        &a.events,
+        &a.figure,
+        &a.edf_annotations,
+        &a.nsrr_xml,
+    ];
+    if outputs.iter().filter(|p| dash(p)).count() > 1 {
         return Err(Error::Config {
             field: "json",
-            message: "only one of --json, --events and --figure can go to stdout (-)".into(),
+            message: "only one of --json, --events, --figure, --edf-annotations and --nsrr-xml can go to stdout (-)".into(),
         });
     }
-    let stdout_taken = dash(&a.json) || dash(&a.events) || dash(&a.figure);
+    let stdout_taken = outputs.iter().any(|p| dash(p));
     if let Some(p) = &a.json {
         write_output(p, |w| report.write_json(w))?;
     }
@@ -503,6 +513,12 @@ fn emit(
     }
     if let Some(p) = &a.figure {
         write_figure(p, report, hypnogram)?;
+    }
+    if let Some(p) = &a.edf_annotations {
+        write_output(p, |w| report.write_edf_annotations(w))?;
+    }
+    if let Some(p) = &a.nsrr_xml {
+        write_output(p, |w| report.write_nsrr_xml(w))?;
     }
     if a.quiet {
         // Quiet: no summary, but what the report notes (a likely unit mistake, a leg not

@@ -75,6 +75,17 @@ impl ClockStart {
     pub fn is_dated(&self) -> bool {
         self.clock.dated
     }
+
+    /// The date and time, when the date is known.
+    pub(crate) fn date_time(&self) -> Option<NaiveDateTime> {
+        if !self.clock.dated {
+            return None;
+        }
+        let date = NaiveDate::from_num_days_from_ce_opt(i32::try_from(self.clock.day + 1).ok()?)?;
+        let secs = u32::try_from(self.clock.tod_ns / 1_000_000_000).ok()?;
+        let nanos = u32::try_from(self.clock.tod_ns % 1_000_000_000).ok()?;
+        date.and_hms_nano_opt(secs / 3600, secs / 60 % 60, secs % 60, nanos)
+    }
 }
 
 impl fmt::Display for ClockStart {

@@ -280,17 +280,22 @@ impl Events {
     }
 }
 
-/// The end of an event from `onset_s` lasting `duration_s`, summed in whole nanoseconds
-/// where both fit (exactly the decimal a file's `Start` and `Duration` add up to: 39.11,
-/// not 39.110000000000006), else as floats.
-fn end_of(onset_s: f64, duration_s: f64) -> f64 {
-    const EXACT: f64 = 4.0e15; // below 2^53 ns
-    let (on, du) = (onset_s * 1e9, duration_s * 1e9);
-    if on.abs() < EXACT && du.abs() < EXACT {
-        ((on.round() + du.round()) / 1e9).max(onset_s)
-    } else {
-        onset_s + duration_s
+/// The end of an event from `onset_s` lasting `duration_s`. Where both are whole
+/// nanoseconds (decimals of up to nine places, as scorers' files write them) they are
+/// summed as such: exactly the decimal a file's `Start` and `Duration` add up to (39.11,
+/// not 39.110000000000006). Other numbers (a detector's times written in full) are summed
+/// as floats, which gives back the offset a writer took the duration from.
+pub(crate) fn end_of(onset_s: f64, duration_s: f64) -> f64 {
+    match (whole_ns(onset_s), whole_ns(duration_s)) {
+        (Some(on), Some(du)) => (on.saturating_add(du) as f64 / 1e9).max(onset_s),
+        _ => onset_s + duration_s,
     }
+}
+
+/// `v` s in nanoseconds, when that is a whole number that reads back as `v`.
+pub(crate) fn whole_ns(v: f64) -> Option<i64> {
+    let ns = (v * 1e9).round();
+    (ns.abs() < 4.0e15 && ns / 1e9 == v).then_some(ns as i64)
 }
 
 /// The hypnogram of the placed stage events, cut into `epoch_s` epochs.
