@@ -29,7 +29,10 @@ fn night() -> (Report, Hypnogram) {
 #[test]
 fn one_mark_per_event_and_no_nan() {
     let (report, hyp) = night();
-    let svg = report.svg(Some(&hyp));
+    let svg = report.svg(&Context {
+        hypnogram: Some(hyp),
+        ..Context::default()
+    });
     assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
     assert!(svg.trim_end().ends_with("</svg>"));
     let count = |class: &str| svg.matches(&format!("class=\"{class}\"")).count();
@@ -52,12 +55,12 @@ fn one_mark_per_event_and_no_nan() {
         let open =
             svg.matches(&format!("<{tag} ")).count() + svg.matches(&format!("<{tag}>")).count();
         let closed = svg.matches(&format!("</{tag}>")).count();
-        let selfclosed = if tag == "rect" {
-            svg.matches("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>")
-                .count()
-        } else {
-            0
-        };
+        // Self-closed elements (the background, the legend's swatches).
+        let selfclosed = svg
+            .split(&format!("<{tag}"))
+            .skip(1)
+            .filter(|rest| rest.split('>').next().is_some_and(|t| t.ends_with('/')))
+            .count();
         assert_eq!(open, closed + selfclosed, "{tag}");
     }
 }
@@ -69,7 +72,7 @@ fn empty_and_hypnogram_free_reports_draw() {
     report.candidate_movements.clear();
     report.series.clear();
     report.recording.start_time = Some("<a&b>".into());
-    let svg = report.svg(None);
+    let svg = report.svg(&Context::default());
     assert!(!svg.contains("class=\"hypnogram\""));
     assert!(svg.contains("&lt;a&amp;b&gt;"));
     assert!(!svg.contains("NaN"));

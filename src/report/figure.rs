@@ -1,30 +1,36 @@
 //! The report's figure: one night at a glance, as SVG.
 //!
-//! Input: a [`Report`] and, when there is one, the night's [`Hypnogram`]. Output: SVG text
-//! (UTF-8, 1000 × 600 px user units, no scripts, no external resources), which browsers,
-//! Inkscape and journal pipelines open as is. Time runs left to right in hours from the
-//! start of the recording.
+//! Input: a [`Report`] and the night's [`Context`] (its hypnogram, arousals and
+//! respiratory events, drawn when present). Output: SVG text (UTF-8, 1000 px wide, no
+//! scripts, no external resources), which browsers, Inkscape and journal pipelines open as
+//! is. Time runs left to right: clock time (`hh:mm`) when the recording's start is known,
+//! else hours (or minutes) from the start.
 //!
-//! From top to bottom:
+//! From top to bottom, under a legend:
 //! 1. **Hypnogram** (when given): W, R, N1, N2, N3 from top to bottom, the clinical
 //!    convention.
-//! 2. **Leg movements** per leg: one bar per monolateral LM (at least one pixel wide), with
+//! 2. **Arousals** and **respiratory events** (when given), one bar each.
+//! 3. **Leg movements** per leg: one bar per monolateral LM (at least one pixel wide), with
 //!    the excluded (unscorable) stretches shaded.
-//! 3. **Candidate movements**: PLMs in red, other CLMs in grey, nonCLMs (too long, or
-//!    part of a too-long bilateral movement) hollow; each PLM series as a band beneath.
-//! 4. **IMI histogram** (sleep, 2-s bins over 0–90 s) with the rules' IMI bounds marked.
+//! 4. **Candidate movements**, told apart by shape as well as colour (for grey-scale prints
+//!    and colour-blind readers): a PLM is a full-height red bar with a triangle above it, a
+//!    CLM not in a series a half-height grey bar, a nonCLM (too long, or part of a
+//!    too-long bilateral movement) a hollow dashed box; each PLM series is a band beneath.
+//! 5. **IMI histogram** (sleep, 2-s bins over 0–90 s) with counts on its y-axis and the
+//!    rules' IMI bounds dashed, beside the night's indices.
 //!
 //! Every mark carries a `class` (`lm left`, `lm right`, `plm`, `clm`, `nonclm`, `series`,
-//! `excluded`, `imi`) so that styles can be changed, and a `<title>` with its times, so
-//! that hovering in a browser shows them. Written here rather than with a plotting crate:
-//! the figure is a few hundred rectangles and lines, and plotters-style crates would add a
-//! font stack and dozens of dependencies to the library for it.
+//! `excluded`, `arousal`, `respiratory`, `imi`) so that styles can be changed, and a
+//! `<title>` with its times, so that hovering in a browser shows them. Written here rather
+//! than with a plotting crate: the figure is a few hundred rectangles and lines, and
+//! plotters-style crates would add a font stack and dozens of dependencies to the library
+//! for it.
 
 use std::fmt::Write as _;
 
 use super::{Modality, Report};
 use crate::events::Side;
-use crate::io::{Hypnogram, Stage};
+use crate::io::{ClockStart, Context, Stage};
 use crate::score::MovementSide;
 
 /// Width of the figure, px.
@@ -35,24 +41,29 @@ const LEFT: f64 = 90.0;
 const RIGHT: f64 = 20.0;
 
 impl Report {
-    /// The night's figure (module docs), with `hypnogram` when the night has one, as SVG
-    /// text.
+    /// The night's figure (module docs) with its `context` (the one it was scored with:
+    /// hypnogram, arousals, respiratory events), as SVG text.
     #[must_use]
-    pub fn svg(&self, hypnogram: Option<&Hypnogram>) -> String {
-        svg(self, hypnogram)
+    pub fn svg(&self, context: &Context) -> String {
+        svg(self, context)
     }
 }
 
 /// See [`Report::svg`].
-fn svg(report: &Report, hypnogram: Option<&Hypnogram>) -> String {
+fn svg(report: &Report, context: &Context) -> String {
     let duration_s = report.recording.duration_s.max(1e-9);
     let plot_w = WIDTH - LEFT - RIGHT;
     let x = |t: f64| LEFT + (t / duration_s).clamp(0.0, 1.0) * plot_w;
     let mut body = String::new();
-    let mut y = 50.0;
+    legend(&mut body, 44.0);
+    let mut y = 66.0;
 
     // 1. Hypnogram.
-    if let Some(h) = hypnogram.filter(|h| !h.epochs().is_empty()) {
+    if let Some(h) = context
+        .hypnogram
+        .as_ref()
+        .filter(|h| !h.epochs().is_empty())
+    {
         let rows = [Stage::W, Stage::R, Stage::N1, Stage::N2, Stage::N3];
         let row_h = 14.0;
         let level = |s: Stage| y + row_h * rows.iter().position(|r| *r == s).unwrap_or(0) as f64;
@@ -75,7 +86,56 @@ fn svg(report: &Report, hypnogram: Option<&Hypnogram>) -> String {
         y += row_h * 5.0 + 20.0;
     }
 
-    // 2. Leg movements per leg, excluded time shaded.
+    // 2. Arousals and respiratory events.
+    let rows_top = y;
+    for (class, name, fill, events) in [
+        (
+            "arousal",
+            "arousals",
+            "#a6c",
+            context
+                .arousals
+                .iter()
+                .map(|a| (a.onset_s, a.offset_s, "arousal".to_owned()))
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "respiratory",
+            "respiratory",
+            "#39c",
+            context
+                .respiratory
+                .iter()
+                .map(|r| {
+                    (
+                        r.onset_s,
+                        r.offset_s,
+                        r.kind.clone().unwrap_or_else(|| "respiratory event".into()),
+                    )
+                })
+                .collect(),
+        ),
+    ] {
+        if events.is_empty() {
+            continue;
+        }
+        label(&mut body, y + 10.0, name);
+        for (on, off, what) in events {
+            rect(
+                &mut body,
+                class,
+                x(on),
+                y,
+                x(off) - x(on),
+                12.0,
+                fill,
+                &format!("{what} {on:.1}–{off:.1} s"),
+            );
+        }
+        y += 18.0;
+    }
+
+    // 3. Leg movements per leg, excluded time shaded.
     let lm_top = y;
     for side in [Side::Left, Side::Right] {
         label(&mut body, y + 12.0, &format!("{} LM", side.as_str()));
@@ -106,15 +166,15 @@ fn svg(report: &Report, hypnogram: Option<&Hypnogram>) -> String {
         y += 22.0;
     }
 
-    // 3. Candidate movements and series.
+    // 4. Candidate movements (by shape and colour) and series.
     label(&mut body, y + 12.0, "candidates");
     for c in &report.candidate_movements {
-        let (class, fill) = if c.periodic {
-            ("plm", "#c22")
+        let (class, fill, top, height, dash) = if c.periodic {
+            ("plm", "#c22", y, 16.0, "")
         } else if c.clm {
-            ("clm", "#888")
+            ("clm", "#888", y + 8.0, 8.0, "")
         } else {
-            ("nonclm", "none")
+            ("nonclm", "none", y, 16.0, r#" stroke-dasharray="2 1.5""#)
         };
         let side = match c.side {
             MovementSide::Left => "left",
@@ -122,14 +182,15 @@ fn svg(report: &Report, hypnogram: Option<&Hypnogram>) -> String {
             MovementSide::Bilateral => "bilateral",
         };
         let imi = c.imi_s.map_or(String::new(), |v| format!(", IMI {v:.1} s"));
+        let (x0, w) = (x(c.onset_s), (x(c.offset_s) - x(c.onset_s)).max(1.0));
         let _ = writeln!(
             body,
-            r##"<rect class="{class}" x="{:.2}" y="{y:.1}" width="{:.2}" height="16" fill="{fill}" stroke="#555" stroke-width="0.5"><title>{class} ({side}) {:.2}–{:.2} s{imi}</title></rect>"##,
-            x(c.onset_s),
-            (x(c.offset_s) - x(c.onset_s)).max(1.0),
-            c.onset_s,
-            c.offset_s,
+            r##"<rect class="{class}" x="{x0:.2}" y="{top:.1}" width="{w:.2}" height="{height:.1}" fill="{fill}" stroke="#555" stroke-width="0.5"{dash}><title>{class} ({side}) {:.2}–{:.2} s{imi}</title></rect>"##,
+            c.onset_s, c.offset_s,
         );
+        if c.periodic {
+            triangle(&mut body, x0 + w / 2.0, y - 1.0, "#c22");
+        }
     }
     y += 20.0;
     for s in &report.series {
@@ -148,10 +209,22 @@ fn svg(report: &Report, hypnogram: Option<&Hypnogram>) -> String {
         );
     }
     y += 12.0;
-    time_axis(&mut body, lm_top - 4.0, y, duration_s, &x);
-    y += 40.0;
+    let start = report
+        .recording
+        .start_time
+        .as_deref()
+        .and_then(ClockStart::parse);
+    time_axis(
+        &mut body,
+        rows_top.min(lm_top) - 4.0,
+        y,
+        duration_s,
+        start,
+        &x,
+    );
+    y += 48.0;
 
-    // 4. IMI histogram.
+    // 5. IMI histogram.
     let hist = &report.summary.imi_histogram;
     let hist_top = y + 10.0;
     let hist_h = 150.0;
@@ -210,9 +283,34 @@ fn svg(report: &Report, hypnogram: Option<&Hypnogram>) -> String {
     }
     let _ = writeln!(
         body,
-        r#"<text x="{:.1}" y="{:.1}" font-size="10">max {peak}</text>"#,
-        hx + hw + 6.0,
-        hist_top + 8.0
+        r#"<text x="{:.1}" y="{:.1}" font-size="10" text-anchor="middle">IMI (s)</text>"#,
+        hx + hw / 2.0,
+        base + 26.0
+    );
+    // Counts on the y-axis: 0, the peak, and a tick between when there is room.
+    let _ = writeln!(
+        body,
+        r##"<line x1="{hx}" x2="{hx}" y1="{hist_top:.1}" y2="{base:.1}" stroke="#333"/>"##
+    );
+    let mut ticks = vec![0, peak];
+    if peak >= 4 {
+        ticks.insert(1, peak / 2);
+    }
+    for n in ticks {
+        let ty = base - hist_h * f64::from(n) / f64::from(peak);
+        let _ = writeln!(
+            body,
+            r##"<line x1="{:.1}" x2="{hx}" y1="{ty:.1}" y2="{ty:.1}" stroke="#333"/><text x="{:.1}" y="{:.1}" font-size="10" text-anchor="end">{n}</text>"##,
+            hx - 4.0,
+            hx - 6.0,
+            ty + 3.5
+        );
+    }
+    let _ = writeln!(
+        body,
+        r#"<text x="{:.1}" y="{:.1}" font-size="10" text-anchor="middle" transform="rotate(-90 {0:.1} {1:.1})">count</text>"#,
+        hx - 30.0,
+        hist_top + hist_h / 2.0
     );
 
     // The indices beside the histogram.
@@ -243,7 +341,7 @@ fn svg(report: &Report, hypnogram: Option<&Hypnogram>) -> String {
             escape(line)
         );
     }
-    let base = base.max(hist_top + 16.0 * lines.len() as f64);
+    let base = (base + 26.0).max(hist_top + 16.0 * lines.len() as f64);
 
     let title = format!(
         "{} night, {:.2} h{} — {} rules: {} LMs, {} PLMs in {} series",
@@ -309,19 +407,33 @@ fn rect(out: &mut String, class: &str, x: f64, y: f64, w: f64, h: f64, fill: &st
     );
 }
 
-/// Hour (or 10-minute) ticks and grid lines from `top` to `bottom`.
-fn time_axis(out: &mut String, top: f64, bottom: f64, duration_s: f64, x: &dyn Fn(f64) -> f64) {
+/// Hour (or 10-minute) ticks and grid lines from `top` to `bottom`, labelled with the clock
+/// time when the `start` is known (ticks on the clock's whole hours or ten minutes), else
+/// with the time from the start; and the axis' name.
+fn time_axis(
+    out: &mut String,
+    top: f64,
+    bottom: f64,
+    duration_s: f64,
+    start: Option<ClockStart>,
+    x: &dyn Fn(f64) -> f64,
+) {
     let step_s = if duration_s > 2.0 * 3600.0 {
         3600.0
     } else {
         600.0
     };
-    let mut t = 0.0;
+    let start_tod_s = start.map(|s| s.time_of_day_s());
+    // The first tick: 0 s from the start, or the clock's first whole step.
+    let mut t = start_tod_s.map_or(0.0, |tod| (step_s - tod.rem_euclid(step_s)) % step_s);
     while t <= duration_s + 1e-9 {
-        let text = if step_s >= 3600.0 {
-            format!("{:.0} h", t / 3600.0)
-        } else {
-            format!("{:.0} min", t / 60.0)
+        let text = match start_tod_s {
+            Some(tod) => {
+                let c = (tod + t).rem_euclid(86_400.0).round() as u64;
+                format!("{:02}:{:02}", c / 3600, c / 60 % 60)
+            }
+            None if step_s >= 3600.0 => format!("{:.0} h", t / 3600.0),
+            None => format!("{:.0} min", t / 60.0),
         };
         let _ = writeln!(
             out,
@@ -331,6 +443,66 @@ fn time_axis(out: &mut String, top: f64, bottom: f64, duration_s: f64, x: &dyn F
         );
         t += step_s;
     }
+    let name = match start {
+        Some(s) => format!("clock time (recording from {s})"),
+        None if step_s >= 3600.0 => "time from the start of the recording (h)".to_owned(),
+        None => "time from the start of the recording (min)".to_owned(),
+    };
+    let _ = writeln!(
+        out,
+        r#"<text x="{:.1}" y="{:.1}" font-size="10" text-anchor="middle">{}</text>"#,
+        x(0.0) + (x(duration_s) - x(0.0)) / 2.0,
+        bottom + 26.0,
+        escape(&name)
+    );
+}
+
+/// The legend: what each mark is (fill, top offset, height, extra attributes, text).
+fn legend(out: &mut String, y: f64) {
+    const ITEMS: [(&str, f64, f64, &str, &str); 8] = [
+        ("#c22", 0.0, 10.0, "", "PLM"),
+        ("#888", 5.0, 5.0, "", "CLM, not periodic"),
+        ("none", 0.0, 10.0, r#" stroke-dasharray="2 1.5""#, "nonCLM"),
+        ("#2a6", 0.0, 10.0, "", "leg movement"),
+        ("#e99", 3.0, 4.0, r#" stroke="none""#, "PLM series"),
+        ("#ddd", 0.0, 10.0, r#" stroke="none""#, "excluded"),
+        ("#a6c", 0.0, 10.0, r#" stroke="none""#, "arousal"),
+        ("#39c", 0.0, 10.0, r#" stroke="none""#, "respiratory event"),
+    ];
+    let mut lx = LEFT;
+    for (fill, top, h, extra, text) in ITEMS {
+        let plm = if text == "PLM" {
+            tri(lx + 5.0, y - 1.0, fill)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            r##"<g class="legend"><rect x="{lx:.1}" y="{:.1}" width="10" height="{h:.1}" fill="{fill}" stroke="#555" stroke-width="0.5"{extra}/>{plm}<text x="{:.1}" y="{:.1}" font-size="10">{}</text></g>"##,
+            y + top,
+            lx + 14.0,
+            y + 9.0,
+            escape(text)
+        );
+        // Room for the text at ~6 px per character of 10-px sans-serif.
+        lx += 28.0 + 6.0 * text.chars().count() as f64;
+    }
+}
+
+/// A small downward triangle whose tip is at (`cx`, `bottom`): the PLM mark.
+fn tri(cx: f64, bottom: f64, fill: &str) -> String {
+    format!(
+        r#"<path d="M{:.1},{:.1}L{:.1},{:.1}L{cx:.1},{bottom:.1}Z" fill="{fill}"/>"#,
+        cx - 3.5,
+        bottom - 6.0,
+        cx + 3.5,
+        bottom - 6.0
+    )
+}
+
+/// [`tri`] written out as a mark of the figure.
+fn triangle(out: &mut String, cx: f64, bottom: f64, fill: &str) {
+    let _ = writeln!(out, "{}", tri(cx, bottom, fill));
 }
 
 /// A value with its unit (indices per hour to 0.1, ratios to 0.01), or "n/a".

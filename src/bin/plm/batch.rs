@@ -290,7 +290,7 @@ fn night_in_batch(s: &Setup, night: &Path, name: &str, out_dir: &Path) -> Result
     write_figure(
         &out_dir.join(format!("{name}.svg")),
         &report,
-        found.context.hypnogram.as_ref(),
+        &found.context,
     )?;
     Ok(report)
 }

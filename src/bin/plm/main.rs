@@ -19,8 +19,8 @@ mod context;
 use context::{ContextArgs, ContextFiles, Found, NightClock};
 use plm_detect::sim::{AccelSimConfig, SimConfig};
 use plm_detect::{
-    Detector, DetectorConfig, Error, Hypnogram, Night, NotchMode, Reader, Report, Rules,
-    SignalKind, Span, Unit,
+    Context, Detector, DetectorConfig, Error, Night, NotchMode, Reader, Report, Rules, SignalKind,
+    Span, Unit,
 };
 
 #[derive(Parser)]
@@ -355,12 +355,7 @@ fn detect(a: &DetectArgs) -> Result<(), Error> {
     let s = setup(a)?;
     let files = night_context(&s, Some(&a.context), &a.night[0])?;
     let (report, found) = analyse(&s, &a.night[0], &files)?;
-    emit(
-        &report,
-        &a.output,
-        Some(&a.night[0]),
-        found.context.hypnogram.as_ref(),
-    )
+    emit(&report, &a.output, Some(&a.night[0]), &found.context)
 }
 
 /// The night's name: the file name without `.csv`/`.edf`/`.bdf` (and `.gz`), any case.
@@ -395,9 +390,9 @@ fn night_context(s: &Setup, a: Option<&ContextArgs>, night: &Path) -> Result<Con
 }
 
 /// Writes the report's figure (SVG) to `path` (`-`: stdout).
-fn write_figure(path: &Path, report: &Report, hypnogram: Option<&Hypnogram>) -> Result<(), Error> {
+fn write_figure(path: &Path, report: &Report, context: &Context) -> Result<(), Error> {
     write_output(path, |w| {
-        w.write_all(report.svg(hypnogram).as_bytes())
+        w.write_all(report.svg(context).as_bytes())
             .map_err(|e| Error::Io {
                 path: Some(path.to_path_buf()),
                 source: e,
@@ -434,12 +429,7 @@ fn score(a: &ScoreArgs) -> Result<(), Error> {
     let mut report = plm_detect::score(&lms, &found.context, &rules, span)
         .map_err(|e| e.in_file(&a.movements))?;
     found.apply(&mut report);
-    emit(
-        &report,
-        &a.output,
-        Some(&a.movements),
-        found.context.hypnogram.as_ref(),
-    )
+    emit(&report, &a.output, Some(&a.movements), &found.context)
 }
 
 /// `plm simulate`: a night with its truth, hypnogram and respiratory events.
@@ -488,7 +478,7 @@ fn emit(
     report: &Report,
     a: &OutputArgs,
     input: Option<&Path>,
-    hypnogram: Option<&Hypnogram>,
+    context: &Context,
 ) -> Result<(), Error> {
     let dash = |p: &Option<PathBuf>| p.as_deref() == Some(Path::new("-"));
     let outputs = [
@@ -512,7 +502,7 @@ fn emit(
         write_output(p, |w| report.write_events_csv(w))?;
     }
     if let Some(p) = &a.figure {
-        write_figure(p, report, hypnogram)?;
+        write_figure(p, report, context)?;
     }
     if let Some(p) = &a.edf_annotations {
         write_output(p, |w| report.write_edf_annotations(w))?;

@@ -76,6 +76,12 @@ impl ClockStart {
         self.clock.dated
     }
 
+    /// Seconds since midnight.
+    #[must_use]
+    pub fn time_of_day_s(&self) -> f64 {
+        self.clock.tod_ns as f64 / 1e9
+    }
+
     /// The date and time, when the date is known.
     pub(crate) fn date_time(&self) -> Option<NaiveDateTime> {
         if !self.clock.dated {
