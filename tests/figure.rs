@@ -77,3 +77,55 @@ fn empty_and_hypnogram_free_reports_draw() {
     assert!(svg.contains("&lt;a&amp;b&gt;"));
     assert!(!svg.contains("NaN"));
 }
+
+/// The figure is well-formed XML without repeated attributes (which renderers refuse), with
+/// a legend, named axes and, when the start is known, clock-time ticks.
+#[test]
+fn well_formed_with_legend_axes_and_clock_time() {
+    let (mut report, hyp) = night();
+    report.recording.start_time = Some("2024-03-01T23:20:00".into());
+    let context = Context {
+        hypnogram: Some(hyp),
+        respiratory: vec![plm_detect::RespiratoryEvent {
+            onset_s: 100.0,
+            offset_s: 112.0,
+            kind: Some("hypopnea".into()),
+        }],
+        arousals: vec![plm_detect::Interval {
+            onset_s: 200.0,
+            offset_s: 205.0,
+        }],
+    };
+    let svg = report.svg(&context);
+    let mut reader = quick_xml::Reader::from_str(&svg);
+    loop {
+        match reader.read_event().expect("well-formed SVG") {
+            quick_xml::events::Event::Eof => break,
+            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
+                for a in e.attributes().with_checks(true) {
+                    a.expect("no repeated attribute");
+                }
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(svg.matches(r#"class="legend""#).count(), 8);
+    for text in [
+        "clock time (recording from 2024-03-01T23:20:00)",
+        ">23:30<",
+        ">00:00<",
+        ">IMI (s)<",
+        ">count<",
+    ] {
+        assert!(svg.contains(text), "{text}");
+    }
+    assert_eq!(svg.matches(r#"class="arousal""#).count(), 1);
+    assert_eq!(svg.matches(r#"class="respiratory""#).count(), 1);
+    // Without a start: hours from it.
+    report.recording.start_time = None;
+    assert!(
+        report
+            .svg(&context)
+            .contains("time from the start of the recording (min)")
+    );
+}

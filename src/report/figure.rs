@@ -407,9 +407,10 @@ fn rect(out: &mut String, class: &str, x: f64, y: f64, w: f64, h: f64, fill: &st
     );
 }
 
-/// Hour (or 10-minute) ticks and grid lines from `top` to `bottom`, labelled with the clock
-/// time when the `start` is known (ticks on the clock's whole hours or ten minutes), else
-/// with the time from the start; and the axis' name.
+/// Ticks and grid lines from `top` to `bottom` every hour (or 30, 10, 5 or 1 minutes, so
+/// that a short recording has at least four), labelled with the clock time when the `start`
+/// is known (ticks on the clock's whole steps), else with the time from the start; and the
+/// axis' name.
 fn time_axis(
     out: &mut String,
     top: f64,
@@ -418,11 +419,11 @@ fn time_axis(
     start: Option<ClockStart>,
     x: &dyn Fn(f64) -> f64,
 ) {
-    let step_s = if duration_s > 2.0 * 3600.0 {
-        3600.0
-    } else {
-        600.0
-    };
+    // The longest step that still gives four ticks (an hour for a night).
+    let step_s = [3600.0, 1800.0, 600.0, 300.0, 60.0]
+        .into_iter()
+        .find(|s| duration_s / s >= 4.0)
+        .unwrap_or(60.0);
     let start_tod_s = start.map(|s| s.time_of_day_s());
     // The first tick: 0 s from the start, or the clock's first whole step.
     let mut t = start_tod_s.map_or(0.0, |tod| (step_s - tod.rem_euclid(step_s)) % step_s);
@@ -432,8 +433,8 @@ fn time_axis(
                 let c = (tod + t).rem_euclid(86_400.0).round() as u64;
                 format!("{:02}:{:02}", c / 3600, c / 60 % 60)
             }
-            None if step_s >= 3600.0 => format!("{:.0} h", t / 3600.0),
-            None => format!("{:.0} min", t / 60.0),
+            None if step_s >= 3600.0 => format!("{:.0}", t / 3600.0),
+            None => format!("{:.0}", t / 60.0),
         };
         let _ = writeln!(
             out,
@@ -459,15 +460,22 @@ fn time_axis(
 
 /// The legend: what each mark is (fill, top offset, height, extra attributes, text).
 fn legend(out: &mut String, y: f64) {
+    const OUTLINE: &str = r##" stroke="#555" stroke-width="0.5""##;
     const ITEMS: [(&str, f64, f64, &str, &str); 8] = [
-        ("#c22", 0.0, 10.0, "", "PLM"),
-        ("#888", 5.0, 5.0, "", "CLM, not periodic"),
-        ("none", 0.0, 10.0, r#" stroke-dasharray="2 1.5""#, "nonCLM"),
+        ("#c22", 0.0, 10.0, OUTLINE, "PLM"),
+        ("#888", 5.0, 5.0, OUTLINE, "CLM, not periodic"),
+        (
+            "none",
+            0.0,
+            10.0,
+            r##" stroke="#555" stroke-width="0.5" stroke-dasharray="2 1.5""##,
+            "nonCLM",
+        ),
         ("#2a6", 0.0, 10.0, "", "leg movement"),
-        ("#e99", 3.0, 4.0, r#" stroke="none""#, "PLM series"),
-        ("#ddd", 0.0, 10.0, r#" stroke="none""#, "excluded"),
-        ("#a6c", 0.0, 10.0, r#" stroke="none""#, "arousal"),
-        ("#39c", 0.0, 10.0, r#" stroke="none""#, "respiratory event"),
+        ("#e99", 3.0, 4.0, "", "PLM series"),
+        ("#ddd", 0.0, 10.0, "", "excluded"),
+        ("#a6c", 0.0, 10.0, "", "arousal"),
+        ("#39c", 0.0, 10.0, "", "respiratory event"),
     ];
     let mut lx = LEFT;
     for (fill, top, h, extra, text) in ITEMS {
@@ -478,7 +486,7 @@ fn legend(out: &mut String, y: f64) {
         };
         let _ = writeln!(
             out,
-            r##"<g class="legend"><rect x="{lx:.1}" y="{:.1}" width="10" height="{h:.1}" fill="{fill}" stroke="#555" stroke-width="0.5"{extra}/>{plm}<text x="{:.1}" y="{:.1}" font-size="10">{}</text></g>"##,
+            r#"<g class="legend"><rect x="{lx:.1}" y="{:.1}" width="10" height="{h:.1}" fill="{fill}"{extra}/>{plm}<text x="{:.1}" y="{:.1}" font-size="10">{}</text></g>"#,
             y + top,
             lx + 14.0,
             y + 9.0,

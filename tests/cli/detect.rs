@@ -356,3 +356,43 @@ fn figure_has_one_mark_per_movement() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `--figure x.png` writes a real PNG (rendered with the bundled font); an unknown
+/// extension is refused before anything is written.
+#[test]
+fn figures_are_svg_or_real_png() {
+    let dir = tempfile::tempdir().unwrap();
+    let night = data("emg-256hz-15min.csv");
+    let png = dir.path().join("night.PNG");
+    let out = run(&[
+        "detect",
+        night.to_str().unwrap(),
+        "--figure",
+        png.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&png).unwrap();
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
+    // 2000 px wide (the 1000-unit figure at 2 px per unit), big-endian in the IHDR chunk.
+    assert_eq!(u32::from_be_bytes(bytes[16..20].try_into().unwrap()), 2000);
+    let bad = dir.path().join("night.pdf");
+    let out = run(&[
+        "detect",
+        night.to_str().unwrap(),
+        "--figure",
+        bad.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown extension .pdf (expected .svg or .png)"),
+        "{err}"
+    );
+    assert!(!bad.exists());
+}

@@ -16,6 +16,7 @@ use clap::{Args, Parser, Subcommand};
 mod batch;
 mod compare;
 mod context;
+mod png;
 use context::{ContextArgs, ContextFiles, Found, NightClock};
 use plm_detect::sim::{AccelSimConfig, SimConfig};
 use plm_detect::{
@@ -389,14 +390,44 @@ fn night_context(s: &Setup, a: Option<&ContextArgs>, night: &Path) -> Result<Con
     }
 }
 
-/// Writes the report's figure (SVG) to `path` (`-`: stdout).
+/// Whether the figure at `path` is PNG (`.png`) rather than SVG (`.svg`, or stdout);
+/// another extension is an error.
+fn figure_is_png(path: &Path) -> Result<bool, Error> {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    match ext.as_deref() {
+        _ if path == Path::new("-") => Ok(false),
+        Some("svg") => Ok(false),
+        Some("png") => Ok(true),
+        other => Err(Error::Config {
+            field: "figure",
+            message: format!(
+                "{}: {} (expected .svg or .png)",
+                path.display(),
+                other.map_or("no extension".to_owned(), |e| format!(
+                    "unknown extension .{e}"
+                ))
+            ),
+        }),
+    }
+}
+
+/// Writes the report's figure to `path` (`-`: stdout): SVG for `.svg` (and stdout), PNG
+/// for `.png`.
 fn write_figure(path: &Path, report: &Report, context: &Context) -> Result<(), Error> {
+    let png = figure_is_png(path)?;
+    let svg = report.svg(context);
+    let bytes = if png {
+        png::render(&svg)?
+    } else {
+        svg.into_bytes()
+    };
     write_output(path, |w| {
-        w.write_all(report.svg(context).as_bytes())
-            .map_err(|e| Error::Io {
-                path: Some(path.to_path_buf()),
-                source: e,
-            })
+        w.write_all(&bytes).map_err(|e| Error::Io {
+            path: Some(path.to_path_buf()),
+            source: e,
+        })
     })
 }
 
@@ -495,6 +526,10 @@ fn emit(
         });
     }
     let stdout_taken = outputs.iter().any(|p| dash(p));
+    // A figure that cannot be written is refused before anything is.
+    if let Some(p) = &a.figure {
+        figure_is_png(p)?;
+    }
     if let Some(p) = &a.json {
         write_output(p, |w| report.write_json(w))?;
     }
