@@ -9,7 +9,8 @@
 //! movements in the crate's types, and the notes a report must carry.
 //!
 //! * **Stages**: one event may span several epochs; it is cut into epochs of the rules'
-//!   length. Stage events without a stage (unscored, movement time, artifact) leave their
+//!   length. An epoch starting less than half a second before the previous one ends (clock
+//!   times rounded by the exporter) starts where that one ends. Stage events without a stage (unscored, movement time, artifact) leave their
 //!   epochs without a stage: an LM there is neither in sleep nor in wake.
 //! * **Leg movements**: events that repeat one already read (same side, start and
 //!   duration) are read once, so a scorer's LM and PLM markings of the same movement count
@@ -298,6 +299,10 @@ pub(crate) fn whole_ns(v: f64) -> Option<i64> {
     (ns.abs() < 4.0e15 && ns / 1e9 == v).then_some(ns as i64)
 }
 
+/// A stage epoch starting up to this much before the previous one ends starts where it
+/// ends, s: exports round clock times (a 30-s epoch at `23:53:29.999`).
+const SNAP_S: f64 = 0.5;
+
 /// The hypnogram of the placed stage events, cut into `epoch_s` epochs.
 pub(crate) fn hypnogram(ev: &Events, placed: &Placed, epoch_s: f64) -> Result<Hypnogram> {
     if let Some(file_epoch) = ev.epoch_s {
@@ -342,9 +347,13 @@ pub(crate) fn hypnogram(ev: &Events, placed: &Placed, epoch_s: f64) -> Result<Hy
             continue;
         };
         for k in 0..n {
-            let start = onset + k as f64 * epoch_s;
+            let mut start = onset + k as f64 * epoch_s;
             if let Some(&(prev, _)) = epochs.last() {
-                if start < prev + epoch_s - 1e-6 {
+                let next = prev + epoch_s;
+                if start < next - 1e-6 && next - start <= SNAP_S {
+                    // Clock times rounded to the second or millisecond: this is the next epoch.
+                    start = next;
+                } else if start < next - 1e-6 {
                     return Err(Error::parse(
                         at.clone(),
                         format!(

@@ -236,6 +236,26 @@ mod tests {
     }
 
     #[test]
+    fn stage_times_rounded_by_the_exporter_still_make_consecutive_epochs() {
+        let text = "Time [hh:mm:ss.xxx]\tEvent\tDuration[s]\n23:00:00.000\tSLEEP-S0\t30\n23:00:29.999\tSLEEP-S2\t30\n23:01:00.001\tSLEEP-S2\t30\n";
+        let h = read(text)
+            .unwrap()
+            .hypnogram(&AnnotationOptions::new(30.0))
+            .unwrap()
+            .value;
+        assert_eq!(
+            h.epochs(),
+            vec![(0.0, Stage::W), (30.0, Stage::N2), (60.001, Stage::N2)]
+        );
+        let e = read(&text.replace("23:00:29.999", "23:00:20.000"))
+            .unwrap()
+            .hypnogram(&AnnotationOptions::new(30.0))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("overlaps the epoch starting at 0 s"), "{e}");
+    }
+
+    #[test]
     fn untitled_exports_are_recognised_by_their_table() {
         let untitled = EXPORT.replacen("RemLogic Event Export\r\n", "", 1);
         let f = read(&untitled).unwrap();
