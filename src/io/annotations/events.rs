@@ -146,7 +146,11 @@ impl Events {
         v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         let mut s: Vec<String> = v.iter().take(8).map(|(n, c)| format!("{n} ×{c}")).collect();
         if v.len() > 8 {
-            s.push(format!("… ({} more names)", v.len() - 8));
+            let more = v.len() - 8;
+            s.push(format!(
+                "… ({more} more name{})",
+                if more == 1 { "" } else { "s" }
+            ));
         }
         s.join(", ")
     }
