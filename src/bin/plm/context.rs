@@ -299,6 +299,16 @@ impl ContextFiles {
             clock_origin: origin.as_ref().map(|o| o.1.clone()),
             ..Found::default()
         };
+        if let (Some(given), Some((used, what))) = (self.start, &origin) {
+            // The same time of day (on the same date, when one is given) is no news.
+            let same = given.time_of_day_s() == used.time_of_day_s()
+                && (!given.is_dated() || given == *used);
+            if !same {
+                found.notes.push(format!(
+                    "--start-time {given} not used: clock times are placed from {what}"
+                ));
+            }
+        }
         for &(part, i) in &self.parts {
             let (path, file) = &self.files[i];
             let mut source = |part: &str, count: usize| {
