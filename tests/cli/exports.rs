@@ -150,6 +150,35 @@ fn every_export_gives_the_night_s_context() {
         embla["context"]["clock_origin"],
         "the EDF start 2024-03-01T22:30:05"
     );
+    // The EDF start comes first, and a --start-time it overrides is said so.
+    let given = json_with_sources(&[
+        "detect",
+        &edf,
+        "--annotations",
+        &export("embla.xml"),
+        "--start-time",
+        "22:00:00",
+    ]);
+    assert_eq!(given["summary"], embla["summary"]);
+    let notes = given["notes"].to_string();
+    assert!(
+        notes.contains("--start-time 22:00:00 not used: clock times are placed from the EDF start 2024-03-01T22:30:05"),
+        "{notes}"
+    );
+    // Given for files without clock times, it is said to be unused.
+    let unused = json_with_sources(&[
+        "detect",
+        &night,
+        "--annotations",
+        &export("profusion.xml"),
+        "--start-time",
+        "22:00:00",
+    ]);
+    let notes = unused["notes"].to_string();
+    assert!(
+        notes.contains("--start-time not used: no context file has clock times"),
+        "{notes}"
+    );
     let remlogic = json_with_sources(&["detect", &night, "--annotations", &export("remlogic.txt")]);
     assert!(
         remlogic["context"]["clock_origin"]

@@ -299,6 +299,12 @@ impl ContextFiles {
             clock_origin: origin.as_ref().map(|o| o.1.clone()),
             ..Found::default()
         };
+        if self.start.is_some() && origin.is_none() {
+            found.notes.push(
+                "--start-time not used: no context file has clock times (their times count from the recording's start)"
+                    .to_owned(),
+            );
+        }
         if let (Some(given), Some((used, what))) = (self.start, &origin) {
             // The same time of day (on the same date, when one is given) is no news.
             let same = given.time_of_day_s() == used.time_of_day_s()
