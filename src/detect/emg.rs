@@ -21,6 +21,7 @@ use super::config::{DetectorConfig, MainsRemoval, NotchMode};
 use super::envelope::envelope;
 use super::movements::{LmThresholds, detect};
 use super::scorability::scorability;
+use super::trace::{LegTrace, TraceUnit, to_f32};
 use crate::dsp::butterworth::{Band, butterworth, notch};
 use crate::dsp::hum::subtract_hum;
 use crate::dsp::mains::{MainsLine, detect_mains};
@@ -29,7 +30,9 @@ use crate::error::{Error, Location, Result};
 use crate::events::Side;
 
 /// Detects the leg movements of one EMG leg (module docs): the outcome, the emptied
-/// buffer that held `samples_uv` and then the envelope, and the unscorable flags.
+/// buffer that held `samples_uv` and then the envelope, and the unscorable flags. With
+/// `trace`, the outcome also holds what detection saw ([`LegTrace`]); the buffer is then
+/// empty, the envelope being kept.
 ///
 /// # Errors
 /// [`Error::Input`] when the rate is too low for the band or no stretch is long enough to
@@ -41,6 +44,7 @@ pub fn detect_emg_leg(
     name: &str,
     cfg: &DetectorConfig,
     thresholds: &LmThresholds,
+    trace: bool,
 ) -> Result<(LegOutcome, Vec<f64>, Vec<bool>)> {
     let (mains, zp, min_len, upper) = design(&samples_uv, fs_hz, name, cfg)?;
     let mut filtered = samples_uv;
@@ -56,6 +60,7 @@ pub fn detect_emg_leg(
             subtract_hum(&mut filtered, fs_hz, line.frequency_hz, cfg.hum_window_s)?;
         }
     }
+    let signal = trace.then(|| to_f32(&filtered));
     let env = envelope(
         filtered,
         fs_hz,
@@ -65,7 +70,14 @@ pub fn detect_emg_leg(
     )?;
     let (unscorable, excluded) = scorability(&env, thresholds, cfg.envelope.max_rest_uv);
     let movements = detect(&env, side, thresholds, &unscorable);
-    let (median_rest, buffer) = env.into_median_rest();
+    let (median_rest, buffer, trace) = if let Some(signal) = signal {
+        let median = env.rest().median_finite(&mut Vec::new());
+        let trace = LegTrace::new(side, name, TraceUnit::Uv, fs_hz, signal, env, *thresholds);
+        (median, Vec::new(), Some(Box::new(trace)))
+    } else {
+        let (median, buffer) = env.into_median_rest();
+        (median, buffer, None)
+    };
     let outcome = LegOutcome {
         movements,
         excluded,
@@ -74,6 +86,7 @@ pub fn detect_emg_leg(
         mains,
         median_rest,
         posture_changes: None,
+        trace,
     };
     Ok((outcome, buffer, unscorable))
 }

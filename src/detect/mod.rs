@@ -58,9 +58,14 @@ mod profile;
 mod rest;
 mod scorability;
 mod spikes;
+mod trace;
 
 pub use config::{AccelConfig, DetectorConfig, EnvelopeConfig, MainsRemoval, NotchMode};
 pub(crate) use movements::LmThresholds;
+pub use trace::LegTrace;
+pub(crate) use trace::Piece;
+#[cfg(test)]
+pub(crate) use trace::TraceUnit;
 
 use crate::dsp::mains::MainsLine;
 use crate::events::{Interval, LegMovement};
@@ -82,4 +87,6 @@ pub(crate) struct LegOutcome {
     pub median_rest: Option<f64>,
     /// Bursts left out as posture changes, s (accelerometers).
     pub posture_changes: Option<Vec<Interval>>,
+    /// What detection saw, when asked for.
+    pub trace: Option<Box<LegTrace>>,
 }

@@ -72,6 +72,17 @@ impl LmThresholds {
     pub fn noise_reaches_onset(&self, margin: f64) -> bool {
         self.onset_noise_factor.is_none() && margin >= self.onset_above_rest
     }
+
+    /// The onset level above rest where the offset margin is `margin`: the fixed
+    /// `onset_above_rest` (EMG's +8 µV), or for accelerometers at least
+    /// `onset_noise_factor` × the margin.
+    #[must_use]
+    pub fn onset_level(&self, margin: f64) -> f64 {
+        match self.onset_noise_factor {
+            Some(f) => self.onset_above_rest.max(f * margin),
+            None => self.onset_above_rest,
+        }
+    }
 }
 
 /// Detects the leg movements of one leg. `unscorable[k]` marks blocks excluded for noise;
@@ -133,10 +144,7 @@ pub fn detect_with_cuts(
     let mut out = Vec::new();
     let mut k = 0;
     while k < n {
-        let onset_level = match thresholds.onset_noise_factor {
-            Some(f) => thresholds.onset_above_rest.max(f * margin(k)),
-            None => thresholds.onset_above_rest,
-        };
+        let onset_level = thresholds.onset_level(margin(k));
         if usable_rest(k).is_none_or(|r| amplitude[k] < r + onset_level) {
             k += 1;
             continue;

@@ -10,6 +10,7 @@
 
 mod export;
 mod figure;
+mod review;
 mod summary;
 mod write;
 

@@ -46,10 +46,11 @@ pub(super) fn batch(a: &DetectArgs) -> Result<(), Error> {
     ]
     .iter()
     .any(|p| p.is_some())
+        || matches!(o.review, Some(Some(_)))
     {
         return Err(Error::Config {
             field: "json",
-            message: "in batch mode reports go to --out-dir".into(),
+            message: "in batch mode reports go to --out-dir (give --review alone for NAME.html per night)".into(),
         });
     }
     let mut nights: Vec<PathBuf> = Vec::new();
@@ -114,7 +115,7 @@ pub(super) fn batch(a: &DetectArgs) -> Result<(), Error> {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(night) = nights.get(i) else { break };
-                    let outcome = night_in_batch(&s, night, &names[i], out_dir);
+                    let outcome = night_in_batch(&s, night, &names[i], out_dir, o.review.is_some());
                     if let Ok(mut slot) = results[i].lock() {
                         *slot = Some(outcome);
                     }
@@ -277,10 +278,20 @@ fn output_names(nights: &[PathBuf]) -> Vec<String> {
 }
 
 /// One night of a batch: its context from the files beside it, the analysis, and its
-/// report files `name.*` in `out_dir`.
-fn night_in_batch(s: &Setup, night: &Path, name: &str, out_dir: &Path) -> Result<Report, Error> {
+/// report files `name.*` in `out_dir` (with `review`, also its review page `name.html`).
+fn night_in_batch(
+    s: &Setup,
+    night: &Path,
+    name: &str,
+    out_dir: &Path,
+    review: bool,
+) -> Result<Report, Error> {
     let files = night_context(s, None, night)?;
-    let (report, found) = analyse(s, night, &files)?;
+    let super::Analysed {
+        report,
+        found,
+        traces,
+    } = analyse(s, night, &files, review)?;
     write_output(&out_dir.join(format!("{name}.json")), |w| {
         report.write_json(w)
     })?;
@@ -292,5 +303,10 @@ fn night_in_batch(s: &Setup, night: &Path, name: &str, out_dir: &Path) -> Result
         &report,
         &found.context,
     )?;
+    if review {
+        write_output(&out_dir.join(format!("{name}.html")), |w| {
+            report.review_html(name, &found.context, &traces, w)
+        })?;
+    }
     Ok(report)
 }

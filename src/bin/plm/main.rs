@@ -18,6 +18,7 @@ mod compare;
 mod context;
 mod png;
 use context::{ContextArgs, ContextFiles, Found, NightClock};
+use plm_detect::detect::LegTrace;
 use plm_detect::sim::{AccelSimConfig, SimConfig};
 use plm_detect::{
     Context, Detector, DetectorConfig, Error, Night, NotchMode, Reader, Report, Rules, SignalKind,
@@ -92,6 +93,13 @@ struct OutputArgs {
     /// `PLM (Left)` …).
     #[arg(long, value_name = "FILE")]
     nsrr_xml: Option<PathBuf>,
+    /// Write the review page here: one self-contained HTML file (overview of the night,
+    /// the signal under each detection with its envelope and thresholds, movement table;
+    /// opens from disk in a browser). In batch mode give it without a file: NAME.html per
+    /// night in --out-dir.
+    #[arg(long, value_name = "FILE", num_args = 0..=1)]
+    #[allow(clippy::option_option)] // clap's form of a flag with an optional value
+    review: Option<Option<PathBuf>>,
     /// Do not print the human summary (the report's notes still go to stderr).
     #[arg(long, short)]
     quiet: bool,
@@ -332,19 +340,36 @@ fn setup(a: &DetectArgs) -> Result<Setup, Error> {
     })
 }
 
+/// One night analysed: its report, the context used (for the figure) and, when asked
+/// for, what each leg's detection saw (for the review page).
+struct Analysed {
+    report: Report,
+    found: Found,
+    traces: Vec<LegTrace>,
+}
+
 /// Reads and analyses one night, its context taken from `files` once the night's clock
-/// and length are known. Also gives the context used (for the figure).
-fn analyse(s: &Setup, night: &Path, files: &ContextFiles) -> Result<(Report, Found), Error> {
+/// and length are known; with `trace`, keeps the legs' traces.
+fn analyse(s: &Setup, night: &Path, files: &ContextFiles, trace: bool) -> Result<Analysed, Error> {
     let recording = s.reader.read_path(night)?;
     let found = files.take(&s.rules, NightClock::of(&recording))?;
     let ctx = &found.context;
-    let mut report = match recording {
-        Night::Emg(recording) => s.detector.run_owned(recording, ctx),
-        Night::Accel(recording) => s.detector.run_accel(&recording, ctx),
+    let (mut report, traces) = if trace {
+        s.detector.run_traced(recording, ctx)
+    } else {
+        match recording {
+            Night::Emg(recording) => s.detector.run_owned(recording, ctx),
+            Night::Accel(recording) => s.detector.run_accel(&recording, ctx),
+        }
+        .map(|r| (r, Vec::new()))
     }
     .map_err(|e| e.in_file(night))?;
     found.apply(&mut report);
-    Ok((report, found))
+    Ok(Analysed {
+        report,
+        found,
+        traces,
+    })
 }
 
 /// `plm detect`: one night, or several ([`batch::batch`]).
@@ -355,8 +380,14 @@ fn detect(a: &DetectArgs) -> Result<(), Error> {
     }
     let s = setup(a)?;
     let files = night_context(&s, Some(&a.context), &a.night[0])?;
-    let (report, found) = analyse(&s, &a.night[0], &files)?;
-    emit(&report, &a.output, Some(&a.night[0]), &found.context)
+    let n = analyse(&s, &a.night[0], &files, a.output.review.is_some())?;
+    emit(
+        &n.report,
+        &a.output,
+        Some(&a.night[0]),
+        &n.found.context,
+        &n.traces,
+    )
 }
 
 /// The night's name: the file name without `.csv`/`.edf`/`.bdf` (and `.gz`), any case.
@@ -460,7 +491,7 @@ fn score(a: &ScoreArgs) -> Result<(), Error> {
     let mut report = plm_detect::score(&lms, &found.context, &rules, span)
         .map_err(|e| e.in_file(&a.movements))?;
     found.apply(&mut report);
-    emit(&report, &a.output, Some(&a.movements), &found.context)
+    emit(&report, &a.output, Some(&a.movements), &found.context, &[])
 }
 
 /// `plm simulate`: a night with its truth, hypnogram and respiratory events.
@@ -504,25 +535,38 @@ fn simulate(a: &SimulateArgs) -> Result<(), Error> {
     Ok(())
 }
 
-/// Writes the outputs asked for (JSON, event table, figure) and the human summary.
+/// Writes the outputs asked for (JSON, event table, figure, exports, review page with
+/// the legs' `traces`) and the human summary.
 fn emit(
     report: &Report,
     a: &OutputArgs,
     input: Option<&Path>,
     context: &Context,
+    traces: &[LegTrace],
 ) -> Result<(), Error> {
     let dash = |p: &Option<PathBuf>| p.as_deref() == Some(Path::new("-"));
+    let review = match &a.review {
+        Some(None) => {
+            return Err(Error::Config {
+                field: "review",
+                message: "--review needs the page's file (review.html); only batch mode (--out-dir) takes it alone".into(),
+            });
+        }
+        Some(Some(p)) => Some(p.clone()),
+        None => None,
+    };
     let outputs = [
         &a.json,
         &a.events,
         &a.figure,
         &a.edf_annotations,
         &a.nsrr_xml,
+        &review,
     ];
     if outputs.iter().filter(|p| dash(p)).count() > 1 {
         return Err(Error::Config {
             field: "json",
-            message: "only one of --json, --events, --figure, --edf-annotations and --nsrr-xml can go to stdout (-)".into(),
+            message: "only one of --json, --events, --figure, --edf-annotations, --nsrr-xml and --review can go to stdout (-)".into(),
         });
     }
     let stdout_taken = outputs.iter().any(|p| dash(p));
@@ -544,6 +588,10 @@ fn emit(
     }
     if let Some(p) = &a.nsrr_xml {
         write_output(p, |w| report.write_nsrr_xml(w))?;
+    }
+    if let Some(p) = &review {
+        let title = input.map_or_else(|| "night".to_owned(), night_name);
+        write_output(p, |w| report.review_html(&title, context, traces, w))?;
     }
     if a.quiet {
         // Quiet: no summary, but what the report notes (a likely unit mistake, a leg not

@@ -24,13 +24,16 @@ pub struct AccelConditioned {
     pub gravity_g: Vec<[f64; 3]>,
     /// Gravity block length, s.
     pub gravity_block_s: f64,
+    /// The dynamic-acceleration magnitude, mg, when kept for a trace.
+    pub magnitude_mg: Option<Vec<f32>>,
 }
 
 /// Gravity block length, s: short enough to follow a turn within a few blocks, long enough
 /// to average sensor noise before the median.
 const GRAVITY_BLOCK_S: f64 = 0.1;
 
-/// Conditions one leg (steps 1–4 of [`super`]); `thresholds` are the leg's, in mg.
+/// Conditions one leg (steps 1–4 of [`super`]); `thresholds` are the leg's, in mg. With
+/// `keep_magnitude`, a copy of the magnitude is kept (for a trace).
 ///
 /// # Errors
 /// [`Error::Input`] when the rate is below 10 Hz or no gap-free stretch is long enough to
@@ -41,6 +44,7 @@ pub fn condition(
     cfg: &AccelConfig,
     thresholds: &LmThresholds,
     name: &str,
+    keep_magnitude: bool,
 ) -> Result<AccelConditioned> {
     cfg.validate()?;
     if !(fs_hz.is_finite() && fs_hz >= 10.0) {
@@ -108,6 +112,7 @@ pub fn condition(
     for m in &mut magnitude_sq {
         *m = 1000.0 * m.sqrt();
     }
+    let magnitude_mg = keep_magnitude.then(|| super::super::trace::to_f32(&magnitude_sq));
     // 4. Envelope and floor.
     let env_cfg = EnvelopeConfig {
         max_rest_uv: cfg.max_floor_mg,
@@ -125,5 +130,6 @@ pub fn condition(
         lowpass_hz,
         gravity_g: gravity_blocks,
         gravity_block_s: gb as f64 / fs_hz,
+        magnitude_mg,
     })
 }

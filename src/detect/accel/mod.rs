@@ -82,6 +82,7 @@ use super::LegOutcome;
 use super::config::AccelConfig;
 use super::movements::{LmThresholds, detect};
 use super::scorability::scorability;
+use super::trace::{LegTrace, TraceUnit};
 use crate::error::Result;
 use crate::events::Side;
 use condition::condition;
@@ -101,7 +102,8 @@ pub fn thresholds(cfg: &AccelConfig, emg: &LmThresholds) -> LmThresholds {
 }
 
 /// Detects the leg movements of one accelerometer leg (all steps of the module docs);
-/// `emg` are the EMG thresholds whose durations apply ([`thresholds`]).
+/// `emg` are the EMG thresholds whose durations apply ([`thresholds`]). With `trace`,
+/// the outcome also holds what detection saw (the magnitude and its envelope, in mg).
 ///
 /// # Errors
 /// As [`condition()`].
@@ -112,9 +114,11 @@ pub fn detect_accel_leg(
     name: &str,
     cfg: &AccelConfig,
     emg: &LmThresholds,
+    trace: bool,
 ) -> Result<LegOutcome> {
     let thresholds = thresholds(cfg, emg);
-    let conditioned = condition(axes_g, fs_hz, cfg, &thresholds, name)?;
+    let mut conditioned = condition(axes_g, fs_hz, cfg, &thresholds, name, trace)?;
+    let magnitude_mg = conditioned.magnitude_mg.take();
     let env = &conditioned.envelope;
     // Only the floor makes a stretch unscorable: the onset threshold grows with the
     // floor's fluctuation (step 5), so a noisy sensor raises the bar instead of losing the
@@ -139,6 +143,19 @@ pub fn detect_accel_leg(
         m.rest_mg = m.rest_uv.take();
     }
     let median_rest = conditioned.envelope.rest().median_finite(&mut Vec::new());
+    let trace = magnitude_mg.map(|signal| {
+        let mut trace = LegTrace::new(
+            side,
+            name,
+            TraceUnit::Mg,
+            fs_hz,
+            signal,
+            conditioned.envelope,
+            thresholds,
+        );
+        trace.posture_changes.clone_from(&posture_changes);
+        Box::new(trace)
+    });
     Ok(LegOutcome {
         movements,
         excluded,
@@ -147,6 +164,7 @@ pub fn detect_accel_leg(
         mains: Vec::new(),
         median_rest,
         posture_changes: Some(posture_changes),
+        trace,
     })
 }
 
@@ -200,6 +218,7 @@ mod tests {
             "left",
             &AccelConfig::default(),
             &wasm(),
+            false,
         )
         .unwrap()
     }
@@ -233,7 +252,8 @@ mod tests {
         let axes = noisy_leg(fs, 120.0, 0.1, 0.3);
         let r = left_leg(&axes, fs);
         let cfg = AccelConfig::default();
-        let conditioned = condition(&axes, fs, &cfg, &thresholds(&cfg, &wasm()), "left").unwrap();
+        let conditioned =
+            condition(&axes, fs, &cfg, &thresholds(&cfg, &wasm()), "left", false).unwrap();
         let margin = conditioned.envelope.margin().iter().fold(0.0, f64::max);
         assert!(margin > AccelConfig::default().onset_mg, "{margin}");
         assert!(r.excluded.is_empty(), "{:?}", r.excluded);
@@ -293,7 +313,8 @@ mod tests {
                 5.0,
                 &AccelConfig::default(),
                 &wasm(),
-                "l"
+                "l",
+                false
             )
             .is_err()
         );

@@ -59,6 +59,14 @@ impl Skips {
         idx + self.before(idx)
     }
 
+    /// The stretches of stored samples between skips: for each, its first stored sample
+    /// and that sample's grid index, in order, the first at `(0, 0)`.
+    pub(crate) fn stretches(&self) -> Vec<(usize, usize)> {
+        let mut out = vec![(0, 0)];
+        out.extend(self.at.iter().zip(&self.skipped).map(|(&a, &s)| (a, a + s)));
+        out
+    }
+
     /// The grid time of `t_s`, a time on the stored samples' axis (`index / fs_hz`): a
     /// time at or after a skipped stretch's end moves by the stretch.
     pub(crate) fn grid_s(&self, t_s: f64, fs_hz: f64) -> f64 {

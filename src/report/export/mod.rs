@@ -50,6 +50,18 @@ impl Flag {
 /// Each leg movement of `report` with its flag (none when no candidate holds it).
 fn flagged(report: &Report) -> Vec<(&LegMovement, Option<Flag>)> {
     let cands = &report.candidate_movements;
+    report
+        .leg_movements
+        .iter()
+        .zip(candidate_of(report))
+        .map(|(lm, c)| (lm, c.map(|c| Flag::of(&cands[c]))))
+        .collect()
+}
+
+/// For each leg movement of `report`, the index of the candidate that holds it (none when
+/// no candidate does).
+pub(super) fn candidate_of(report: &Report) -> Vec<Option<usize>> {
+    let cands = &report.candidate_movements;
     let mut k = 0;
     report
         .leg_movements
@@ -59,12 +71,9 @@ fn flagged(report: &Report) -> Vec<(&LegMovement, Option<Flag>)> {
             while k < cands.len() && cands[k].offset_s < lm.onset_s {
                 k += 1;
             }
-            let flag = cands[k..]
-                .iter()
-                .take_while(|c| c.onset_s <= lm.onset_s)
-                .find(|c| c.offset_s >= lm.offset_s)
-                .map(Flag::of);
-            (lm, flag)
+            (k..cands.len())
+                .take_while(|&i| cands[i].onset_s <= lm.onset_s)
+                .find(|&i| cands[i].offset_s >= lm.offset_s)
         })
         .collect()
 }
