@@ -391,3 +391,90 @@ fn the_review_page_of_an_accelerometer_night_draws() {
     b.screenshot(&shots().join("accel-movement.png"));
     assert!(b.errors.is_empty(), "{:#?}", b.errors);
 }
+
+/// A page without signal (`plm score`) draws its overview and table without an error.
+#[test]
+fn the_review_page_of_a_scored_list_draws() {
+    let Some(mut b) = browser_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("score.html");
+    let out = Command::new(env!("CARGO_BIN_EXE_plm"))
+        .arg("score")
+        .arg(data("emg-256hz-15min.truth.csv"))
+        .arg("--hypnogram")
+        .arg(data("emg-256hz-15min.hyp.csv"))
+        .arg("--review")
+        .arg(&html)
+        .arg("-q")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    b.open(&format!("file://{}", html.display()));
+    b.key("n", "KeyN", 78);
+    assert_eq!(b.view().2, 0);
+    let rows = b.eval("document.querySelectorAll('#movements tbody tr').length");
+    assert!(rows.as_u64().unwrap() > 10, "{rows}");
+    assert!(b.errors.is_empty(), "{:#?}", b.errors);
+}
+
+/// A dense 8-hour two-leg 256 Hz night (about 2,100 LMs): its page stays within 15 MB
+/// and loads and pages without an error; prints how long an epoch took to draw.
+#[test]
+#[ignore = "an 8-hour night: run in release with the accuracy suites"]
+fn an_eight_hour_night_page_is_within_15_mb() {
+    let Some(mut b) = browser_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("dense.json");
+    std::fs::write(
+        &config,
+        r#"{"series_per_hour": 10, "isolated_per_hour": 60, "long_per_hour": 6}"#,
+    )
+    .unwrap();
+    let prefix = dir.path().join("night");
+    let status = Command::new(env!("CARGO_BIN_EXE_plm"))
+        .args([
+            "simulate",
+            "--duration",
+            "28800",
+            "--fs",
+            "256",
+            "--seed",
+            "5",
+            "--config",
+        ])
+        .arg(&config)
+        .arg(&prefix)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (html, report) = review(dir.path(), &[&dir.path().join("night.csv")]);
+    let bytes = std::fs::metadata(&html).unwrap().len();
+    let lms = report["leg_movements"].as_array().unwrap().len();
+    eprintln!(
+        "review page of an 8-hour night with {lms} LMs: {:.1} MB",
+        bytes as f64 / 1e6
+    );
+    assert!(lms > 1500, "{lms}");
+    assert!(bytes <= 15_000_000, "{bytes} bytes");
+    let t = Instant::now();
+    b.open(&format!("file://{}", html.display()));
+    eprintln!("loaded in {:.2} s", t.elapsed().as_secs_f64());
+    let mut worst = 0.0f64;
+    for _ in 0..20 {
+        b.key("n", "KeyN", 78);
+        let ms = b.eval("Number(document.getElementById('signal').dataset.renderMs)");
+        worst = worst.max(ms.as_f64().unwrap());
+    }
+    eprintln!("an epoch drawn in at most {worst:.1} ms (20 movements)");
+    b.screenshot(&shots().join("eight-hours.png"));
+    assert!(b.errors.is_empty(), "{:#?}", b.errors);
+}

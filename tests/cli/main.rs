@@ -14,6 +14,7 @@ mod errors;
 mod exports;
 mod formats;
 mod hostile;
+mod review;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
