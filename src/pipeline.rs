@@ -146,12 +146,7 @@ impl Detector {
     /// # Errors
     /// As [`Detector::run`].
     pub fn run_owned(&self, recording: Recording, context: &Context) -> Result<Report> {
-        let meta = Meta::of(recording.frame(), recording.len());
-        let legs = recording
-            .into_channels()
-            .into_iter()
-            .map(|c| (c.side(), c.name().to_owned(), c.into_samples()))
-            .collect();
+        let (meta, legs) = owned_legs(recording);
         self.run_emg(meta, legs, context, None, false)
             .map(|(report, _)| report)
     }
@@ -250,12 +245,7 @@ impl Detector {
     pub fn run_traced(&self, night: Night, context: &Context) -> Result<(Report, Vec<LegTrace>)> {
         match night {
             Night::Emg(recording) => {
-                let meta = Meta::of(recording.frame(), recording.len());
-                let legs = recording
-                    .into_channels()
-                    .into_iter()
-                    .map(|c| (c.side(), c.name().to_owned(), c.into_samples()))
-                    .collect();
+                let (meta, legs) = owned_legs(recording);
                 self.run_emg(meta, legs, context, None, true)
             }
             Night::Accel(recording) => self.accel(&recording, context, true),
@@ -537,6 +527,17 @@ pub fn score(
         scored,
         Vec::new(),
     ))
+}
+
+/// A recording given up: its metadata and its legs, each in its own sample buffer.
+fn owned_legs(recording: Recording) -> (Meta, Vec<EmgLeg>) {
+    let meta = Meta::of(recording.frame(), recording.len());
+    let legs = recording
+        .into_channels()
+        .into_iter()
+        .map(|c| (c.side(), c.name().to_owned(), c.into_samples()))
+        .collect();
+    (meta, legs)
 }
 
 /// Sorts and merges overlapping or touching intervals.
