@@ -64,6 +64,7 @@ mod accel_recording;
 pub(crate) mod annotations;
 pub(crate) mod context;
 mod csv;
+pub(crate) mod device;
 mod edf;
 pub(crate) mod frame;
 pub(crate) mod grid;
@@ -82,6 +83,7 @@ pub use annotations::{
     read_leg_movements_from, read_respiratory, read_respiratory_from,
 };
 pub use context::{Context, Hypnogram, RespiratoryEvent, Stage};
+pub use device::{DeviceFile, DeviceFormat};
 pub use grid::TimeBase;
 pub use recording::{Channel, RATE_RANGE_HZ, Recording};
 pub use unit::{SignalKind, Unit};

@@ -137,7 +137,7 @@ pub(crate) fn records(
                 );
             }
             Event::GeneralRef(r) => {
-                let resolved = match r.as_ref() {
+                let resolved = match &*r {
                     b"amp" => Some('&'),
                     b"lt" => Some('<'),
                     b"gt" => Some('>'),
