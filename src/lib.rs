@@ -50,9 +50,10 @@ pub use detect::{AccelConfig, DetectorConfig, EnvelopeConfig, MainsRemoval, Notc
 pub use error::{Error, Location, Result};
 pub use events::{Interval, LegMovement, ReferenceMovement, Side};
 pub use io::{
-    AccelRecording, AnnotationFile, AnnotationOptions, ClockStart, Context, Hypnogram, Night,
-    Reader, Recording, RespiratoryEvent, SignalKind, Stage, TimeBase, Unit,
+    AccelRecording, AnnotationFile, AnnotationOptions, ClockStart, Context, DeviceFile, Hypnogram,
+    Night, Reader, Recording, RespiratoryEvent, SignalKind, Stage, TimeBase, Unit,
 };
+pub use pipeline::ankles::{AnkleNight, AnkleNights, WindowChoice};
 pub use pipeline::{Detector, Workspace, score};
 pub use report::{ContextSource, Report};
 pub use score::{Rules, Span};

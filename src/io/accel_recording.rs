@@ -6,6 +6,7 @@
 
 use ndarray::ArrayView2;
 
+use super::device::info::{DeviceInfo, SleepWindow};
 use super::frame::Frame;
 use super::grid::TimeBase;
 use super::grid::skips::Skips;
@@ -210,6 +211,33 @@ impl AccelRecording {
     pub(crate) fn with_skips(mut self, skips: Skips) -> Self {
         self.frame.skips = skips;
         self
+    }
+
+    /// The same recording, read from the ankle devices `devices` over the window `window`,
+    /// with what the devices' readers noted.
+    #[must_use]
+    pub fn with_devices(
+        mut self,
+        devices: Vec<DeviceInfo>,
+        window: Option<SleepWindow>,
+        notes: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.frame.devices = devices;
+        self.frame.sleep_window = window;
+        self.frame.notes.extend(notes);
+        self
+    }
+
+    /// The ankle devices the night was read from (device files only).
+    #[must_use]
+    pub fn devices(&self) -> &[DeviceInfo] {
+        &self.frame.devices
+    }
+
+    /// The window of a device night that is scored (device files only).
+    #[must_use]
+    pub fn sleep_window(&self) -> Option<&SleepWindow> {
+        self.frame.sleep_window.as_ref()
     }
 
     /// `true` when there are no samples (never, for a recording that was built).

@@ -2,6 +2,7 @@
 //! rate and start, how the grid was built, the long gaps not stored, and what the reader
 //! noticed for the report.
 
+use super::device::info::{DeviceInfo, SleepWindow};
 use super::grid::TimeBase;
 use super::grid::skips::Skips;
 
@@ -18,6 +19,10 @@ pub(crate) struct Frame {
     pub(crate) skips: Skips,
     /// What the reader noticed that a report must say.
     pub(crate) notes: Vec<String>,
+    /// The ankle devices the night was read from (device files only).
+    pub(crate) devices: Vec<DeviceInfo>,
+    /// The window of a device night that is scored (device files only).
+    pub(crate) sleep_window: Option<SleepWindow>,
 }
 
 impl Frame {
@@ -34,6 +39,8 @@ impl Frame {
             time_base,
             skips: Skips::default(),
             notes: Vec::new(),
+            devices: Vec::new(),
+            sleep_window: None,
         }
     }
 

@@ -83,6 +83,8 @@ pub use annotations::{
     read_leg_movements_from, read_respiratory, read_respiratory_from,
 };
 pub use context::{Context, Hypnogram, RespiratoryEvent, Stage};
+pub use device::info::{DeviceInfo, SleepWindow, WindowSource, device_info};
+pub use device::night::{Ankle, ankle_night, grid_rate_hz};
 pub use device::{DeviceFile, DeviceFormat};
 pub use grid::TimeBase;
 pub use recording::{Channel, RATE_RANGE_HZ, Recording};
@@ -263,6 +265,14 @@ const HEAD: u64 = 1 << 14;
 /// The error for a night file that is a scoring export (`head`: its first bytes), if it is
 /// one.
 fn not_a_night(head: &[u8], name: Option<&Path>) -> Result<()> {
+    if let Some(format) = device::device_named(head) {
+        return Err(Error::input(
+            Location::file(name),
+            format!(
+                "{format}: this file holds one ankle's accelerometer: give it with --left-ankle or --right-ankle (plm detect --left-ankle FILE), or read it with DeviceFile"
+            ),
+        ));
+    }
     match annotations::export_named(head) {
         Some(format) => Err(Error::input(
             Location::file(name),

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::detect::DetectorConfig;
 use crate::dsp::mains::MainsLine;
 use crate::events::{Interval, LegMovement, Side};
-use crate::io::{Context, Hypnogram, TimeBase};
+use crate::io::{Context, DeviceInfo, Hypnogram, SleepWindow, TimeBase};
 use crate::score::Scored;
 use crate::score::{CandidateMovement, Rules, Series, SleepSource, Summary};
 
@@ -83,6 +83,13 @@ pub struct RecordingInfo {
     pub excluded: Vec<Interval>,
     /// The channels.
     pub channels: Vec<ChannelInfo>,
+    /// The ankle devices the night was read from (device files only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<DeviceInfo>,
+    /// The window of a device night that was scored (device files only): the report's
+    /// t = 0 is its start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sleep_window: Option<SleepWindow>,
 }
 
 /// What context scoring had.

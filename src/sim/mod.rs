@@ -28,6 +28,7 @@
 //! project's shared dev set. Deterministic for a given seed (ChaCha8).
 
 mod accel;
+pub mod devices;
 mod emg;
 mod plan;
 mod write;

@@ -13,6 +13,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+mod ankles;
 mod batch;
 mod compare;
 mod context;
@@ -50,6 +51,22 @@ enum Command {
     Compare(CompareArgs),
     /// Write a simulated night with known truth: PREFIX.csv, .truth.csv, .hyp.csv, .resp.csv.
     Simulate(SimulateArgs),
+    /// Decode an accelerometer device file (Axivity .cwa, ActiGraph .gt3x, GENEActiv .bin,
+    /// ActiLife CSV) to CSV: time and x, y, z in g at the device's own rate and times.
+    Convert(ConvertArgs),
+}
+
+#[derive(Args)]
+struct ConvertArgs {
+    /// The device file.
+    device: PathBuf,
+    /// Write the samples here (`-` for stdout): `time_s,x_g,y_g,z_g`, time from the first
+    /// sample (or `time` in local ISO 8601 with --iso).
+    #[arg(long, value_name = "FILE")]
+    csv: PathBuf,
+    /// Write local ISO 8601 date-times instead of seconds from the first sample.
+    #[arg(long)]
+    iso: bool,
 }
 
 #[derive(Args)]
@@ -109,9 +126,26 @@ struct OutputArgs {
 struct DetectArgs {
     /// The night(s): CSV files with a time column and leg EMG or accelerometer columns, or
     /// EDF/EDF+ or BDF/BDF+ files with leg signals (any of them gzipped), or directories of them.
-    /// Several nights (or a directory) need `--out-dir`.
-    #[arg(required = true, num_args = 1..)]
+    /// Several nights (or a directory) need `--out-dir`. Not given with
+    /// `--left-ankle`/`--right-ankle`.
+    #[arg(required_unless_present_any = ["left_ankle", "right_ankle"], num_args = 0..)]
     night: Vec<PathBuf>,
+    /// The left ankle's accelerometer device file: Axivity .cwa, ActiGraph .gt3x,
+    /// GENEActiv .bin or an ActiLife raw CSV export. A recording of several days is split
+    /// into nights (noon to noon): NAME.night1.json … for each output.
+    #[arg(long, value_name = "FILE", conflicts_with = "night")]
+    left_ankle: Option<PathBuf>,
+    /// The right ankle's accelerometer device file (as --left-ankle).
+    #[arg(long, value_name = "FILE", conflicts_with = "night")]
+    right_ankle: Option<PathBuf>,
+    /// With ankle device files: the sleep window's start each night, local clock time
+    /// (`22:30`), or one window's start date-time (`2024-03-05T22:30`). Without --from/--to
+    /// or a hypnogram, each night's window is estimated from the sensors (HDCZA).
+    #[arg(long, value_name = "HH:MM|DATE-TIME", requires = "to")]
+    from: Option<String>,
+    /// With ankle device files: the sleep window's end (`07:00`, or a date-time).
+    #[arg(long, value_name = "HH:MM|DATE-TIME", requires = "from")]
+    to: Option<String>,
     /// Batch mode: write NAME.json, NAME.events.csv and NAME.svg per night and summary.csv here; each
     /// night's context is read from NAME.hyp.csv, NAME.resp.csv and NAME.arousals.csv beside it.
     #[arg(long, value_name = "DIR")]
@@ -231,6 +265,7 @@ fn main() -> ExitCode {
         Command::Score(a) => score(&a),
         Command::Compare(a) => compare::compare(&a),
         Command::Simulate(a) => simulate(&a),
+        Command::Convert(a) => ankles::convert(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -374,6 +409,15 @@ fn analyse(s: &Setup, night: &Path, files: &ContextFiles, trace: bool) -> Result
 
 /// `plm detect`: one night, or several ([`batch::batch`]).
 fn detect(a: &DetectArgs) -> Result<(), Error> {
+    if a.left_ankle.is_some() || a.right_ankle.is_some() {
+        return ankles::detect(a);
+    }
+    if a.from.is_some() {
+        return Err(Error::Config {
+            field: "from",
+            message: "--from/--to set the sleep window of ankle device files (--left-ankle, --right-ankle)".into(),
+        });
+    }
     let single = a.night.len() == 1 && !a.night[0].is_dir() && a.out_dir.is_none();
     if !single {
         return batch::batch(a);

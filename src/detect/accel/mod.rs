@@ -77,6 +77,7 @@
 
 mod condition;
 mod posture;
+pub(crate) mod sleep_window;
 
 use super::LegOutcome;
 use super::config::AccelConfig;

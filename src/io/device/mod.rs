@@ -33,6 +33,8 @@ pub(crate) mod cwa;
 pub(crate) mod geneactiv;
 pub(crate) mod gt3x;
 mod gt3x_log;
+pub(crate) mod info;
+pub(crate) mod night;
 pub(crate) mod timeline;
 
 use std::io::Read;
@@ -287,14 +289,24 @@ impl DeviceFile {
         self.samples.g(i, axis)
     }
 
-    /// Every stored sample with its clock time, s, in order: `(time_s, [x, y, z] g)`.
+    /// Every sample with its clock time, s, in order: `(time_s, [x, y, z] g)` — the
+    /// stored samples at the times their stamps give, and a silence the device spent in
+    /// idle sleep filled with the last sample at the run's rate, as ActiLife exports it.
     pub fn samples(&self) -> impl Iterator<Item = (f64, [f64; 3])> + '_ {
         self.runs.iter().flat_map(move |r| {
-            (r.first..r.first + r.len).map(move |i| {
-                let t = r.time_s(i);
-                (t, [self.g(i, 0), self.g(i, 1), self.g(i, 2)])
+            let held = (r.hold_s * r.rate_hz - 1e-6).ceil().max(0.0) as usize;
+            (r.first..r.first + r.len + held).map(move |i| {
+                let j = i.min(r.first + r.len - 1);
+                let t = r.t0_s + (i - r.first) as f64 / r.rate_hz;
+                (t, [self.g(j, 0), self.g(j, 1), self.g(j, 2)])
             })
         })
+    }
+
+    /// ISO 8601 (local, to the millisecond) of a clock time of this file.
+    #[must_use]
+    pub fn iso(t_s: f64) -> String {
+        iso(t_s)
     }
 }
 

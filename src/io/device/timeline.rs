@@ -11,15 +11,13 @@
 //! ppm), while the stamps come from the real-time clock. The fit also averages away the
 //! stamps' rounding (GT3X stamps whole seconds).
 //!
-//! [`onto_grid`] then reads the samples at the times `start + k / fs` by linear
-//! interpolation within runs; between runs it is a gap (`NaN`, a long one stored as one
-//! sample through [`GapFill`]) or, for a silence the device spent in idle sleep (GT3X),
-//! the last sample held.
+//! A [`Sampler`] then reads the samples at any increasing times by linear interpolation
+//! within runs; between runs it is a gap (`NaN`) or, for a silence the device spent in
+//! idle sleep (GT3X), the last sample held; [`coverage`] says which grid points have
+//! data, so that a night's long gaps can be stored as one sample.
 //!
 //! **Tested against** a direct evaluation of every grid point (find the run, interpolate)
 //! and against stamps of known drift.
-
-use crate::io::grid::skips::{GapFill, Skips};
 
 /// The longest silence filled as idle sleep, s (two days): a longer one is a gap — the
 /// device was off or full, not still on a leg.
@@ -198,69 +196,78 @@ fn fit(stamps: &[Stamp], nominal_hz: f64) -> (f64, f64, f64) {
     (rate, t0 + mt, x0 + mx)
 }
 
-/// The samples of `runs` (read through `g(i, axis)`) at `start_s + k / fs_hz`, `k <
-/// n_grid`: three axes in g, a long gap stored as one `NaN` (the [`Skips`]).
-pub(crate) fn onto_grid(
+/// The grid indices `k < n_grid` whose times `start_s + k / fs_hz` the runs cover (their
+/// samples, or a held stretch), as sorted, disjoint `[from, to)` ranges.
+pub(crate) fn coverage(
     runs: &[Run],
-    g: impl Fn(usize, usize) -> f64,
     start_s: f64,
     n_grid: usize,
     fs_hz: f64,
-) -> ([Vec<f64>; 3], Skips) {
-    let mut out: [Vec<f64>; 3] = Default::default();
-    let mut fill = GapFill::new(fs_hz);
-    let mut k = 0usize;
-    let grid_of = |t: f64| (t - start_s) * fs_hz;
-    let gap_to = |fill: &mut GapFill, out: &mut [Vec<f64>; 3], to: usize| {
-        let nan = fill.gap_to(to);
-        for o in out.iter_mut() {
-            o.extend(std::iter::repeat_n(f64::NAN, nan));
-        }
-    };
+) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
     for r in runs {
-        if k >= n_grid {
-            break;
+        let last = if r.hold_s > 0.0 {
+            r.end_s() - 1e-9
+        } else {
+            r.last_s()
+        };
+        let a = ((r.t0_s - start_s) * fs_hz - 1e-9).ceil().max(0.0);
+        let b = (((last - start_s) * fs_hz + 1e-9).floor() + 1.0).min(n_grid as f64);
+        if b > a {
+            let (a, b) = (a as usize, b as usize);
+            match out.last_mut() {
+                Some(l) if a <= l.1 => l.1 = l.1.max(b),
+                _ => out.push((a, b)),
+            }
         }
-        let ka = (grid_of(r.t0_s) - 1e-9).ceil().max(k as f64);
-        let kb = ((grid_of(r.last_s()) + 1e-9).floor() + 1.0).min(n_grid as f64);
-        if kb > ka {
-            let (ka, kb) = (ka as usize, kb as usize);
-            gap_to(&mut fill, &mut out, ka);
-            for kk in ka..kb {
-                let u = ((start_s + kk as f64 / fs_hz - r.t0_s) * r.rate_hz).max(0.0);
+    }
+    out
+}
+
+/// Reads a device's samples at increasing clock times: linear interpolation within a
+/// run, the last sample over a held stretch, `NaN` elsewhere.
+pub(crate) struct Sampler<'a, G: Fn(usize, usize) -> f64> {
+    runs: &'a [Run],
+    g: G,
+    /// The first run that may hold the next time asked for.
+    at: usize,
+}
+
+impl<'a, G: Fn(usize, usize) -> f64> Sampler<'a, G> {
+    /// A sampler of `runs`, whose stored samples `g(i, axis)` reads.
+    pub(crate) fn new(runs: &'a [Run], g: G) -> Self {
+        Self { runs, g, at: 0 }
+    }
+
+    /// The three axes at `t_s` (not before the time last asked for).
+    pub(crate) fn at(&mut self, t_s: f64) -> [f64; 3] {
+        while self.at < self.runs.len() && self.runs[self.at].end_s() <= t_s - 1e-9 {
+            self.at += 1;
+        }
+        // Runs may overlap (the clock set back): the first that covers `t_s` wins.
+        for r in &self.runs[self.at..] {
+            if t_s < r.t0_s - 1e-9 {
+                break;
+            }
+            if t_s <= r.last_s() + 1e-9 {
+                let u = ((t_s - r.t0_s) * r.rate_hz).max(0.0);
                 let i = (u.floor() as usize).min(r.len - 1);
                 let w = u - i as f64;
-                for (axis, o) in out.iter_mut().enumerate() {
-                    let a = g(r.first + i, axis);
-                    o.push(if i + 1 < r.len && w > 0.0 {
-                        a + w * (g(r.first + i + 1, axis) - a)
+                return [0, 1, 2].map(|axis| {
+                    let a = (self.g)(r.first + i, axis);
+                    if i + 1 < r.len && w > 0.0 {
+                        a + w * ((self.g)(r.first + i + 1, axis) - a)
                     } else {
                         a
-                    });
-                }
+                    }
+                });
             }
-            fill.stored(kb - ka);
-            k = kb;
-        }
-        if r.hold_s > 0.0 {
-            let kh = (grid_of(r.end_s()) - 1e-9).ceil().min(n_grid as f64);
-            if kh > k as f64 && grid_of(r.last_s()) < kh {
-                let kh = kh as usize;
-                // Held from the run's last sample (or its first grid point inside).
-                gap_to(&mut fill, &mut out, k);
-                let last = [0, 1, 2].map(|a| g(r.first + r.len - 1, a));
-                for (o, v) in out.iter_mut().zip(last) {
-                    o.extend(std::iter::repeat_n(v, kh - k));
-                }
-                fill.stored(kh - k);
-                k = kh;
+            if r.hold_s > 0.0 && t_s < r.end_s() - 1e-9 {
+                return [0, 1, 2].map(|axis| (self.g)(r.first + r.len - 1, axis));
             }
         }
+        [f64::NAN; 3]
     }
-    if k < n_grid {
-        gap_to(&mut fill, &mut out, n_grid);
-    }
-    (out, fill.finish())
 }
 
 #[cfg(test)]
@@ -354,7 +361,7 @@ mod tests {
     }
 
     #[test]
-    fn onto_grid_matches_the_direct_evaluation() {
+    fn the_sampler_matches_the_direct_evaluation() {
         let runs = vec![
             Run {
                 first: 0,
@@ -379,27 +386,22 @@ mod tests {
             },
         ];
         let g = |i: usize| (i as f64 * 0.37).sin();
-        let (out, skips) = onto_grid(&runs, |i, a| g(i) + a as f64, 9.0, 2600, 50.0);
-        assert!(skips.is_empty());
+        let mut sampler = Sampler::new(&runs, |i, a| g(i) + a as f64);
         let want = direct(&runs, &g, 9.0, 2600, 50.0);
-        for (k, (a, b)) in out[0].iter().zip(&want).enumerate() {
+        for (k, b) in want.iter().enumerate() {
+            let got = sampler.at(9.0 + k as f64 / 50.0);
+            let a = got[0];
             assert!(
                 (a.is_nan() && b.is_nan()) || (a - b).abs() < 1e-12,
                 "grid {k}: {a} vs {b}"
             );
+            assert!(a.is_nan() || (got[2] - a - 2.0).abs() < 1e-12);
         }
-        assert!((out[2][100] - out[0][100] - 2.0).abs() < 1e-12);
-        // A long silence is stored as one sample.
-        let far = vec![
-            runs[0],
-            Run {
-                t0_s: 10_000.0,
-                ..runs[2]
-            },
-        ];
-        let (out, skips) = onto_grid(&far, |i, _| g(i), 9.0, 600_000, 50.0);
-        assert!(!skips.is_empty());
-        assert!(out[0].len() < 2_000);
-        assert_eq!(out[0].len() + skips.total(), 600_000);
+        // Coverage: the runs' samples and the held stretch, as grid ranges.
+        let cov = coverage(&runs, 9.0, 2600, 50.0);
+        let covered = |k: usize| cov.iter().any(|&(a, b)| k >= a && k < b);
+        for (k, b) in want.iter().enumerate() {
+            assert_eq!(covered(k), !b.is_nan(), "grid {k}");
+        }
     }
 }

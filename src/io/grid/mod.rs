@@ -45,6 +45,9 @@ pub enum TimeBase {
     /// Read from an EDF/EDF+ file: samples in data-record order, each EDF+D record at its
     /// own onset (the gaps between records are `NaN`).
     EdfRecords,
+    /// Read from accelerometer device files: each sample placed by the device's time
+    /// stamps and read onto one uniform grid (`io/device`).
+    DeviceClock,
 }
 
 /// The longest a recording may last, s (two days): a longer span is a broken stamp or

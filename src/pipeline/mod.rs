@@ -16,6 +16,8 @@
 //! once both legs are done, on a thread of their own when large: unmapping 59 MB
 //! interrupts every core the process runs on, and slowed the leg still running.
 
+pub(crate) mod ankles;
+
 use crate::detect::accel::detect_accel_leg;
 use crate::detect::emg::detect_emg_leg;
 use crate::detect::plausibility;
@@ -420,6 +422,8 @@ impl Detector {
             excluded_s: total_s(&excluded),
             excluded,
             channels,
+            devices: meta.frame.devices,
+            sleep_window: meta.frame.sleep_window,
         };
         let report = Report::new(
             modality,
@@ -517,6 +521,8 @@ pub fn score(
         excluded_s: total_s(&excluded),
         excluded,
         channels: Vec::new(),
+        devices: Vec::new(),
+        sleep_window: None,
     };
     Ok(Report::new(
         Modality::LegMovementList,
