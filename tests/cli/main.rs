@@ -10,6 +10,7 @@
 mod batch;
 mod compare;
 mod detect;
+mod devices;
 mod errors;
 mod exports;
 mod formats;

@@ -1,18 +1,23 @@
 //! The sleep period and the time not worn, from a device's own samples, for nights that
 //! come without a hypnogram or clock times: [`epochs`], [`non_wear`], [`sleep_period`].
 //!
-//! Both work on 5-s epochs (count, sum, sum of squares, minimum and maximum per axis),
-//! gathered straight from the device's time line, so a week costs a few MB.
+//! Both work on 5-s epochs (count, sum, sum of squares, minimum, maximum and median per
+//! axis), gathered straight from the device's time line, so a week costs a few MB.
 //!
-//! **Non-wear** (van Hees et al., `PLoS One` 2011 and 2013, as in GGIR): a 60-min window,
-//! stepped by 15 min, is not worn when at least two axes have a standard deviation under
-//! 13 mg and a range under 50 mg; the union of such windows is excluded from scoring. A
-//! sensor lying on a table is that still; a leg, even asleep, is not for an hour (but a
-//! very still sleeper's hour can be taken for non-wear: the report says how much was).
+//! **Non-wear** (after van Hees et al., `PLoS One` 2011 and 2013, as in GGIR): a 60-min
+//! window, stepped by 15 min, is not worn when its axes have a standard deviation under
+//! 13 mg and a range under 50 mg; the union of such windows is excluded from scoring. GGIR
+//! asks this of two axes of a wrist sensor; at the ankle all three must be still, because
+//! a leg movement in sleep may turn the shank about one axis only (a run of periodic limb
+//! movements moved one axis while the other two stayed within the noise, and was taken
+//! for non-wear with two). A sensor lying on a table is still on all three; a leg, even
+//! asleep, is not for an hour (but a very still sleeper's hour can be taken for non-wear:
+//! the report says how much was).
 //!
 //! **Sleep period** — HDCZA (van Hees et al., Sci Rep 2018, "Estimating sleep parameters
 //! using an accelerometer without sleep diary", as used by GGIR), with its parameters:
-//! 1. per 5-s epoch, the sensor's orientation;
+//! 1. per 5-s epoch, the sensor's orientation (of signals smoothed by a 5-s rolling
+//!    median, then averaged over the epoch);
 //! 2. the absolute change of orientation between successive epochs, degrees;
 //! 3. its rolling median over 5 minutes;
 //! 4. a threshold of 15 × the night's 10th percentile of (3), kept within [0.13°,
@@ -22,7 +27,10 @@
 //! 6. the longest joined block is the sleep period.
 //!
 //! **Adapted for the ankle**, because HDCZA was built on the wrist: (1) the orientation is
-//! the direction of the 5-s mean acceleration vector and (2) the change is the 3-D angle
+//! the direction of the epoch's interquartile-mean acceleration vector (per axis the mean
+//! of the middle half of its values: like the 5-s rolling median it ignores a movement
+//! shorter than a quarter of the epoch, and unlike a median it does not flip by a bit of
+//! the device's resolution) and (2) the change is the 3-D angle
 //! between successive directions, not the z-axis angle — an ankle sensor's axes are not
 //! mounted alike from study to study (strapped laterally, in front, on the shin), while the
 //! angle between directions does not depend on the mounting; (3) with two ankles, an
@@ -39,6 +47,7 @@ pub const NON_WEAR_WINDOW_S: f64 = 3600.0;
 /// Step of the non-wear windows, s.
 pub const NON_WEAR_STEP_S: f64 = 900.0;
 /// An axis is still over a window when its standard deviation is under this, g …
+/// (the window is not worn when all three are)
 pub const NON_WEAR_SD_G: f64 = 0.013;
 /// … and its range under this, g.
 pub const NON_WEAR_RANGE_G: f64 = 0.050;
@@ -54,9 +63,10 @@ pub const HDCZA_MIN_BLOCK_S: f64 = 1800.0;
 pub const HDCZA_JOIN_S: f64 = 3600.0;
 
 /// The method of [`sleep_period`], in words, for the report.
-pub const HDCZA_METHOD: &str = "estimated from the ankle sensors' orientation by HDCZA (van Hees et al., Sci Rep 2018; 5-s epochs, 5-min rolling median of the change of orientation, threshold 15 x its 10th percentile within 0.13-0.50 deg, still blocks > 30 min joined across < 60 min, the longest taken), adapted for the ankle (3-D angle between 5-s mean acceleration directions, the larger of the two legs, not-worn time never still): an estimate, not a scored hypnogram";
+pub const HDCZA_METHOD: &str = "estimated from the ankle sensors' orientation by HDCZA (van Hees et al., Sci Rep 2018; 5-s epochs, 5-min rolling median of the change of orientation, threshold 15 x its 10th percentile within 0.13-0.50 deg, still blocks > 30 min joined across < 60 min, the longest taken), adapted for the ankle (3-D angle between 5-s interquartile-mean acceleration directions, the larger of the two legs, not-worn time never still): an estimate, not a scored hypnogram";
 
-/// Per 5-s epoch and axis: samples, sum, sum of squares, minimum, maximum (g).
+/// Per 5-s epoch and axis: samples, sum, sum of squares, minimum, maximum, and the
+/// interquartile mean (g).
 #[derive(Debug, Clone, Copy)]
 pub struct Epoch {
     n: f64,
@@ -64,6 +74,7 @@ pub struct Epoch {
     sq: [f64; 3],
     min: [f64; 3],
     max: [f64; 3],
+    iq_mean: Option<[f64; 3]>,
 }
 
 impl Default for Epoch {
@@ -74,6 +85,7 @@ impl Default for Epoch {
             sq: [0.0; 3],
             min: [f64::INFINITY; 3],
             max: [f64::NEG_INFINITY; 3],
+            iq_mean: None,
         }
     }
 }
@@ -99,9 +111,58 @@ impl Epoch {
         }
     }
 
-    /// The mean acceleration vector, g (`None` without samples).
-    fn mean(&self) -> Option<[f64; 3]> {
-        (self.n > 0.0).then(|| self.sum.map(|s| s / self.n))
+    /// The orientation: per axis the mean of the middle half of the epoch's values, g
+    /// (`None` without samples). Like HDCZA's 5-s rolling median it ignores a movement
+    /// shorter than a quarter of the epoch (a periodic limb movement), and, being a mean,
+    /// it does not flip by a whole bit of the device's resolution from epoch to epoch as a
+    /// median does (1/256 g is 0.22°, more than the threshold's lower bound).
+    fn orientation(&self) -> Option<[f64; 3]> {
+        self.iq_mean
+            .or_else(|| (self.n > 0.0).then(|| self.sum.map(|s| s / self.n)))
+    }
+}
+
+/// The samples of one epoch, gathered for its interquartile mean.
+struct Gather {
+    epoch: usize,
+    axes: [Vec<f64>; 3],
+}
+
+impl Gather {
+    /// Adds `v` (of epoch `e`) `count` times; an epoch left is given its interquartile
+    /// mean.
+    fn add(&mut self, out: &mut [Epoch], e: usize, v: [f64; 3], count: usize) {
+        if e != self.epoch {
+            self.finish(out);
+            self.epoch = e;
+        }
+        for (a, x) in self.axes.iter_mut().zip(v) {
+            a.extend(std::iter::repeat_n(x, count));
+        }
+    }
+
+    fn finish(&mut self, out: &mut [Epoch]) {
+        if self.axes[0].is_empty() {
+            return;
+        }
+        // The interquartile mean: the middle half of the values, averaged.
+        let iq_mean = self.axes.each_mut().map(|a| {
+            let n = a.len();
+            let (lo, hi) = (n / 4, (3 * n / 4).max(n / 4 + 1).min(n));
+            a.select_nth_unstable_by(lo, f64::total_cmp);
+            let upper = &mut a[lo..];
+            if hi - lo < upper.len() {
+                upper.select_nth_unstable_by(hi - lo, f64::total_cmp);
+            }
+            let mid = &upper[..hi - lo];
+            mid.iter().sum::<f64>() / mid.len() as f64
+        });
+        if let Some(e) = out.get_mut(self.epoch) {
+            e.iq_mean.get_or_insert(iq_mean);
+        }
+        for a in &mut self.axes {
+            a.clear();
+        }
     }
 }
 
@@ -109,6 +170,10 @@ impl Epoch {
 #[must_use]
 pub fn epochs(device: &DeviceFile, from_s: f64, n: usize) -> Vec<Epoch> {
     let mut out = vec![Epoch::default(); n];
+    let mut gather = Gather {
+        epoch: usize::MAX,
+        axes: Default::default(),
+    };
     let to_s = from_s + n as f64 * EPOCH_S;
     let epoch_of = |t: f64| ((t - from_s) / EPOCH_S).floor();
     for r in &device.runs {
@@ -121,7 +186,9 @@ pub fn epochs(device: &DeviceFile, from_s: f64, n: usize) -> Vec<Epoch> {
         for i in r.first + i0..r.first + i1 {
             let e = epoch_of(r.time_s(i));
             if e >= 0.0 && (e as usize) < n {
-                out[e as usize].add([0, 1, 2].map(|a| device.g(i, a)), 1.0);
+                let v = [0, 1, 2].map(|a| device.g(i, a));
+                out[e as usize].add(v, 1.0);
+                gather.add(&mut out, e as usize, v, 1);
             }
         }
         if r.hold_s > 0.0 {
@@ -135,12 +202,15 @@ pub fn epochs(device: &DeviceFile, from_s: f64, n: usize) -> Vec<Epoch> {
                 let e = epoch_of(t);
                 let edge = (from_s + (e + 1.0) * EPOCH_S).min(b);
                 if e >= 0.0 && (e as usize) < n {
-                    out[e as usize].add(last, (edge - t) * r.rate_hz);
+                    let count = (edge - t) * r.rate_hz;
+                    out[e as usize].add(last, count);
+                    gather.add(&mut out, e as usize, last, count.round().max(1.0) as usize);
                 }
                 t = edge;
             }
         }
     }
+    gather.finish(&mut out);
     out
 }
 
@@ -168,7 +238,7 @@ pub fn non_wear(epochs: &[Epoch], from_s: f64) -> Vec<(f64, f64)> {
                     sd < NON_WEAR_SD_G && w.max[a] - w.min[a] < NON_WEAR_RANGE_G
                 })
                 .count();
-            if still >= 2 {
+            if still == 3 {
                 let (a, b) = (
                     from_s + start as f64 * EPOCH_S,
                     from_s + (start + window) as f64 * EPOCH_S,
@@ -215,7 +285,7 @@ pub fn sleep_period(legs: &[(&[Epoch], &Stretches)], from_s: f64) -> Option<(f64
                 off.next();
             }
             let worn = !off.peek().is_some_and(|w| w.0 <= t);
-            let m = epochs[e].mean().filter(|_| worn);
+            let m = epochs[e].orientation().filter(|_| worn);
             let a = match (prev, m) {
                 (Some(p), Some(m)) => angle_deg(p, m),
                 (_, None) => f64::INFINITY, // not worn or no data: never still
