@@ -180,7 +180,7 @@ impl<'a> AnkleNights<'a> {
                     let (s, e) = (start.max(a), end.min(b));
                     if e - s < MIN_WINDOW_S {
                         notes.push(format!(
-                            "night {night} ({} to {}): the recording does not cover the window {} to {}",
+                            "{} to {} (noon to noon): the recording does not cover the window {} to {}: not scored",
                             iso(a),
                             iso(b),
                             iso(start),
@@ -218,7 +218,7 @@ impl<'a> AnkleNights<'a> {
                     Some((s, e)) if e - s >= MIN_WINDOW_S => (s, e, HDCZA_METHOD.to_owned()),
                     _ => {
                         notes.push(format!(
-                            "night {night} ({} to {}): no sleep period found (no still stretch of more than 30 min while worn): not scored",
+                            "{} to {} (noon to noon): no sleep period found (no still stretch of more than 30 min while worn): not scored",
                             iso(a),
                             iso(b)
                         ));
@@ -246,7 +246,7 @@ impl<'a> AnkleNights<'a> {
             let non_wear_s = union_s(&not_worn);
             nights.push(AnkleNight {
                 window: SleepWindow {
-                    night,
+                    night: nights.len() + 1,
                     start: iso(wa),
                     end: iso(wb),
                     source,

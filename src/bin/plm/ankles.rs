@@ -167,8 +167,10 @@ pub(super) fn detect(a: &DetectArgs) -> Result<(), Error> {
         },
     };
     let plan = AnkleNights::plan(ankles, choice)?;
-    for n in &plan.notes {
-        if plan.nights.is_empty() || n.contains("not scored") || n.contains("does not cover") {
+    // A recording of several nights says its notes once here (each report has them all).
+    let several = plan.nights.len() > 1;
+    if several || plan.nights.is_empty() {
+        for n in &plan.notes {
             eprintln!("plm: note: {n}");
         }
     }
@@ -178,7 +180,6 @@ pub(super) fn detect(a: &DetectArgs) -> Result<(), Error> {
             message: "no night of the ankle recording has a sleep window to score".into(),
         });
     }
-    let several = plan.nights.len() > 1;
     let o = &a.output;
     if several {
         let outs = [
@@ -206,6 +207,11 @@ pub(super) fn detect(a: &DetectArgs) -> Result<(), Error> {
         .or(a.right_ankle.as_ref())
         .map_or_else(|| "ankles".to_owned(), |p| super::night_name(p));
     let mut rows = String::new();
+    let mut said: Vec<String> = plan
+        .notes
+        .iter()
+        .map(|n| n.split(" (").next().unwrap_or(n).to_owned())
+        .collect();
     for (i, night) in plan.nights.iter().enumerate() {
         let rec = plan.recording(i)?;
         let ctx = shifted(
@@ -237,9 +243,22 @@ pub(super) fn detect(a: &DetectArgs) -> Result<(), Error> {
                 None => None,
             },
             quiet: o.quiet || several,
+            notes_elsewhere: several,
         };
         let input = PathBuf::from(format!("{title} night {k}"));
         emit(&report, &out, Some(&input), &ctx, &traces)?;
+        if several {
+            // Each note once for the recording (the window's is in the table below); notes
+            // that differ from night to night only in their figures in brackets (the drift
+            // over each window) count as one.
+            for n in &report.notes {
+                let key = n.split(" (").next().unwrap_or(n).to_owned();
+                if !n.starts_with("night ") && !said.contains(&key) {
+                    eprintln!("plm: note: {n}");
+                    said.push(key);
+                }
+            }
+        }
         let sm = &report.summary;
         let _ = writeln!(
             rows,

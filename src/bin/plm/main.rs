@@ -120,6 +120,10 @@ struct OutputArgs {
     /// Do not print the human summary (the report's notes still go to stderr).
     #[arg(long, short)]
     quiet: bool,
+    /// The notes are said elsewhere (a recording of several nights: in each report, and
+    /// once on stderr), not per night.
+    #[arg(skip)]
+    notes_elsewhere: bool,
 }
 
 #[derive(Args)]
@@ -640,8 +644,10 @@ fn emit(
     if a.quiet {
         // Quiet: no summary, but what the report notes (a likely unit mistake, a leg not
         // found, a hypnogram that does not fit) is never silent.
-        for n in &report.notes {
-            eprintln!("plm: note: {n}");
+        if !a.notes_elsewhere {
+            for n in &report.notes {
+                eprintln!("plm: note: {n}");
+            }
         }
     } else {
         let mut text = match input {

@@ -1,8 +1,8 @@
 //! The sleep period and the time not worn, from a device's own samples, for nights that
 //! come without a hypnogram or clock times: [`epochs`], [`non_wear`], [`sleep_period`].
 //!
-//! Both work on 5-s epochs (count, sum, sum of squares, minimum, maximum and median per
-//! axis), gathered straight from the device's time line, so a week costs a few MB.
+//! Both work on 5-s epochs (count, sum, sum of squares, minimum, maximum and orientation
+//! per axis), gathered straight from the device's time line, so a week costs a few MB.
 //!
 //! **Non-wear** (after van Hees et al., `PLoS One` 2011 and 2013, as in GGIR): a 60-min
 //! window, stepped by 15 min, is not worn when its axes have a standard deviation under
@@ -27,10 +27,10 @@
 //! 6. the longest joined block is the sleep period.
 //!
 //! **Adapted for the ankle**, because HDCZA was built on the wrist: (1) the orientation is
-//! the direction of the epoch's interquartile-mean acceleration vector (per axis the mean
-//! of the middle half of its values: like the 5-s rolling median it ignores a movement
-//! shorter than a quarter of the epoch, and unlike a median it does not flip by a bit of
-//! the device's resolution) and (2) the change is the 3-D angle
+//! the direction of the epoch's median acceleration vector, per axis the median of its
+//! ten 0.5-s means (like the 5-s rolling median it ignores a movement shorter than a
+//! quarter of the epoch; unlike a median of samples it does not flip by a bit of the
+//! device's resolution) and (2) the change is the 3-D angle
 //! between successive directions, not the z-axis angle — an ankle sensor's axes are not
 //! mounted alike from study to study (strapped laterally, in front, on the shin), while the
 //! angle between directions does not depend on the mounting; (3) with two ankles, an
@@ -63,10 +63,10 @@ pub const HDCZA_MIN_BLOCK_S: f64 = 1800.0;
 pub const HDCZA_JOIN_S: f64 = 3600.0;
 
 /// The method of [`sleep_period`], in words, for the report.
-pub const HDCZA_METHOD: &str = "estimated from the ankle sensors' orientation by HDCZA (van Hees et al., Sci Rep 2018; 5-s epochs, 5-min rolling median of the change of orientation, threshold 15 x its 10th percentile within 0.13-0.50 deg, still blocks > 30 min joined across < 60 min, the longest taken), adapted for the ankle (3-D angle between 5-s interquartile-mean acceleration directions, the larger of the two legs, not-worn time never still): an estimate, not a scored hypnogram";
+pub const HDCZA_METHOD: &str = "estimated from the ankle sensors' orientation by HDCZA (van Hees et al., Sci Rep 2018; 5-s epochs, 5-min rolling median of the change of orientation, threshold 15 x its 10th percentile within 0.13-0.50 deg, still blocks > 30 min joined across < 60 min, the longest taken), adapted for the ankle (3-D angle between 5-s median acceleration directions, the larger of the two legs, not-worn time never still): an estimate, not a scored hypnogram";
 
 /// Per 5-s epoch and axis: samples, sum, sum of squares, minimum, maximum, and the
-/// interquartile mean (g).
+/// orientation (g).
 #[derive(Debug, Clone, Copy)]
 pub struct Epoch {
     n: f64,
@@ -74,7 +74,7 @@ pub struct Epoch {
     sq: [f64; 3],
     min: [f64; 3],
     max: [f64; 3],
-    iq_mean: Option<[f64; 3]>,
+    orientation_g: Option<[f64; 3]>,
 }
 
 impl Default for Epoch {
@@ -85,7 +85,7 @@ impl Default for Epoch {
             sq: [0.0; 3],
             min: [f64::INFINITY; 3],
             max: [f64::NEG_INFINITY; 3],
-            iq_mean: None,
+            orientation_g: None,
         }
     }
 }
@@ -111,85 +111,55 @@ impl Epoch {
         }
     }
 
-    /// The orientation: per axis the mean of the middle half of the epoch's values, g
-    /// (`None` without samples). Like HDCZA's 5-s rolling median it ignores a movement
-    /// shorter than a quarter of the epoch (a periodic limb movement), and, being a mean,
-    /// it does not flip by a whole bit of the device's resolution from epoch to epoch as a
-    /// median does (1/256 g is 0.22°, more than the threshold's lower bound).
+    /// The orientation: per axis the median of the epoch's ten 0.5-s means, g (`None`
+    /// without samples). Like HDCZA's 5-s rolling median it ignores a movement shorter
+    /// than a quarter of the epoch (a periodic limb movement), and, being a median of
+    /// means, it does not flip by a whole bit of the device's resolution from epoch to
+    /// epoch as a median of samples does (1/256 g is 0.22°, more than the threshold's lower
+    /// bound).
     fn orientation(&self) -> Option<[f64; 3]> {
-        self.iq_mean
+        self.orientation_g
             .or_else(|| (self.n > 0.0).then(|| self.sum.map(|s| s / self.n)))
     }
 }
 
-/// The samples of one epoch, gathered for its interquartile mean.
-struct Gather {
-    epoch: usize,
-    axes: [Vec<f64>; 3],
-}
-
-impl Gather {
-    /// Adds `v` (of epoch `e`) `count` times; an epoch left is given its interquartile
-    /// mean.
-    fn add(&mut self, out: &mut [Epoch], e: usize, v: [f64; 3], count: usize) {
-        if e != self.epoch {
-            self.finish(out);
-            self.epoch = e;
-        }
-        for (a, x) in self.axes.iter_mut().zip(v) {
-            a.extend(std::iter::repeat_n(x, count));
-        }
-    }
-
-    fn finish(&mut self, out: &mut [Epoch]) {
-        if self.axes[0].is_empty() {
-            return;
-        }
-        // The interquartile mean: the middle half of the values, averaged.
-        let iq_mean = self.axes.each_mut().map(|a| {
-            let n = a.len();
-            let (lo, hi) = (n / 4, (3 * n / 4).max(n / 4 + 1).min(n));
-            a.select_nth_unstable_by(lo, f64::total_cmp);
-            let upper = &mut a[lo..];
-            if hi - lo < upper.len() {
-                upper.select_nth_unstable_by(hi - lo, f64::total_cmp);
-            }
-            let mid = &upper[..hi - lo];
-            mid.iter().sum::<f64>() / mid.len() as f64
-        });
-        if let Some(e) = out.get_mut(self.epoch) {
-            e.iq_mean.get_or_insert(iq_mean);
-        }
-        for a in &mut self.axes {
-            a.clear();
-        }
-    }
-}
+/// Sub-blocks an epoch's orientation is the median of (0.5 s each).
+const SUB_BLOCKS: usize = 10;
 
 /// The 5-s epochs of `device` from clock time `from_s` for `n` epochs.
 #[must_use]
 pub fn epochs(device: &DeviceFile, from_s: f64, n: usize) -> Vec<Epoch> {
     let mut out = vec![Epoch::default(); n];
-    let mut gather = Gather {
-        epoch: usize::MAX,
-        axes: Default::default(),
-    };
+    let sub_s = EPOCH_S / SUB_BLOCKS as f64;
+    let n_sub = n * SUB_BLOCKS;
+    // Per 0.5-s sub-block: samples and sums per axis.
+    let mut sub = vec![(0.0f64, [0.0f64; 3]); n_sub];
     let to_s = from_s + n as f64 * EPOCH_S;
-    let epoch_of = |t: f64| ((t - from_s) / EPOCH_S).floor();
     for r in &device.runs {
         if r.end_s() <= from_s || r.t0_s >= to_s {
             continue;
         }
-        // The run's samples within the span.
-        let i0 = (((from_s - r.t0_s) * r.rate_hz).ceil().max(0.0) as usize).min(r.len);
-        let i1 = ((((to_s - r.t0_s) * r.rate_hz).ceil().max(0.0)) as usize).min(r.len);
-        for i in r.first + i0..r.first + i1 {
-            let e = epoch_of(r.time_s(i));
-            if e >= 0.0 && (e as usize) < n {
-                let v = [0, 1, 2].map(|a| device.g(i, a));
-                out[e as usize].add(v, 1.0);
-                gather.add(&mut out, e as usize, v, 1);
+        // The first stored sample of sub-block k (clipped to the run).
+        let index = |k: usize| -> usize {
+            let t = from_s + k as f64 * sub_s;
+            (((t - r.t0_s) * r.rate_hz).ceil().max(0.0) as usize).min(r.len)
+        };
+        let k0 = (((r.t0_s - from_s) / sub_s).floor().max(0.0) as usize).min(n_sub);
+        let k1 = ((((r.last_s() - from_s) / sub_s).floor() + 1.0).max(0.0) as usize).min(n_sub);
+        for k in k0..k1 {
+            let (ia, ib) = (index(k), index(k + 1));
+            if ib <= ia {
+                continue;
             }
+            let e = &mut out[k / SUB_BLOCKS];
+            let s = &mut sub[k];
+            device.samples.for_each(r.first + ia..r.first + ib, |v| {
+                e.add(v, 1.0);
+                s.0 += 1.0;
+                for (x, v) in s.1.iter_mut().zip(v) {
+                    *x += v;
+                }
+            });
         }
         if r.hold_s > 0.0 {
             let last = [0, 1, 2].map(|a| device.g(r.first + r.len - 1, a));
@@ -199,18 +169,42 @@ pub fn epochs(device: &DeviceFile, from_s: f64, n: usize) -> Vec<Epoch> {
             );
             let mut t = a;
             while t < b {
-                let e = epoch_of(t);
-                let edge = (from_s + (e + 1.0) * EPOCH_S).min(b);
-                if e >= 0.0 && (e as usize) < n {
-                    let count = (edge - t) * r.rate_hz;
-                    out[e as usize].add(last, count);
-                    gather.add(&mut out, e as usize, last, count.round().max(1.0) as usize);
+                let k = ((t - from_s) / sub_s).floor();
+                let edge = (from_s + (k + 1.0) * sub_s).min(b);
+                if k >= 0.0 && (k as usize) < n_sub {
+                    let w = (edge - t) * r.rate_hz;
+                    out[k as usize / SUB_BLOCKS].add(last, w);
+                    let s = &mut sub[k as usize];
+                    s.0 += w;
+                    for (x, v) in s.1.iter_mut().zip(last) {
+                        *x += w * v;
+                    }
                 }
                 t = edge;
             }
         }
     }
-    gather.finish(&mut out);
+    // Orientation: per axis the median of the sub-block means.
+    let mut means: [Vec<f64>; 3] = Default::default();
+    for (e, epoch) in out.iter_mut().enumerate() {
+        for m in &mut means {
+            m.clear();
+        }
+        for s in &sub[e * SUB_BLOCKS..(e + 1) * SUB_BLOCKS] {
+            if s.0 > 0.0 {
+                for (m, x) in means.iter_mut().zip(s.1) {
+                    m.push(x / s.0);
+                }
+            }
+        }
+        if !means[0].is_empty() {
+            epoch.orientation_g = Some(means.each_mut().map(|m| {
+                let mid = m.len() / 2;
+                let (_, v, _) = m.select_nth_unstable_by(mid, f64::total_cmp);
+                *v
+            }));
+        }
+    }
     out
 }
 

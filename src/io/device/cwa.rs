@@ -68,7 +68,8 @@ pub(crate) fn unpack(v: u32) -> [i16; 3] {
 }
 
 /// Reads a `.cwa` file.
-pub(crate) fn read(mut input: impl Read, loc: &Location) -> Result<Decoded> {
+/// `size`, the file's length in bytes when known, sizes the store once.
+pub(crate) fn read(mut input: impl Read, loc: &Location, size: Option<u64>) -> Result<Decoded> {
     let io = |e| Error::io(loc.path.as_deref(), e);
     let mut header = [0u8; HEADER_BYTES];
     let n = read_up_to(&mut input, &mut header).map_err(io)?;
@@ -168,6 +169,11 @@ pub(crate) fn read(mut input: impl Read, loc: &Location) -> Result<Decoded> {
         };
         if shift != 0 {
             rescaled += 1;
+        }
+        if raw.is_empty() {
+            // Memory follows the data: the blocks the file holds, at this block's count.
+            let blocks = size.map_or(0, |s| s.saturating_sub(at) / BLOCK_BYTES as u64);
+            raw.reserve((blocks as usize).saturating_mul(3 * count).min(1 << 31));
         }
         let first = raw.len() / 3;
         let data = &block[30..30 + count * per_sample];

@@ -50,7 +50,8 @@ pub enum WindowSource {
 /// The window of a device night that was scored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SleepWindow {
-    /// The night's number in the recording (1-based; nights run noon to noon).
+    /// The night's number among the recording's nights scored (1-based; nights run noon
+    /// to noon).
     pub night: usize,
     /// Start of the window (local time, ISO 8601): the report's t = 0.
     pub start: String,

@@ -97,6 +97,23 @@ impl Samples {
         }
     }
 
+    /// Calls `f` with each sample of `range`, `[x, y, z]` g.
+    #[inline]
+    pub(crate) fn for_each(&self, range: std::ops::Range<usize>, mut f: impl FnMut([f64; 3])) {
+        match self {
+            Samples::Raw { raw, gain, offset } => {
+                for s in raw[3 * range.start..3 * range.end].chunks_exact(3) {
+                    f([0, 1, 2].map(|a| f64::from(s[a]) * gain[a] + offset[a]));
+                }
+            }
+            Samples::G(v) => {
+                for s in v[3 * range.start..3 * range.end].chunks_exact(3) {
+                    f([0, 1, 2].map(|a| f64::from(s[a])));
+                }
+            }
+        }
+    }
+
     /// Sample `i`, axis `axis`, g.
     #[inline]
     pub(crate) fn g(&self, i: usize, axis: usize) -> f64 {
@@ -171,7 +188,10 @@ impl DeviceFile {
                 .map_err(|e| Error::io(Some(path), e))
         };
         let decoded = match format {
-            DeviceFormat::Cwa => cwa::read(open()?, &loc)?,
+            DeviceFormat::Cwa => {
+                let size = std::fs::metadata(path).ok().map(|m| m.len());
+                cwa::read(open()?, &loc, size)?
+            }
             DeviceFormat::Gt3x | DeviceFormat::Gt3xNhanes => {
                 let file = std::fs::File::open(path).map_err(|e| Error::io(Some(path), e))?;
                 gt3x::read(file, &loc)?

@@ -48,11 +48,6 @@ pub(crate) struct Run {
 }
 
 impl Run {
-    /// Clock time of stored sample `i` (in the run).
-    pub(crate) fn time_s(&self, i: usize) -> f64 {
-        self.t0_s + (i - self.first) as f64 / self.rate_hz
-    }
-
     /// Clock time of the run's last sample.
     pub(crate) fn last_s(&self) -> f64 {
         self.t0_s + (self.len - 1) as f64 / self.rate_hz
