@@ -86,6 +86,8 @@ enum Target {
     LmList,
     /// `DetectorConfig::from_json` and `Rules::from_json_over`, then `Detector::new`.
     Config,
+    /// `DeviceFile::read_from`, then an hour of it on the grid, detected and scored.
+    Device,
 }
 
 /// The valid inputs damaged, with their targets.
@@ -129,6 +131,12 @@ fn seeds() -> Vec<(&'static str, Target, Vec<u8>)> {
         ("domino-profile.txt", Target::Context, file("data/context/emg-256hz-15min-domino-profile.txt")),
         ("cap.txt", Target::Context, file("data/context/emg-256hz-15min-cap.txt")),
         ("plmscore.edf", Target::LmList, file("data/context/emg-256hz-15min-plmscore.edf")),
+        // Device files: real ones (GGIRread's) and ones the crate's writers make.
+        ("ax3.cwa", Target::Device, file("data/devices/ax3_testfile.cwa")),
+        ("ax6.cwa", Target::Device, file("data/devices/ax6_testfile.cwa")[..40 * 1024].to_vec()),
+        ("geneactiv.bin", Target::Device, file("data/devices/GENEActiv_testfile.bin")),
+        ("device.gt3x", Target::Device, device_file(true)),
+        ("actilife.csv", Target::Device, device_file(false)),
         (
             "detector.json",
             Target::Config,
@@ -140,6 +148,38 @@ fn seeds() -> Vec<(&'static str, Target, Vec<u8>)> {
             br#"{"imi_min_s": 10, "imi_max_s": 90, "epoch_s": 30, "min_lm_s": 0.5, "offset_quiet_s": 0.5}"#.to_vec(),
         ),
     ]
+}
+
+/// A minute of an ankle at 30 Hz written as a GT3X zip (`gt3x`) or an ActiLife CSV.
+fn device_file(gt3x: bool) -> Vec<u8> {
+    use plm_detect::sim::devices::{ActiLifeCsv, DeviceSignal, Gt3x};
+    let axes: [Vec<f64>; 3] = std::array::from_fn(|a| {
+        (0..1800)
+            .map(|i| ((i * (a + 1)) as f64 * 0.01).sin() * 0.3 + 0.5)
+            .collect()
+    });
+    let signal = DeviceSignal {
+        axes_g: [&axes[0], &axes[1], &axes[2]],
+        rate_hz: 30.0,
+        nominal_hz: 30.0,
+        start_s: 1_709_676_000.0,
+    };
+    let mut out = Cursor::new(Vec::new());
+    if gt3x {
+        Gt3x {
+            serial: "MOS2E1".into(),
+            packed_12bit: true,
+            idle_s: vec![(20, 25)],
+            nhanes: false,
+        }
+        .write(&signal, &mut out)
+        .unwrap();
+    } else {
+        ActiLifeCsv { timestamps: true }
+            .write(&signal, &mut out)
+            .unwrap();
+    }
+    out.into_inner()
 }
 
 /// Numbers and tokens that break readers which trust what a file says.
@@ -350,6 +390,24 @@ fn run(target: Target, input: &[u8], detector: &Detector) -> Reached {
                     excluded: &[],
                 };
                 scored(&score(&lms, &Context::default(), &Rules::wasm2016(), span))
+            }
+            Err(e) => {
+                check_error(&e);
+                Reached::Refused
+            }
+        },
+        Target::Device => match plm_detect::DeviceFile::read_from(owned(), name) {
+            Ok(d) => {
+                let (a, b) = (d.first_s(), d.end_s().min(d.first_s() + 3600.0));
+                let fs = plm_detect::io::grid_rate_hz([d.nominal_rate_hz()]);
+                let ankles = [(plm_detect::Side::Left, &d, &[][..])];
+                match plm_detect::io::ankle_night(&ankles, a, b, fs) {
+                    Ok(r) => scored(&detector.run_accel(&r, &Context::default())),
+                    Err(e) => {
+                        check_error(&e);
+                        Reached::Later
+                    }
+                }
             }
             Err(e) => {
                 check_error(&e);

@@ -144,6 +144,30 @@ impl<'a> AnkleNights<'a> {
             .map(|(i, b)| (i + 1, b.max(from), (b + DAY_S).min(to)))
             .collect();
         let mut nights = Vec::new();
+        // Per ankle and day, the seconds of data: one pass over the runs (a run covers
+        // the days it overlaps, a day at most for the data it holds).
+        let covered: Vec<Vec<f64>> = ankles
+            .iter()
+            .map(|x| {
+                let mut per_day = vec![0.0; days.len()];
+                for r in &x.1.runs {
+                    let (a, b) = (r.t0_s.max(from), r.end_s().min(to));
+                    let mut d = ((a - first_noon) / DAY_S).floor().max(0.0) as usize;
+                    while d < days.len() && days[d].1 < b {
+                        per_day[d] += (b.min(days[d].2) - a.max(days[d].1)).max(0.0);
+                        d += 1;
+                    }
+                }
+                per_day
+            })
+            .collect();
+        // Whether every ankle has at least ten minutes of data on the day starting at `a`.
+        let has_data = |a: f64, _b: f64| {
+            let d = ((a - first_noon) / DAY_S).floor().max(0.0) as usize;
+            covered
+                .iter()
+                .all(|c| c.get(d).is_some_and(|&s| s >= MIN_WINDOW_S))
+        };
         let single = |from_w: f64, to_w: f64, source: WindowSource, what: &str| {
             let (a, b) = (from_w.max(from), to_w.min(to));
             if b - a < MIN_WINDOW_S {
@@ -170,6 +194,7 @@ impl<'a> AnkleNights<'a> {
             }
             WindowChoice::ClockTimes { from_s, to_s } => days
                 .iter()
+                .filter(|&&(_, a, b)| has_data(a, b))
                 .filter_map(|&(night, a, b)| {
                     let noon = first_noon + (night - 1) as f64 * DAY_S;
                     let start = noon + (from_s - NOON_S).rem_euclid(DAY_S);
@@ -192,8 +217,10 @@ impl<'a> AnkleNights<'a> {
                     }
                 })
                 .collect(),
+            // Only days with data (a stamp years away must not make years of days).
             WindowChoice::Estimate => days
                 .iter()
+                .filter(|&&(_, a, b)| has_data(a, b))
                 .map(|&(night, a, b)| (night, a, b, WindowSource::Estimated))
                 .collect(),
         };

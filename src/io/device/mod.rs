@@ -37,7 +37,7 @@ pub(crate) mod info;
 pub(crate) mod night;
 pub(crate) mod timeline;
 
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -170,34 +170,34 @@ impl DeviceFile {
     /// magic, a truncated header, no samples).
     pub fn read_path(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let loc = Location::file(Some(path));
+        let file = std::fs::File::open(path).map_err(|e| Error::io(Some(path), e))?;
+        Self::read_from(file, Some(path))
+    }
+
+    /// Reads a device file from `input` (a file, or bytes in a `Cursor`); `name` names it
+    /// in messages.
+    ///
+    /// # Errors
+    /// As [`DeviceFile::read_path`].
+    pub fn read_from(mut input: impl Read + Seek, name: Option<&Path>) -> Result<Self> {
+        let loc = Location::file(name);
+        let io = |e| Error::io(name, e);
         let mut head = [0u8; 64];
-        let n = {
-            let mut f = std::fs::File::open(path).map_err(|e| Error::io(Some(path), e))?;
-            read_up_to(&mut f, &mut head).map_err(|e| Error::io(Some(path), e))?
-        };
+        let n = read_up_to(&mut input, &mut head).map_err(io)?;
         let Some(format) = recognise(&head[..n]) else {
             return Err(Error::input(
                 loc,
                 "not a device file this reader knows (Axivity .cwa, ActiGraph .gt3x, GENEActiv .bin, ActiLife CSV)",
             ));
         };
-        let open = || {
-            std::fs::File::open(path)
-                .map(std::io::BufReader::new)
-                .map_err(|e| Error::io(Some(path), e))
-        };
+        let size = input.seek(SeekFrom::End(0)).map_err(io)?;
+        input.seek(SeekFrom::Start(0)).map_err(io)?;
+        let buffered = std::io::BufReader::with_capacity(1 << 16, &mut input);
         let decoded = match format {
-            DeviceFormat::Cwa => {
-                let size = std::fs::metadata(path).ok().map(|m| m.len());
-                cwa::read(open()?, &loc, size)?
-            }
-            DeviceFormat::Gt3x | DeviceFormat::Gt3xNhanes => {
-                let file = std::fs::File::open(path).map_err(|e| Error::io(Some(path), e))?;
-                gt3x::read(file, &loc)?
-            }
-            DeviceFormat::GeneActiv => geneactiv::read(open()?, &loc)?,
-            DeviceFormat::ActiLifeCsv => actilife::read(open()?, &loc)?,
+            DeviceFormat::Cwa => cwa::read(buffered, &loc, Some(size))?,
+            DeviceFormat::Gt3x | DeviceFormat::Gt3xNhanes => gt3x::read(buffered, &loc)?,
+            DeviceFormat::GeneActiv => geneactiv::read(buffered, &loc)?,
+            DeviceFormat::ActiLifeCsv => actilife::read(buffered, &loc)?,
         };
         Self::build(decoded, &loc)
     }
