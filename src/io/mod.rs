@@ -11,6 +11,11 @@
 //! * **EDF / EDF+ / BDF / BDF+** (`io/edf`): leg signals found by label, scaled by each
 //!   signal's ranges and physical dimension; EDF+D records placed at their onsets.
 //!
+//! Ankle accelerometer **device files** — Axivity `.cwa`, ActiGraph `.gt3x`, GENEActiv
+//! `.bin`, ActiLife CSV — are read with [`DeviceFile`] (`io/device`, one file per
+//! format), each on its own clock; [`ankle_night`] puts one or two of them on one grid for
+//! a window of clock time (the pipeline's `AnkleNights` finds the nights and windows).
+//!
 //! The scoring context — a [`Hypnogram`], [`RespiratoryEvent`]s and arousals, together a
 //! [`Context`] — and lists of scored leg movements are read from whichever file holds them,
 //! recognised by content (`io/annotations/`, one file per format): an [`AnnotationFile`]
