@@ -392,6 +392,22 @@ fn damaged_device_files_are_gaps_notes_or_positioned_errors() {
         "the last sample before the silence is held"
     );
     assert_eq!(s[2000].1[0], axes[0][2000]);
+    // Idle to the end: held up to the Last Sample Time of info.txt, as ActiLife and pygt3x
+    // do (checked on pygt3x's ISM_Enabled.gt3x, whose samples then line up with
+    // ISM_Disabled.gt3x's).
+    let idle_end = round_trip("gt3x", |f| {
+        Gt3x {
+            serial: "MOS2E1".into(),
+            packed_12bit: false,
+            idle_s: vec![(20, 24)],
+            nhanes: false,
+        }
+        .write(&signal, f)
+    });
+    let s: Vec<(f64, [f64; 3])> = idle_end.samples().collect();
+    assert_eq!(s.len(), 2400);
+    assert_eq!(s[2399].1, s[1999].1);
+    assert!((idle_end.end_s() - (START + 24.0)).abs() < 1e-6);
     // A GT3X log record with a bad checksum is left out with a note.
     let mut zipped = std::io::Cursor::new(Vec::new());
     Gt3x {

@@ -208,9 +208,11 @@ impl Gt3x {
     pub fn write(&self, signal: &DeviceSignal<'_>, w: &mut (impl Write + Seek)) -> Result<()> {
         let scale = if self.nhanes { 341.0 } else { 256.0 };
         let lsb = |x: f64, max: f64| (x * scale).round().clamp(-max, max) as i16;
-        let ticks = ((signal.start_s + 62_135_596_800.0) * 1e7).round() as i64;
+        let ticks_of = |t: f64| ((t + 62_135_596_800.0) * 1e7).round() as i64;
+        let ticks = ticks_of(signal.start_s);
+        let last = ticks_of(signal.start_s + signal.len() as f64 / signal.nominal_hz);
         let info = format!(
-            "Serial Number: {}\r\nDevice Type: {}\r\nFirmware: 1.9.2\r\nBattery Voltage: 4.1\r\nSample Rate: {}\r\nStart Date: {ticks}\r\nStop Date: 0\r\nDownload Date: {ticks}\r\nBoard Revision: 4\r\nAcceleration Scale: {scale}\r\nTimeZone: 00:00:00\r\n",
+            "Serial Number: {}\r\nDevice Type: {}\r\nFirmware: 1.9.2\r\nBattery Voltage: 4.1\r\nSample Rate: {}\r\nStart Date: {ticks}\r\nStop Date: 0\r\nLast Sample Time: {last}\r\nDownload Date: {last}\r\nBoard Revision: 4\r\nAcceleration Scale: {scale}\r\nTimeZone: 00:00:00\r\n",
             self.serial,
             if self.nhanes { "GT3XPlus" } else { "wGT3XBT" },
             signal.nominal_hz

@@ -221,6 +221,7 @@ pub(crate) fn read(mut input: impl BufRead, loc: &Location) -> Result<Decoded> {
             time_s: start_s,
         }],
         hold_silences: false,
+        end_s: None,
         notes: Vec::new(),
     })
 }

@@ -240,6 +240,7 @@ pub(crate) fn read(mut input: impl Read, loc: &Location, size: Option<u64>) -> R
         },
         stamps,
         hold_silences: false,
+        end_s: None,
         notes,
     })
 }

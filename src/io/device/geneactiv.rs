@@ -212,6 +212,7 @@ pub(crate) fn read(mut input: impl BufRead, loc: &Location) -> Result<Decoded> {
         samples: Samples::Raw { raw, gain, offset },
         stamps,
         hold_silences: false,
+        end_s: None,
         notes,
     })
 }

@@ -179,7 +179,11 @@ pub(crate) fn read(file: impl Read + Seek, loc: &Location) -> Result<Decoded> {
         format,
         model,
         serial,
-        location: None,
+        location: match (get("Side"), get("Limb")) {
+            (Some(side), Some(limb)) => Some(format!("{side} {limb}").to_lowercase()),
+            (None, Some(limb)) => Some(limb.to_lowercase()),
+            _ => None,
+        },
         nominal_rate_hz: rate,
         samples: Samples::Raw {
             raw,
@@ -188,6 +192,10 @@ pub(crate) fn read(file: impl Read + Seek, loc: &Location) -> Result<Decoded> {
         },
         stamps,
         hold_silences: format == DeviceFormat::Gt3x,
+        end_s: get("Last Sample Time")
+            .and_then(|v| v.parse::<i64>().ok())
+            .filter(|t| *t > 0)
+            .map(ticks_s),
         notes,
     })
 }

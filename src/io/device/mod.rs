@@ -158,6 +158,9 @@ pub(crate) struct Decoded {
     pub(crate) stamps: Vec<Stamp>,
     /// Whether a silence between stamps is the device's idle sleep (GT3X), to be held.
     pub(crate) hold_silences: bool,
+    /// The recording's end the device states (GT3X `Last Sample Time`): an idle sleep
+    /// that lasted to it is held up to it.
+    pub(crate) end_s: Option<f64>,
     pub(crate) notes: Vec<String>,
 }
 
@@ -216,6 +219,7 @@ impl DeviceFile {
             d.samples.len(),
             d.nominal_rate_hz,
             d.hold_silences,
+            d.end_s,
             &mut notes,
         )
         .map_err(|m| Error::input(loc.clone(), format!("{}: {m}", d.format.name())))?;

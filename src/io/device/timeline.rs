@@ -60,13 +60,15 @@ impl Run {
 }
 
 /// The runs of `total` stored samples with `stamps` (in block order), at nominal rate
-/// `nominal_hz`; silences are held when `hold_silences` (GT3X idle sleep). What was done
-/// (gaps, idle sleep filled, the clock set back) goes to `notes`.
+/// `nominal_hz`; silences are held when `hold_silences` (GT3X idle sleep), the last up to
+/// `end_s` when the file states where the recording ended. What was done (gaps, idle sleep
+/// filled, the clock set back) goes to `notes`.
 pub(crate) fn runs(
     stamps: &[Stamp],
     total: usize,
     nominal_hz: f64,
     hold_silences: bool,
+    end_s: Option<f64>,
     notes: &mut Vec<String>,
 ) -> Result<Vec<Run>, String> {
     let stamps: Vec<Stamp> = stamps
@@ -132,6 +134,14 @@ pub(crate) fn runs(
         } else if silence > 0.5 / nominal_hz {
             gaps += 1;
             gaps_s += silence;
+        }
+    }
+    if let (true, Some(end), Some(last)) = (hold_silences, end_s, out.last_mut()) {
+        let silence = end - last.end_s();
+        if silence > 0.5 / nominal_hz && silence <= HOLD_MAX_S {
+            last.hold_s = silence;
+            held += silence;
+            held_n += 1;
         }
     }
     if held_n > 0 {
@@ -285,7 +295,7 @@ mod tests {
         let fs_true = 100.0 * (1.0 + 50e-6);
         let st = stamps_every(120, 1000, fs_true, 1000.0);
         let mut notes = Vec::new();
-        let r = runs(&st, 120_000, 100.0, false, &mut notes).unwrap();
+        let r = runs(&st, 120_000, 100.0, false, None, &mut notes).unwrap();
         assert_eq!(r.len(), 1);
         assert!((r[0].rate_hz - fs_true).abs() < 1e-9, "{}", r[0].rate_hz);
         assert!((r[0].t0_s - 1000.0).abs() < 1e-9);
@@ -302,7 +312,7 @@ mod tests {
                 time_s: ((500.0 + (s * 30) as f64 / 30.3) * 10.0).floor() / 10.0,
             })
             .collect();
-        let r = runs(&st, 108_000, 30.0, false, &mut Vec::new()).unwrap();
+        let r = runs(&st, 108_000, 30.0, false, None, &mut Vec::new()).unwrap();
         assert_eq!(r.len(), 1);
         assert!((r[0].rate_hz - 30.3).abs() < 1e-4, "{}", r[0].rate_hz);
     }
@@ -319,14 +329,16 @@ mod tests {
             });
         }
         let mut notes = Vec::new();
-        let r = runs(&st, 2000, 100.0, false, &mut notes).unwrap();
+        let r = runs(&st, 2000, 100.0, false, None, &mut notes).unwrap();
         assert_eq!(r.len(), 2);
         assert_eq!((r[1].first, r[1].len), (1000, 1000));
         assert!((r[1].t0_s - 70.0).abs() < 1e-9);
         assert!(notes[0].contains("1 gaps"), "{notes:?}");
         let mut notes = Vec::new();
-        let held = runs(&st, 2000, 100.0, true, &mut notes).unwrap();
+        let held = runs(&st, 2000, 100.0, true, Some(95.0), &mut notes).unwrap();
         assert!((held[0].hold_s - 60.0).abs() < 1e-9);
+        // Held to the end the file states, too.
+        assert!((held[1].end_s() - 95.0).abs() < 1e-9, "{}", held[1].end_s());
         assert!(notes[0].contains("idle sleep"), "{notes:?}");
     }
 
