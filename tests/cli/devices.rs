@@ -237,3 +237,102 @@ fn a_recording_of_days_splits_into_nights_with_a_sleep_window_each() {
     );
     assert!((report["recording"]["duration_s"].as_f64().unwrap() - 6.5 * 3600.0).abs() < 0.1);
 }
+
+#[test]
+fn two_device_files_with_a_hypnogram_score_like_the_csv_night() {
+    use plm_detect::sim::devices::Gt3x;
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().join("night");
+    let out = run(&[
+        "simulate",
+        prefix.to_str().unwrap(),
+        "--accel",
+        "--duration",
+        "1800",
+        "--fs",
+        "50",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let night = plm_detect::Reader::new()
+        .read_path(prefix.with_extension("csv"))
+        .unwrap();
+    let plm_detect::Night::Accel(rec) = night else {
+        panic!("an accelerometer night")
+    };
+    let start = 1_709_676_000.0; // 2024-03-05 22:00:00
+    let legs: Vec<&[Vec<f64>; 3]> = rec
+        .legs()
+        .iter()
+        .map(plm_detect::io::AccelLeg::axes_g)
+        .collect();
+    let signal = |l: &'static usize| DeviceSignal {
+        axes_g: [&legs[*l][0], &legs[*l][1], &legs[*l][2]],
+        rate_hz: 50.0,
+        nominal_hz: 50.0,
+        start_s: start,
+    };
+    let (left, right) = (dir.path().join("l.cwa"), dir.path().join("r.gt3x"));
+    Cwa {
+        ax6: false,
+        packed: false,
+        device_id: 5,
+    }
+    .write(&signal(&0), &mut std::fs::File::create(&left).unwrap())
+    .unwrap();
+    Gt3x {
+        serial: "MOS2E3".into(),
+        packed_12bit: false,
+        idle_s: vec![],
+        nhanes: false,
+    }
+    .write(&signal(&1), &mut std::fs::File::create(&right).unwrap())
+    .unwrap();
+    let hyp = prefix.with_extension("hyp.csv");
+    let from_csv = detect_json(&prefix.with_extension("csv"), &[("--hypnogram", &hyp)]);
+    let json = dir.path().join("ankles.json");
+    let html = dir.path().join("ankles.html");
+    let out = run(&[
+        "detect",
+        "--left-ankle",
+        left.to_str().unwrap(),
+        "--right-ankle",
+        right.to_str().unwrap(),
+        "--hypnogram",
+        hyp.to_str().unwrap(),
+        "--start-time",
+        "22:00:00",
+        "--json",
+        json.to_str().unwrap(),
+        "--review",
+        html.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(report["recording"]["sleep_window"]["source"], "hypnogram");
+    assert_eq!(report["recording"]["devices"].as_array().unwrap().len(), 2);
+    assert!(
+        std::fs::read(&html)
+            .unwrap()
+            .starts_with(b"<!DOCTYPE html>")
+    );
+    let (a, b) = (&from_csv["summary"], &report["summary"]);
+    let lms = |s: &Value| s["lm_count"].as_i64().unwrap();
+    assert!((lms(a) - lms(b)).abs() <= 3, "{} vs {}", lms(a), lms(b));
+    let index = |s: &Value| s["plms_index"].as_f64().unwrap();
+    assert!(
+        (index(a) - index(b)).abs() <= 2.0,
+        "{} vs {}",
+        index(a),
+        index(b)
+    );
+    assert_eq!(a["total_sleep_time_h"], b["total_sleep_time_h"]);
+}

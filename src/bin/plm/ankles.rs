@@ -53,6 +53,37 @@ fn window_choice(from: &str, to: &str) -> Result<WindowChoice, Error> {
     }
 }
 
+/// `--start-time` as local clock seconds: a date-time as given; a time of day on the date
+/// that puts it nearest `near_s`.
+fn start_time_s(t: &str, near_s: f64) -> Result<f64, Error> {
+    let err = || Error::Config {
+        field: "start-time",
+        message: format!("`{t}` is not hh:mm:ss or an ISO date-time"),
+    };
+    let t = t.trim();
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(d) = NaiveDateTime::parse_from_str(t, f) {
+            return Ok(clock_s(d));
+        }
+    }
+    let tod = ["%H:%M:%S%.f", "%H:%M:%S", "%H:%M"]
+        .iter()
+        .find_map(|f| NaiveTime::parse_from_str(t, f).ok())
+        .ok_or_else(err)?;
+    let tod_s = f64::from(tod.num_seconds_from_midnight()) + f64::from(tod.nanosecond()) * 1e-9;
+    let midnight = (near_s / 86_400.0).floor() * 86_400.0;
+    let candidates = [midnight - 86_400.0, midnight, midnight + 86_400.0].map(|m| m + tod_s);
+    Ok(candidates
+        .into_iter()
+        .min_by(|a, b| (a - near_s).abs().total_cmp(&(b - near_s).abs()))
+        .unwrap_or(midnight + tod_s))
+}
+
 /// `context` (times from the recording's `t = 0`) for a window starting `by_s` later and
 /// lasting `len_s`: shifted, and what falls outside dropped.
 fn shifted(context: &Context, by_s: f64, len_s: f64) -> Result<Context, Error> {
@@ -148,20 +179,26 @@ pub(super) fn detect(a: &DetectArgs) -> Result<(), Error> {
     } else {
         ContextFiles::none()
     };
-    let start = DeviceFile::iso(from);
+    // t = 0 of the context files: --start-time when given (its time of day taken nearest
+    // the recording's start), else the start of the span both devices cover.
+    let base = match &a.context.start_time {
+        Some(t) => start_time_s(t, from)?,
+        None => from,
+    };
+    let start = DeviceFile::iso(base);
     let found = files.take(
         &s.rules,
         NightClock {
             start: Some((&start, false)),
-            end_s: Some((to - from).max(0.0)),
+            end_s: Some((to - base).max(0.0)),
         },
     )?;
     let choice = match (&a.from, &a.to) {
         (Some(f), Some(t)) => window_choice(f, t)?,
         _ => match &found.context.hypnogram {
             Some(h) => WindowChoice::Hypnogram {
-                from_s: from + h.epochs().first().map_or(0.0, |e| e.0),
-                to_s: from + h.end_s(),
+                from_s: base + h.epochs().first().map_or(0.0, |e| e.0),
+                to_s: base + h.end_s(),
             },
             None => WindowChoice::Estimate,
         },
