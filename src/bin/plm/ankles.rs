@@ -218,25 +218,19 @@ pub(super) fn detect(a: &DetectArgs) -> Result<(), Error> {
         });
     }
     let o = &a.output;
-    if several {
-        let outs = [
-            &o.json,
-            &o.events,
-            &o.figure,
-            &o.edf_annotations,
-            &o.nsrr_xml,
-        ];
-        if outs.iter().any(|p| p.as_deref() == Some(Path::new("-")))
-            || matches!(&o.review, Some(Some(p)) if p == Path::new("-"))
-        {
-            return Err(Error::Config {
-                field: "json",
-                message: format!(
-                    "the ankle recording holds {} nights: give output files (NAME.night1.json …), not stdout",
-                    plan.nights.len()
-                ),
-            });
-        }
+    let to_stdout = o
+        .files()
+        .iter()
+        .any(|p| p.as_deref() == Some(Path::new("-")))
+        || matches!(&o.review, Some(Some(p)) if p == Path::new("-"));
+    if several && to_stdout {
+        return Err(Error::Config {
+            field: "json",
+            message: format!(
+                "the ankle recording holds {} nights: give output files (NAME.night1.json …), not stdout",
+                plan.nights.len()
+            ),
+        });
     }
     let title = a
         .left_ankle
@@ -309,15 +303,6 @@ pub(super) fn detect(a: &DetectArgs) -> Result<(), Error> {
         );
     }
     if !o.quiet {
-        let stdout_taken = [
-            &o.json,
-            &o.events,
-            &o.figure,
-            &o.edf_annotations,
-            &o.nsrr_xml,
-        ]
-        .iter()
-        .any(|p| p.as_deref() == Some(Path::new("-")));
         let mut text = String::new();
         if several {
             let _ = writeln!(
@@ -331,7 +316,7 @@ pub(super) fn detect(a: &DetectArgs) -> Result<(), Error> {
             "night  window                                       source    sleep_h    LMs  PLMS/h"
         );
         text.push_str(&rows);
-        super::say(&text, stdout_taken);
+        super::say(&text, to_stdout);
     }
     Ok(())
 }

@@ -37,17 +37,7 @@ pub(super) fn batch(a: &DetectArgs) -> Result<(), Error> {
         });
     }
     let o = &a.output;
-    if [
-        &o.json,
-        &o.events,
-        &o.figure,
-        &o.edf_annotations,
-        &o.nsrr_xml,
-    ]
-    .iter()
-    .any(|p| p.is_some())
-        || matches!(o.review, Some(Some(_)))
-    {
+    if o.files().iter().any(|p| p.is_some()) || matches!(o.review, Some(Some(_))) {
         return Err(Error::Config {
             field: "json",
             message: "in batch mode reports go to --out-dir (give --review alone for NAME.html per night)".into(),

@@ -126,6 +126,19 @@ struct OutputArgs {
     notes_elsewhere: bool,
 }
 
+impl OutputArgs {
+    /// The file outputs besides the review page: JSON, events, figure, EDF+ and NSRR XML.
+    fn files(&self) -> [&Option<PathBuf>; 5] {
+        [
+            &self.json,
+            &self.events,
+            &self.figure,
+            &self.edf_annotations,
+            &self.nsrr_xml,
+        ]
+    }
+}
+
 #[derive(Args)]
 struct DetectArgs {
     /// The night(s): CSV files with a time column and leg EMG or accelerometer columns, or
