@@ -720,7 +720,34 @@ mod tests {
         outcome.replace(&path.display().to_string(), "n.csv")
     }
 
+    /// The case the property below once shrank to: two neighbouring stamps of a 100-Hz
+    /// five-row night pulled apart (defect 9) with the rate also given.
+    #[test]
+    fn pulled_apart_neighbours_read_alike_checked_or_stored() {
+        let fs = 100.0;
+        let text = stamped_night(fs, 5, 3, 0.0, 9, 7_021_167_153_809_920_624, false);
+        let opts = Options {
+            sample_rate_hz: Some(fs),
+            ..Options::default()
+        };
+        for how in [
+            (1, None, false),
+            (3, None, false),
+            (2, Some(64), false),
+            (2, Some(64), true),
+        ] {
+            let stored = stamped_outcome(&text, &opts, false, how);
+            assert_eq!(stamped_outcome(&text, &opts, true, how), stored, "{how:?}");
+        }
+    }
+
     proptest::proptest! {
+        // Failures are turned into unit cases like the one above, not saved beside the
+        // crate root.
+        #![proptest_config(proptest::test_runner::Config {
+            failure_persistence: None,
+            ..proptest::test_runner::Config::default()
+        })]
         #[test]
         fn stamps_checked_on_the_grid_read_as_stored_ones(
             fs in proptest::sample::select(vec![100.0, 128.0, 200.0, 250.0, 256.0, 500.0, 512.0, 1000.0]),
