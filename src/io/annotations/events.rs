@@ -79,6 +79,11 @@ pub(crate) struct Placed {
     pub(crate) events: Vec<PlacedEvent>,
     /// Notes on the placing (events dropped, clocks placed by time of day).
     pub(crate) notes: Vec<String>,
+    /// The kinds of the events dropped as outside the recording, each with whether it
+    /// was after its end (else before its start).
+    pub(crate) dropped: Vec<(Kind, bool)>,
+    /// The clock time of t = 0, when clock times were placed.
+    pub(crate) origin: Option<ClockStart>,
 }
 
 impl Events {
@@ -153,6 +158,42 @@ impl Events {
             ));
         }
         s.join(", ")
+    }
+
+    /// The error for a file without any event of `what` (stages, respiratory events …)
+    /// on the recording's time axis: all of those of kinds `of` dropped by `placed` as
+    /// outside the recording (a wrong start time), else none in the file.
+    pub(crate) fn none_placed(
+        &self,
+        what: &str,
+        placed: &Placed,
+        of: impl Fn(Kind) -> bool,
+    ) -> Error {
+        let (mut before, mut after) = (0usize, 0usize);
+        for &(kind, late) in &placed.dropped {
+            if of(kind) {
+                if late {
+                    after += 1;
+                } else {
+                    before += 1;
+                }
+            }
+        }
+        if before + after == 0 {
+            return self.none_of(what);
+        }
+        let at = placed
+            .origin
+            .map(|o| format!(" at {o}"))
+            .unwrap_or_default();
+        Error::input(
+            self.loc.clone(),
+            format!(
+                "{}: no {what} in the recording: all {} lie outside it ({before} before its start{at}, {after} after its end); check the recording's start (--start-time, the night's start)",
+                self.format,
+                before + after
+            ),
+        )
     }
 
     /// The error for a file without any event of `what` (stages, respiratory events …).
@@ -236,6 +277,7 @@ impl Events {
                 ));
             };
             let (t, how) = offsets(&clocks, &origin);
+            placed.origin = Some(origin);
             if how == Placing::DatesDisagree {
                 placed.notes.push(format!(
                     "{}: its dates are more than a day from the recording's start ({origin}): placed by time of day",
@@ -255,11 +297,13 @@ impl Events {
                     let dur_ns = (e.duration_s * 1e9).round() as i64;
                     if on_ns < 0 {
                         before += 1;
+                        placed.dropped.push((e.kind, false));
                         continue;
                     }
                     let onset = on_ns as f64 / 1e9;
                     if end_s.is_some_and(|end| onset >= end) {
                         after += 1;
+                        placed.dropped.push((e.kind, true));
                         continue;
                     }
                     (onset, on_ns.saturating_add(dur_ns) as f64 / 1e9)
@@ -373,7 +417,9 @@ pub(crate) fn hypnogram(ev: &Events, placed: &Placed, epoch_s: f64) -> Result<Hy
         }
     }
     if epochs.is_empty() {
-        return Err(ev.none_of("scored sleep stages"));
+        return Err(ev.none_placed("scored sleep stages", placed, |k| {
+            matches!(k, Kind::Stage(Some(_)))
+        }));
     }
     Ok(Hypnogram::new(epoch_s, epochs)?.with_unstaged(unstaged))
 }

@@ -202,7 +202,9 @@ impl AnnotationFile {
                 let placed = Self::placed(ev, |k| k == Kind::Respiratory, o)?;
                 let value = events::respiratory(&placed);
                 if value.is_empty() {
-                    return Err(ev.none_of("respiratory events"));
+                    return Err(
+                        ev.none_placed("respiratory events", &placed, |k| k == Kind::Respiratory)
+                    );
                 }
                 Ok(Taken {
                     value,
@@ -231,12 +233,14 @@ impl AnnotationFile {
                 )?;
                 let value = events::arousals(&placed, cap);
                 if value.is_empty() {
-                    return Err(ev.none_of(
+                    return Err(ev.none_placed(
                         if ev.scored.iter().any(|e| e.kind == Kind::CapPhase) {
                             "arousals (its CAP A phases count as arousals with --cap-arousals)"
                         } else {
                             "arousals"
                         },
+                        &placed,
+                        |k| k == Kind::Arousal || (cap && k == Kind::CapPhase),
                     ));
                 }
                 Ok(Taken {
@@ -344,11 +348,15 @@ impl AnnotationFile {
                 let placed = Self::placed(ev, |k| matches!(k, Kind::Movement(_)), o)?;
                 let (value, sideless) = events::leg_movements(&placed);
                 if value.is_empty() {
-                    return Err(ev.none_of(if sideless > 0 {
-                        "leg movements with a side (left or right in the name, or a leg channel)"
-                    } else {
-                        "leg movements"
-                    }));
+                    return Err(ev.none_placed(
+                        if sideless > 0 {
+                            "leg movements with a side (left or right in the name, or a leg channel)"
+                        } else {
+                            "leg movements"
+                        },
+                        &placed,
+                        |k| matches!(k, Kind::Movement(_)),
+                    ));
                 }
                 let mut notes = placed.notes;
                 if sideless > 0 {

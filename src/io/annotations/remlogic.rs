@@ -297,4 +297,37 @@ mod tests {
             "{e}"
         );
     }
+
+    #[test]
+    fn a_start_that_leaves_every_event_outside_says_so() {
+        let f = read(EXPORT).unwrap();
+        // From 08:00 the next morning, the night's stages and LMs all lie before t = 0.
+        let o = AnnotationOptions {
+            start: ClockStart::parse("2013-07-27T08:00:00"),
+            ..AnnotationOptions::new(30.0)
+        };
+        let e = f.hypnogram(&o).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "r.txt: RemLogic event export: no scored sleep stages in the recording: all 3 lie outside it (3 before its start at 2013-07-27T08:00:00, 0 after its end); check the recording's start (--start-time, the night's start)"
+        );
+        let e = f.leg_movements(&o).unwrap_err().to_string();
+        assert!(
+            e.contains("no leg movements in the recording: all 3 lie outside it (3 before"),
+            "{e}"
+        );
+        // Ending before the first stage: all after the end.
+        let o = AnnotationOptions {
+            start: ClockStart::parse("2013-07-26T23:00:00"),
+            end_s: Some(60.0),
+            ..AnnotationOptions::new(30.0)
+        };
+        let e = f.hypnogram(&o).unwrap_err().to_string();
+        assert!(
+            e.contains(
+                "all 3 lie outside it (0 before its start at 2013-07-26T23:00:00, 3 after its end)"
+            ),
+            "{e}"
+        );
+    }
 }
