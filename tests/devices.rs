@@ -116,6 +116,32 @@ fn actilife_epoch_counts_are_refused() {
     );
 }
 
+#[test]
+fn recordings_too_short_or_apart_say_how_long_they_share() {
+    let ax3 = DeviceFile::read_path(data("ax3_testfile.cwa")).unwrap();
+    let ax6 = DeviceFile::read_path(data("ax6_testfile.cwa")).unwrap();
+    let plan = |ankles| {
+        AnkleNights::plan(ankles, WindowChoice::Estimate)
+            .unwrap_err()
+            .to_string()
+    };
+    let e = plan(vec![(Side::Left, &ax3, None)]);
+    assert!(
+        e.starts_with("the ankle recording lasts 2.9 min, less than the 10 min a night needs (left: 2019-02-26T10:55:05.988 to "),
+        "{e}"
+    );
+    let e = plan(vec![(Side::Left, &ax6, None), (Side::Right, &ax6, None)]);
+    assert!(
+        e.starts_with("the ankle devices share 1.9 min, less than"),
+        "{e}"
+    );
+    let e = plan(vec![(Side::Left, &ax3, None), (Side::Right, &ax6, None)]);
+    assert!(
+        e.starts_with("the ankle devices share no time to score (left: 2019-02-26"),
+        "{e}"
+    );
+}
+
 use plm_detect::sim::devices::{ActiLifeCsv, Cwa, DeviceSignal, GeneActiv, Gt3x};
 use plm_detect::{
     AnkleNights, Context, Detector, DetectorConfig, Rules, Side, WindowChoice, sim::AccelSimConfig,

@@ -9,7 +9,7 @@
 //! processed one night at a time.
 
 use crate::detect::accel::sleep_window::{EPOCH_S, HDCZA_METHOD, epochs, non_wear, sleep_period};
-use crate::error::{Error, Location, Result};
+use crate::error::{Error, Location, Result, num};
 use crate::events::Side;
 use crate::io::device::iso;
 use crate::io::{
@@ -109,10 +109,23 @@ impl<'a> AnkleNights<'a> {
         let to = ankles.iter().map(|a| a.1.end_s()).fold(f64::MAX, f64::min);
         let mut notes = Vec::new();
         if to - from < MIN_WINDOW_S {
+            let what = match (ankles.len(), to > from) {
+                (1, _) => format!(
+                    "the ankle recording lasts {} min, less than the {} min a night needs",
+                    num(((to - from) / 6.0).round() / 10.0),
+                    MIN_WINDOW_S / 60.0
+                ),
+                (_, true) => format!(
+                    "the ankle devices share {} min, less than the {} min a night needs",
+                    num(((to - from) / 6.0).round() / 10.0),
+                    MIN_WINDOW_S / 60.0
+                ),
+                (_, false) => "the ankle devices share no time to score".to_owned(),
+            };
             return Err(Error::input(
                 loc,
                 format!(
-                    "the ankle devices share no time to score ({})",
+                    "{what} ({})",
                     ankles
                         .iter()
                         .map(|a| format!(
