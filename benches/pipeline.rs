@@ -2,7 +2,8 @@
 //!
 //! Inputs are simulated by the crate's simulator (nothing large is committed): a 1-hour
 //! two-leg 256 Hz night for the stages (read from CSV and from EDF bytes written here), and an 8-hour one for the end-to-end run from
-//! memory and from its CSV file (written to a temporary directory) to the JSON text.
+//! memory and from its CSV file (written to a temporary directory) to the JSON text, and
+//! the traced run with its review page.
 //! Throughput is in samples (per leg for the per-leg stages, both legs end to end).
 //! Run with `cargo bench`; figures are recorded in `benches/README.md`.
 
@@ -268,6 +269,37 @@ fn end_to_end(c: &mut Criterion) {
             let report = detector.run_owned(rec, &ctx).expect("run");
             black_box(serde_json::to_string(&report).expect("json"))
         });
+    });
+    g.finish();
+
+    // The review page (`plm detect --review`): the traced run and the page written to
+    // memory, to set against `end_to_end/8h_256hz_two_legs_owned` above. Its page size
+    // is printed once.
+    let mut g = c.benchmark_group("review_page");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(
+        (n8.recording.len() * n8.recording.channels().len()) as u64,
+    ));
+    let traced = |recording: plm_detect::Recording| {
+        let (report, traces) = detector
+            .run_traced(Night::Emg(recording), &ctx)
+            .expect("run");
+        let mut page = Vec::new();
+        report
+            .review_html("night", &ctx, &traces, &mut page)
+            .expect("page");
+        page
+    };
+    eprintln!(
+        "review_page: {} bytes for the 8-hour two-leg 256 Hz night",
+        traced(n8.recording.clone()).len()
+    );
+    g.bench_function("8h_256hz_two_legs_owned_traced_with_page", |b| {
+        b.iter_batched(
+            || n8.recording.clone(),
+            |recording| black_box(traced(recording)),
+            criterion::BatchSize::LargeInput,
+        );
     });
     g.finish();
 }

@@ -66,6 +66,23 @@ pub struct AnkleNight {
 }
 
 /// The ankles of a recording and its nights.
+///
+/// ```rust,no_run
+/// use plm_detect::{AnkleNights, Context, Detector, DetectorConfig, DeviceFile, Rules, Side};
+///
+/// fn main() -> Result<(), plm_detect::Error> {
+///     let left = DeviceFile::read_path("left.cwa")?;
+///     let right = DeviceFile::read_path("right.gt3x")?;
+///     let ankles = vec![(Side::Left, &left, None), (Side::Right, &right, None)];
+///     let plan = AnkleNights::plan(ankles, plm_detect::WindowChoice::Estimate)?;
+///     let detector = Detector::new(Rules::wasm2016(), DetectorConfig::default())?;
+///     for (i, night) in plan.nights.iter().enumerate() {
+///         let report = detector.run_accel(&plan.recording(i)?, &Context::default())?;
+///         println!("{}: PLMS index {:?}/h", night.window.start, report.summary.plms_index);
+///     }
+///     Ok(())
+/// }
+/// ```
 #[derive(Debug)]
 pub struct AnkleNights<'a> {
     ankles: Vec<(Side, &'a DeviceFile, Option<String>)>,
