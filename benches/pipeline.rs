@@ -272,8 +272,8 @@ fn end_to_end(c: &mut Criterion) {
     });
     g.finish();
 
-    // The review page (`plm detect --review`): the traced run and the page written to
-    // memory, to set against `end_to_end/8h_256hz_two_legs_owned` above. Its page size
+    // The review page (`plm detect --review`): the traced run alone, and with the page
+    // written to memory, to set against `end_to_end/8h_256hz_two_legs_owned` above. Its page size
     // is printed once.
     let mut g = c.benchmark_group("review_page");
     g.sample_size(10);
@@ -294,6 +294,19 @@ fn end_to_end(c: &mut Criterion) {
         "review_page: {} bytes for the 8-hour two-leg 256 Hz night",
         traced(n8.recording.clone()).len()
     );
+    g.bench_function("8h_256hz_two_legs_owned_traced", |b| {
+        b.iter_batched(
+            || n8.recording.clone(),
+            |recording| {
+                black_box(
+                    detector
+                        .run_traced(Night::Emg(recording), &ctx)
+                        .expect("run"),
+                )
+            },
+            criterion::BatchSize::LargeInput,
+        );
+    });
     g.bench_function("8h_256hz_two_legs_owned_traced_with_page", |b| {
         b.iter_batched(
             || n8.recording.clone(),

@@ -324,22 +324,28 @@ pub(super) fn pack(traces: &[LegTrace], lms: &[LegMovement]) -> (Vec<LegData>, O
         .copied()
         .find(|&p| count(p) <= FINE_MAX_SAMPLES)
         .unwrap_or(PADS_S[PADS_S.len() - 1]);
-    let mut budget = FINE_MAX_SAMPLES;
-    let (mut kept, mut all) = (0usize, 0usize);
-    let mut out = Vec::with_capacity(traces.len());
-    for (trace, lms) in traces.iter().zip(&legs_lms) {
-        let env = &trace.envelope;
-        let (fs, block) = (trace.fs_hz, env.block());
+    // The whole-night series of the legs, one core each (the page's largest part).
+    let coarse_legs = crate::par::map(traces.iter().collect(), |trace: &LegTrace| {
+        let block = trace.envelope.block();
         let mut data = LegData {
             min: Series::new(block_bin_s(trace), Code::I8),
             max: Series::new(block_bin_s(trace), Code::I8),
             env: Series::new(block_bin_s(trace), Code::U8),
             rest: Series::new(level_s(trace), Code::U16),
             margin: Series::new(level_s(trace), Code::U16),
-            fine: Series::new(1.0 / fs, Code::I16),
-            fine_env: Series::new(block as f64 / fs, Code::U16),
+            fine: Series::new(1.0 / trace.fs_hz, Code::I16),
+            fine_env: Series::new(block as f64 / trace.fs_hz, Code::U16),
         };
         coarse(trace, &mut data);
+        data
+    });
+    // The full-rate windows, leg after leg, while the budget lasts.
+    let mut budget = FINE_MAX_SAMPLES;
+    let (mut kept, mut all) = (0usize, 0usize);
+    let mut out = Vec::with_capacity(traces.len());
+    for ((trace, lms), mut data) in traces.iter().zip(&legs_lms).zip(coarse_legs) {
+        let env = &trace.envelope;
+        let (fs, block) = (trace.fs_hz, env.block());
         let st = stretches(trace);
         let wins = windows(trace, lms, pad);
         all += wins.len();
