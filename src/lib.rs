@@ -6,15 +6,15 @@
 //!
 //! | stage | module | |
 //! |---|---|---|
-//! | read | [`io`] | CSV, EDF/EDF+, BDF/BDF+ nights; hypnograms, respiratory events, arousals from CSV, NSRR XML or EDF+ annotations |
+//! | read | [`io`] | CSV, EDF/EDF+, BDF/BDF+ nights; ankle device files (Axivity, ActiGraph, GENEActiv, ActiLife CSV); hypnograms, respiratory events, arousals and scored leg movements from CSV or a lab's export (NSRR and Profusion XML, EDF+, Embla, RemLogic, CAP, DOMINO) |
 //! | detect | [`detect`] | per leg: band-pass, hum removal, envelope, resting level, leg movements — the method is in its docs |
 //! | score | [`score`](mod@score) | legs combined, IMIs, PLM series, indices — the rules digest and its sources are in its docs |
-//! | report | [`report`] | the [`Report`]: JSON, a CSV of movements, a text summary, an SVG figure |
+//! | report | [`report`] | the [`Report`]: JSON, a CSV of movements, a text summary, an SVG figure, the review page, EDF+ and NSRR XML annotations |
 //! | compare | [`compare`](mod@compare) | agreement with a reference scoring |
 //! | simulate | [`sim`] | nights with known truth |
 //!
 //! [`Detector`] wires detection and scoring; [`score`](fn@score) scores leg movements
-//! detected elsewhere.
+//! detected elsewhere; [`AnkleNights`] splits ankle device recordings into nights.
 //!
 //! ```
 //! use plm_detect::{Context, Detector, DetectorConfig, Rules, SimConfig, simulate};
