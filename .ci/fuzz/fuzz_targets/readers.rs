@@ -1,5 +1,5 @@
 //! Every reader's byte entry point, chosen by the first byte; a night that is read is
-//! also detected and scored. Must never panic.
+//! also detected and scored (an ankle device file, its first hour). Must never panic.
 #![no_main]
 
 use std::io::Cursor;
@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let name = Some(Path::new("fuzzed"));
     let owned = || Cursor::new(input.to_vec());
-    match which % 6 {
+    match which % 7 {
         0 => {
             let detector = Detector::new(Rules::wasm2016(), DetectorConfig::default()).unwrap();
             let _ = match Reader::new().read_from(owned(), name) {
@@ -50,6 +50,19 @@ fuzz_target!(|data: &[u8]| {
                 let _ = Detector::new(Rules::wasm2016(), c);
             }
             let _ = Rules::from_json_over(&Rules::wasm2016(), &text);
+        }
+        6 => {
+            // An ankle device file, and its first hour as a night.
+            if let Ok(d) = plm_detect::DeviceFile::read_from(owned(), name) {
+                let (a, b) = (d.first_s(), d.end_s().min(d.first_s() + 3600.0));
+                let fs = plm_detect::io::grid_rate_hz([d.nominal_rate_hz()]);
+                let ankles = [(plm_detect::Side::Left, &d, &[][..])];
+                if let Ok(r) = plm_detect::io::ankle_night(&ankles, a, b, fs) {
+                    let detector =
+                        Detector::new(Rules::wasm2016(), DetectorConfig::default()).unwrap();
+                    let _ = detector.run_accel(&r, &Context::default());
+                }
+            }
         }
         _ => {
             let _ = Reader::new().sample_rate_hz(256.0).read_from(owned(), name);
