@@ -94,6 +94,14 @@
     g.fillRect(0, 0, w, cssHeight);
     return { g, w, h: cssHeight };
   }
+  // `text` cut with an ellipsis to at most `width` px in `g`'s font (the full name is in
+  // the summary).
+  function clip(g, text, width) {
+    if (g.measureText(text).width <= width) return text;
+    let t = text;
+    while (t.length > 1 && g.measureText(t + "\u2026").width > width) t = t.slice(0, -1);
+    return t + "\u2026";
+  }
   function triangle(g, x, bottom, size) {
     g.beginPath(); g.moveTo(x - size, bottom); g.lineTo(x + size, bottom); g.lineTo(x, bottom - 1.6 * size); g.closePath(); g.fill();
   }
@@ -375,7 +383,7 @@
     g.restore();
     // Lane label and amplitude scale.
     g.fillStyle = "#222"; g.textBaseline = "middle";
-    g.fillText(l.name, 4, top + LANE - 34);
+    g.fillText(clip(g, l.name, LEFT - 10), 4, top + LANE - 34);
     g.fillStyle = "#777";
     g.fillText(`${l.side} leg`, 4, top + LANE - 20);
     g.strokeStyle = "#999"; g.lineWidth = 1; g.beginPath();
