@@ -126,17 +126,14 @@ impl<'a> AnkleNights<'a> {
         let to = ankles.iter().map(|a| a.1.end_s()).fold(f64::MAX, f64::min);
         let mut notes = Vec::new();
         if to - from < MIN_WINDOW_S {
+            let short = format!(
+                "{} min, less than the {} min a night needs",
+                num(((to - from) / 6.0).round() / 10.0),
+                MIN_WINDOW_S / 60.0
+            );
             let what = match (ankles.len(), to > from) {
-                (1, _) => format!(
-                    "the ankle recording lasts {} min, less than the {} min a night needs",
-                    num(((to - from) / 6.0).round() / 10.0),
-                    MIN_WINDOW_S / 60.0
-                ),
-                (_, true) => format!(
-                    "the ankle devices share {} min, less than the {} min a night needs",
-                    num(((to - from) / 6.0).round() / 10.0),
-                    MIN_WINDOW_S / 60.0
-                ),
+                (1, _) => format!("the ankle recording lasts {short}"),
+                (_, true) => format!("the ankle devices share {short}"),
                 (_, false) => "the ankle devices share no time to score".to_owned(),
             };
             return Err(Error::input(

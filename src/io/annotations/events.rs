@@ -286,7 +286,6 @@ impl Events {
             }
             offsets_ns = t.into_iter();
         }
-        let (mut before, mut after) = (0usize, 0usize);
         for e in chosen {
             let (onset, offset) = match e.start {
                 When::Elapsed(s) => (s, end_of(s, e.duration_s)),
@@ -296,13 +295,11 @@ impl Events {
                     let on_ns = offsets_ns.next().unwrap_or(i64::MIN);
                     let dur_ns = (e.duration_s * 1e9).round() as i64;
                     if on_ns < 0 {
-                        before += 1;
                         placed.dropped.push((e.kind, false));
                         continue;
                     }
                     let onset = on_ns as f64 / 1e9;
                     if end_s.is_some_and(|end| onset >= end) {
-                        after += 1;
                         placed.dropped.push((e.kind, true));
                         continue;
                     }
@@ -317,6 +314,8 @@ impl Events {
                 at: e.at.clone(),
             });
         }
+        let after = placed.dropped.iter().filter(|d| d.1).count();
+        let before = placed.dropped.len() - after;
         if before + after > 0 {
             placed.notes.push(format!(
                 "{}: {} event{} outside the recording dropped ({before} before its start, {after} after its end)",
